@@ -1,0 +1,79 @@
+/** A user's live bid as the ranking sees it. */
+export interface RankedBid {
+  userId: number;
+  amount: number;
+  /** The session's sequence number of the bid that set this amount. */
+  seq: number;
+  placedAt: number;
+}
+
+/** Highest amount first; equal amounts by who reached them first (lower seq). */
+export function compareBids(a: RankedBid, b: RankedBid): number {
+  return b.amount - a.amount || a.seq - b.seq;
+}
+
+/**
+ * The leaderboard order of every live bid, kept sorted in memory. Lookups are
+ * binary searches; an update moves one entry (an array splice: fast enough for
+ * the tens of thousands of bidders one session sees).
+ */
+export class Ranking {
+  private readonly sorted: RankedBid[] = [];
+  private readonly byUser = new Map<number, RankedBid>();
+
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  get highest(): RankedBid | undefined {
+    return this.sorted[0];
+  }
+
+  bidOf(userId: number): RankedBid | undefined {
+    return this.byUser.get(userId);
+  }
+
+  /** Records `bid` as its user's live bid and returns its 1-based rank. */
+  place(bid: RankedBid): number {
+    const previous = this.byUser.get(bid.userId);
+    if (previous) this.sorted.splice(this.indexOf(previous), 1);
+    const index = this.insertionPoint(bid);
+    this.sorted.splice(index, 0, bid);
+    this.byUser.set(bid.userId, bid);
+    return index + 1;
+  }
+
+  /** The rank `bid` would have once placed, without placing it. */
+  rankIfPlaced(bid: RankedBid): number {
+    const index = this.insertionPoint(bid);
+    const previous = this.byUser.get(bid.userId);
+    const previousAhead = previous !== undefined && compareBids(previous, bid) < 0;
+    return previousAhead ? index : index + 1;
+  }
+
+  rankOf(userId: number): number | undefined {
+    const bid = this.byUser.get(userId);
+    return bid ? this.indexOf(bid) + 1 : undefined;
+  }
+
+  top(limit: number): RankedBid[] {
+    return this.sorted.slice(0, limit);
+  }
+
+  private insertionPoint(bid: RankedBid): number {
+    let low = 0;
+    let high = this.sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const other = this.sorted[middle];
+      if (other && compareBids(other, bid) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private indexOf(bid: RankedBid): number {
+    // seq is unique, so the insertion point of an entry is where it stands.
+    return this.insertionPoint(bid);
+  }
+}

@@ -1,0 +1,27 @@
+/** Typed view of the Worker's vars: every number parsed once, with its default. */
+export interface Config {
+  dbDriver: "hyperdrive" | "neon";
+  applicationName: string;
+  poolSize: number;
+  flushIntervalMs: number;
+  bidRatePerSecond: number;
+  bidRateBurst: number;
+  usernameCacheTtlSeconds: number;
+}
+
+function positiveNumber(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
+}
+
+export function readConfig(env: Env): Config {
+  return {
+    dbDriver: env.DB_DRIVER === "neon" ? "neon" : "hyperdrive",
+    applicationName: env.PG_APPLICATION_NAME || "edge-bidding-api",
+    poolSize: positiveNumber(env.POOL_SIZE, 20),
+    flushIntervalMs: positiveNumber(env.FLUSH_INTERVAL_MS, 5000),
+    bidRatePerSecond: positiveNumber(env.BID_RATE_PER_SECOND, 5),
+    bidRateBurst: positiveNumber(env.BID_RATE_BURST, 10),
+    usernameCacheTtlSeconds: positiveNumber(env.USERNAME_CACHE_TTL_SECONDS, 3600),
+  };
+}

@@ -1,0 +1,78 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AuthVariables } from "./auth";
+import { ApiError, problemResponse } from "./problem";
+
+export type AppEnv = { Bindings: Env; Variables: AuthVariables };
+
+function describeIssue(target: string, error: ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return `${target} is invalid`;
+  const field = issue.path.length > 0 ? issue.path.join(".") : target;
+  return `${field}: ${issue.message}`;
+}
+
+/** A router whose validation failures become 400 `invalid_request` naming the field. */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ApiError("invalid_request", describeIssue(result.target, result.error));
+      }
+    },
+  });
+}
+
+/** The one error handler: known errors become problem documents, unknown ones a logged bare 500. */
+export function handleError(error: Error, c: Context<AppEnv>): Response {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) logError(c, error);
+    return problemResponse(error.code, error.detail, error.headers);
+  }
+  if (error instanceof HTTPException) {
+    // Hono's own validators: malformed JSON and the like.
+    if (error.status === 400) return problemResponse("invalid_request", `body: ${error.message}`);
+    if (error.status === 413) return problemResponse("payload_too_large", error.message);
+  }
+  logError(c, error);
+  return problemResponse("internal_error", "Something went wrong on our side.");
+}
+
+function logError(c: Context<AppEnv>, error: Error): void {
+  const causes: string[] = [];
+  for (let e = error.cause; e instanceof Error && causes.length < 3; e = e.cause) causes.push(e.message);
+  console.error(
+    JSON.stringify({
+      level: "error",
+      event: "request_failed",
+      method: c.req.method,
+      path: c.req.path,
+      error: error.message,
+      causes,
+      stack: error instanceof ApiError ? undefined : error.stack,
+    }),
+  );
+}
+
+/** Shared OpenAPI pieces. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: "invalid_request" }),
+  })
+  .openapi("Problem");
+
+export const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: "Problem document", content: problemContent }]),
+  );
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,0 +1,34 @@
+import { z } from "@hono/zod-openapi";
+
+/** User ids are positive integers; in paths they arrive as decimal strings. */
+export const UserIdParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
+  .transform(Number)
+  .openapi({ param: { name: "id", in: "path" }, type: "string", example: "42" });
+
+const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export const SessionIdParam = z
+  .string()
+  .regex(uuidPattern, "must be a UUID")
+  .transform((id) => id.toLowerCase())
+  .openapi({
+    param: { name: "id", in: "path" },
+    type: "string",
+    format: "uuid",
+    example: "0b8f3c5e-2f7a-4c61-9d1e-6a1f0e5b9c42",
+  });
+
+/** Money: an integer count of minor units, 1 … 10^12. */
+export const Money = z.number().int().min(1).max(1_000_000_000_000).openapi({ example: 1500 });
+
+export const Instant = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .openapi({ type: "string", format: "date-time", example: "2026-11-27T10:00:00.000Z" });
+
+export const Username = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, "must be 3–32 characters of A-Z a-z 0-9 _ . -")
+  .openapi({ example: "alice_01" });

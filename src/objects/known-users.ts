@@ -1,0 +1,63 @@
+import { lookupUsernames } from "../users/lookup";
+import type { SessionStore } from "./session-store";
+
+interface Waiter {
+  resolve(found: boolean): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The users this session has seen, with their usernames. A bid's user must
+ * exist in PostgreSQL before the bid is accepted (a foreign key would
+ * otherwise fail the whole flush), so an unseen user is looked up once per
+ * session; lookups that arrive together share one batch (one cache MGET,
+ * one SQL query for the misses).
+ */
+export class KnownUsers {
+  private readonly names: Map<number, string>;
+  private readonly waiting = new Map<number, Waiter[]>();
+  private batchScheduled = false;
+
+  constructor(
+    private readonly env: Env,
+    private readonly store: SessionStore,
+  ) {
+    this.names = store.readKnownUsers();
+  }
+
+  has(userId: number): boolean {
+    return this.names.has(userId);
+  }
+
+  nameOf(userId: number): string | undefined {
+    return this.names.get(userId);
+  }
+
+  /** Resolves true when the user exists; rejects when the lookup itself failed. */
+  ensure(userId: number): Promise<boolean> {
+    if (this.names.has(userId)) return Promise.resolve(true);
+    return new Promise((resolve, reject) => {
+      const waiters = this.waiting.get(userId) ?? [];
+      waiters.push({ resolve, reject });
+      this.waiting.set(userId, waiters);
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        setTimeout(() => void this.lookUpWaiting(), 0);
+      }
+    });
+  }
+
+  private async lookUpWaiting(): Promise<void> {
+    const batch = new Map(this.waiting);
+    this.waiting.clear();
+    this.batchScheduled = false;
+    try {
+      const found = await lookupUsernames(this.env, [...batch.keys()]);
+      this.store.rememberUsers(found);
+      for (const [id, name] of found) this.names.set(id, name);
+      for (const [id, waiters] of batch) for (const w of waiters) w.resolve(found.has(id));
+    } catch (error) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+    }
+  }
+}

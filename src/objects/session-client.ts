@@ -1,0 +1,34 @@
+import { ApiError } from "../http/problem";
+import type { Outcome } from "./protocol";
+
+/** The stub of the one object that owns session `id`. */
+export function sessionObject(env: Env, id: string) {
+  return env.BIDDING_SESSION.getByName(id);
+}
+
+/**
+ * Awaits an RPC call on a session object and turns its refusals into
+ * ApiErrors. A call that fails outright (the object restarting, overloaded)
+ * is a 503 the client may retry: with an Idempotency-Key that is always safe.
+ */
+export async function expectOk<T>(call: Promise<Outcome<T>>): Promise<T> {
+  let outcome: Outcome<T>;
+  try {
+    outcome = await call;
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "session_object_unavailable",
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    throw new ApiError("service_unavailable", "The session is briefly unavailable; retry shortly.", {
+      "Retry-After": "1",
+    });
+  }
+  if (outcome.ok) return outcome.value;
+  const headers: Record<string, string> =
+    outcome.retryAfterSeconds === undefined ? {} : { "Retry-After": String(outcome.retryAfterSeconds) };
+  throw new ApiError(outcome.code, outcome.detail, headers);
+}

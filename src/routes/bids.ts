@@ -1,0 +1,82 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bearerSecurity, createRouter, problems } from "../http/app";
+import { requireRole } from "../http/auth";
+import { Money, SessionIdParam } from "../http/schemas";
+import { expectOk, sessionObject } from "../objects/session-client";
+
+const BidReceiptSchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    userId: z.number().int(),
+    amount: z.number().int(),
+    rank: z.number().int(),
+    placedAt: z.string().openapi({ format: "date-time" }),
+    seq: z.number().int(),
+  })
+  .openapi("BidReceipt");
+
+const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
+
+const params = z.object({ id: SessionIdParam });
+
+const placeBid = createRoute({
+  method: "post",
+  path: "/{id}/bids",
+  tags: ["bids"],
+  summary: "Place or raise the caller's bid",
+  description:
+    "A 201 means the bid is durably stored by the session's object; it reaches PostgreSQL in the next flush.",
+  security: bearerSecurity,
+  middleware: [requireRole("user")] as const,
+  request: {
+    params,
+    headers: z.object({
+      "idempotency-key": z
+        .string()
+        .regex(/^[\x20-\x7e]{1,128}$/, "must be 1–128 printable ASCII characters")
+        .optional()
+        .openapi({ description: "Makes retries safe: the same key and body replay the first answer" }),
+    }),
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.strictObject({ amount: Money }) } },
+    },
+  },
+  responses: {
+    201: {
+      description: "Accepted and stored; `Idempotent-Replayed: true` on a replay",
+      content: { "application/json": { schema: BidReceiptSchema } },
+    },
+    ...problems(400, 401, 403, 404, 409, 422, 429, 503),
+  },
+});
+
+const myBid = createRoute({
+  method: "get",
+  path: "/{id}/bids/me",
+  tags: ["bids"],
+  summary: "The caller's live bid",
+  security: bearerSecurity,
+  middleware: [requireRole("user")] as const,
+  request: { params },
+  responses: {
+    200: { description: "The live bid", content: { "application/json": { schema: MyBidSchema } } },
+    ...problems(400, 401, 403, 404),
+  },
+});
+
+export const bidsRouter = createRouter()
+  .openapi(placeBid, async (c) => {
+    const { id } = c.req.valid("param");
+    const { amount } = c.req.valid("json");
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
+    const { userId } = c.get("caller");
+    const placed = await expectOk(sessionObject(c.env, id).placeBid({ userId, amount, idempotencyKey }));
+    const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
+    return c.json(placed.receipt, 201, headers);
+  })
+  .openapi(myBid, async (c) => {
+    const { id } = c.req.valid("param");
+    const { userId } = c.get("caller");
+    return c.json(await expectOk(sessionObject(c.env, id).myBid(userId)), 200);
+  });

@@ -1,0 +1,62 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { SessionStatus } from "../bidding/rules";
+import { createRouter, problems } from "../http/app";
+import { SessionIdParam } from "../http/schemas";
+import { expectOk, sessionObject } from "../objects/session-client";
+import { withUsernames } from "../users/leaderboard";
+
+const LeaderboardSchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    status: z.enum(["scheduled", "active", "ended"]),
+    asOf: z.string().openapi({ format: "date-time" }),
+    total: z.number().int(),
+    seq: z.number().int(),
+    entries: z.array(
+      z.object({
+        rank: z.number().int(),
+        userId: z.number().int(),
+        username: z.string().nullable(),
+        amount: z.number().int(),
+        placedAt: z.string().openapi({ format: "date-time" }),
+      }),
+    ),
+  })
+  .openapi("Leaderboard");
+
+const Limit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 100")
+  .transform(Number)
+  .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
+  .optional()
+  .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 100, default: 50 });
+
+const leaderboard = createRoute({
+  method: "get",
+  path: "/{id}/leaderboard",
+  tags: ["leaderboard"],
+  summary: "Top bidders with usernames",
+  description:
+    "From the session object's memory; usernames from one batched lookup (cache MGET, then one SQL query for the misses).",
+  request: { params: z.object({ id: SessionIdParam }), query: z.object({ limit: Limit }) },
+  responses: {
+    200: { description: "The leaderboard", content: { "application/json": { schema: LeaderboardSchema } } },
+    ...problems(400, 404),
+  },
+});
+
+/** Short while bids can still move the board, longer once it is final. */
+const cacheControl: Record<SessionStatus, string> = {
+  scheduled: "public, max-age=5",
+  active: "public, max-age=1",
+  ended: "public, max-age=300",
+};
+
+export const leaderboardRouter = createRouter().openapi(leaderboard, async (c) => {
+  const { id } = c.req.valid("param");
+  const limit = c.req.valid("query").limit ?? 50;
+  const snapshot = await expectOk(sessionObject(c.env, id).leaderboard(limit));
+  const board = await withUsernames(c.env, snapshot);
+  return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
+});

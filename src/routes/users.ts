@@ -1,0 +1,110 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { withDatabase } from "../db/client";
+import { bearerSecurity, createRouter, problems } from "../http/app";
+import { requireRole } from "../http/auth";
+import { ApiError } from "../http/problem";
+import { UserIdParam, Username } from "../http/schemas";
+import { createUsers, findUser, type User } from "../users/store";
+import { UsernameCache } from "../users/username-cache";
+
+const UserSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("User");
+
+const toJson = (user: User) => ({
+  id: user.id,
+  username: user.username,
+  createdAt: user.createdAt.toISOString(),
+});
+
+const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
+const createUser = createRoute({
+  method: "post",
+  path: "/",
+  tags: ["users"],
+  summary: "Create a user",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { body: jsonBody(z.strictObject({ username: Username })) },
+  responses: {
+    201: { description: "Created", content: { "application/json": { schema: UserSchema } } },
+    ...problems(400, 401, 403, 409),
+  },
+});
+
+const createUserBatch = createRoute({
+  method: "post",
+  path: "/batch",
+  tags: ["users"],
+  summary: "Create up to 1000 users, all or nothing",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: {
+    body: jsonBody(
+      z.strictObject({
+        usernames: z
+          .array(Username)
+          .min(1)
+          .max(1000)
+          .refine((names) => new Set(names).size === names.length, "must not repeat a username"),
+      }),
+    ),
+  },
+  responses: {
+    201: {
+      description: "Created",
+      content: {
+        "application/json": {
+          schema: z.object({
+            users: z.array(z.object({ id: z.number().int(), username: z.string() })),
+          }),
+        },
+      },
+    },
+    ...problems(400, 401, 403, 409),
+  },
+});
+
+const getUser = createRoute({
+  method: "get",
+  path: "/{id}",
+  tags: ["users"],
+  summary: "Read a user",
+  request: { params: z.object({ id: UserIdParam }) },
+  responses: {
+    200: { description: "The user", content: { "application/json": { schema: UserSchema } } },
+    ...problems(400, 404),
+  },
+});
+
+async function insertAndCache(env: Env, usernames: string[]): Promise<User[]> {
+  const created = await withDatabase(env, (db) => createUsers(db, usernames));
+  // Warm the leaderboard's username cache now, while the names are at hand.
+  await UsernameCache.fromEnv(env)?.putMany(new Map(created.map((u) => [u.id, u.username])));
+  return created;
+}
+
+export const usersRouter = createRouter()
+  .openapi(createUser, async (c) => {
+    const [user] = await insertAndCache(c.env, [c.req.valid("json").username]);
+    if (!user) throw new Error("insert returned no row");
+    return c.json(toJson(user), 201);
+  })
+  .openapi(createUserBatch, async (c) => {
+    const created = await insertAndCache(c.env, c.req.valid("json").usernames);
+    return c.json({ users: created.map(({ id, username }) => ({ id, username })) }, 201);
+  })
+  .openapi(getUser, async (c) => {
+    const { id } = c.req.valid("param");
+    const user = await withDatabase(c.env, (db) => findUser(db, id));
+    if (!user) throw new ApiError("user_not_found", `No user has id ${id}.`);
+    return c.json(toJson(user), 200);
+  });

@@ -1,0 +1,68 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import { readConfig } from "../config";
+
+const CACHE_TIMEOUT_MS = 300;
+const key = (userId: number) => `username:${userId}`;
+
+/**
+ * Usernames in Upstash Redis. Usernames never change, so entries only expire
+ * to bound memory. Every call is bounded by a short timeout and never throws:
+ * the cache is an optimisation, PostgreSQL stays the source of truth.
+ */
+export class UsernameCache {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  static fromEnv(env: Env): UsernameCache | undefined {
+    if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
+    const redis = new Redis({
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+      retry: false,
+      signal: () => AbortSignal.timeout(CACHE_TIMEOUT_MS),
+      enableTelemetry: false,
+    });
+    return new UsernameCache(redis, readConfig(env).usernameCacheTtlSeconds);
+  }
+
+  /** One MGET; a failed lookup counts as all misses. */
+  async getMany(userIds: number[]): Promise<Map<number, string>> {
+    const found = new Map<number, string>();
+    if (userIds.length === 0) return found;
+    try {
+      const values = await this.redis.mget<(string | null)[]>(...userIds.map(key));
+      userIds.forEach((id, i) => {
+        const name = values[i];
+        if (typeof name === "string") found.set(id, name);
+      });
+    } catch (error) {
+      logCacheFailure("mget", error);
+    }
+    return found;
+  }
+
+  /** One pipeline of SET … EX for every entry. */
+  async putMany(entries: Map<number, string>): Promise<void> {
+    if (entries.size === 0) return;
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const [id, name] of entries) pipeline.set(key(id), name, { ex: this.ttlSeconds });
+      await pipeline.exec();
+    } catch (error) {
+      logCacheFailure("set", error);
+    }
+  }
+}
+
+function logCacheFailure(operation: string, error: unknown): void {
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      event: "cache_unavailable",
+      operation,
+      error: error instanceof Error ? error.message : String(error),
+    }),
+  );
+}

@@ -1,0 +1,61 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { createRouter, handleError } from "./http/app";
+import { ApiError, problemResponse } from "./http/problem";
+import { bidsRouter } from "./routes/bids";
+import { healthRouter } from "./routes/health";
+import { leaderboardRouter } from "./routes/leaderboard";
+import { sessionsRouter } from "./routes/sessions";
+import { usersRouter } from "./routes/users";
+
+export { BiddingSession } from "./objects/bidding-session";
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+const requireJsonBody = createMiddleware(async (c, next) => {
+  const hasBody = c.req.header("Content-Length") !== "0" && c.req.raw.body !== null;
+  if (hasBody && ["POST", "PATCH", "PUT"].includes(c.req.method)) {
+    const type = c.req.header("Content-Type") ?? "";
+    if (!/^application\/([a-z.+-]*\+)?json(;|$)/i.test(type.trim())) {
+      throw new ApiError("unsupported_media_type", "Send the body as application/json.");
+    }
+  }
+  await next();
+});
+
+const app = createRouter();
+
+app.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => problemResponse("payload_too_large", "Request bodies are limited to 16 KiB."),
+  }),
+);
+app.use(requireJsonBody);
+
+app.route("/health", healthRouter);
+app.route("/v1/users", usersRouter);
+app.route("/v1/sessions", sessionsRouter);
+app.route("/v1/sessions", bidsRouter);
+app.route("/v1/sessions", leaderboardRouter);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+});
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Edge bidding API",
+    version: "1.0.0",
+    description: "Real-time bidding sessions on Cloudflare Workers. Errors are RFC 9457 problem documents.",
+  },
+});
+app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+app.notFound((c) => problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}.`));
+app.onError(handleError);
+
+export default app;

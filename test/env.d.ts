@@ -1,0 +1,12 @@
+// Values test/global-setup.ts hands to the tests and to the workerd pool.
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    neonWsProxy: string;
+    jwtSecret: string;
+    upstashUrl: string;
+    upstashToken: string;
+  }
+}
+
+export {};

@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { migrateDatabase } from "../tools/db-migrate.js";
+import { startEmbeddedPostgres } from "../tools/embedded-postgres.js";
+import { startUpstashAdapter } from "../tools/upstash-adapter.js";
+import { startWsProxy } from "../tools/ws-proxy.js";
+
+/**
+ * With DATABASE_URL / REDIS_URL set, the tests run against those servers: a
+ * database of their own is created and dropped. Without them, on an embedded
+ * PGlite and with no cache (the tests that need Redis say they are skipped).
+ */
+async function createScratchDatabase(serverUrl: string) {
+  const name = `bidding_test_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export default async function setup(project: TestProject) {
+  const cleanups: (() => Promise<void>)[] = [];
+  const serverUrl = process.env.DATABASE_URL;
+  let databaseUrl: string;
+  if (serverUrl) {
+    const scratch = await createScratchDatabase(serverUrl);
+    cleanups.push(scratch.drop);
+    databaseUrl = scratch.url;
+  } else {
+    const embedded = await startEmbeddedPostgres({});
+    cleanups.push(embedded.close);
+    databaseUrl = embedded.url;
+  }
+  await migrateDatabase(databaseUrl);
+  // Hyperdrive bindings insist on a password; trust auth and PGlite ignore it.
+  const withPassword = new URL(databaseUrl);
+  if (!withPassword.password) withPassword.password = "unused";
+  databaseUrl = withPassword.toString();
+
+  const proxy = await startWsProxy({});
+  cleanups.push(proxy.close);
+
+  let upstashUrl = "";
+  const upstashToken = randomBytes(16).toString("hex");
+  if (process.env.REDIS_URL) {
+    const adapter = await startUpstashAdapter({ redisUrl: process.env.REDIS_URL, token: upstashToken });
+    cleanups.push(adapter.close);
+    upstashUrl = adapter.url;
+  }
+
+  project.provide("databaseUrl", databaseUrl);
+  project.provide("neonWsProxy", proxy.url);
+  project.provide("jwtSecret", randomBytes(24).toString("hex"));
+  project.provide("upstashUrl", upstashUrl);
+  project.provide("upstashToken", upstashUrl ? upstashToken : "");
+
+  return async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+}

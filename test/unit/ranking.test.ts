@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { Ranking } from "../../src/bidding/ranking";
+
+const bid = (userId: number, amount: number, seq: number) => ({ userId, amount, seq, placedAt: seq });
+
+describe("Ranking", () => {
+  it("orders by amount, then by who reached the amount first", () => {
+    const ranking = new Ranking();
+    ranking.place(bid(1, 100, 1));
+    ranking.place(bid(2, 300, 2));
+    ranking.place(bid(3, 300, 3));
+    ranking.place(bid(4, 200, 4));
+    expect(ranking.top(10).map((b) => b.userId)).toEqual([2, 3, 4, 1]);
+    expect(ranking.rankOf(3)).toBe(2);
+    expect(ranking.highest?.amount).toBe(300);
+  });
+
+  it("moves a user when they raise and keeps one entry per user", () => {
+    const ranking = new Ranking();
+    ranking.place(bid(1, 100, 1));
+    ranking.place(bid(2, 200, 2));
+    expect(ranking.place(bid(1, 200, 3))).toBe(2); // tie: user 2 reached 200 first
+    expect(ranking.place(bid(1, 250, 4))).toBe(1);
+    expect(ranking.size).toBe(2);
+    expect(ranking.top(1)[0]?.userId).toBe(1);
+  });
+
+  it("predicts the rank a bid will get before placing it", () => {
+    const ranking = new Ranking();
+    for (let i = 1; i <= 50; i++) ranking.place(bid(i, (i % 7) * 100 + i, i));
+    const next = bid(3, 10_000, 51);
+    const predicted = ranking.rankIfPlaced(next);
+    expect(ranking.place(next)).toBe(predicted);
+    const tie = bid(60, 10_000, 52);
+    expect(ranking.rankIfPlaced(tie)).toBe(2);
+    expect(ranking.place(tie)).toBe(2);
+  });
+
+  it("keeps top() equal to a full sort after many random raises", () => {
+    const ranking = new Ranking();
+    const live = new Map<number, ReturnType<typeof bid>>();
+    let seq = 0;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 3_000; i++) {
+      const userId = 1 + Math.floor(random() * 200);
+      const amount = (live.get(userId)?.amount ?? 0) + 1 + Math.floor(random() * 5);
+      const next = bid(userId, amount, ++seq);
+      live.set(userId, next);
+      ranking.place(next);
+    }
+    const expected = [...live.values()].sort((a, b) => b.amount - a.amount || a.seq - b.seq);
+    expect(ranking.top(500)).toEqual(expected);
+  });
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { adminToken, call, tokenFor, type User, uniqueName } from "../support/api";
+
+describe("POST /v1/users", () => {
+  it("creates a user for an admin and reads it back", async () => {
+    const username = uniqueName();
+    const created = await call<User>("POST", "/v1/users", { token: await adminToken(), body: { username } });
+    expect(created.status).toBe(201);
+    expect(created.body.username).toBe(username);
+    expect(created.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    const read = await call<User>("GET", `/v1/users/${created.body.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+  });
+
+  it("refuses a username that is taken with 409 username_taken", async () => {
+    const username = uniqueName();
+    const token = await adminToken();
+    expect((await call("POST", "/v1/users", { token, body: { username } })).status).toBe(201);
+    const again = await call("POST", "/v1/users", { token, body: { username } });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("username_taken");
+  });
+
+  it.each([
+    ["too short", { username: "ab" }, "username"],
+    ["too long", { username: "a".repeat(33) }, "username"],
+    ["bad characters", { username: "bob smith" }, "username"],
+    ["wrong type", { username: 42 }, "username"],
+    ["missing", {}, "username"],
+    ["unknown field", { username: "valid_name", admin: true }, "admin"],
+  ])("answers 400 invalid_request naming the field: %s", async (_case, body, field) => {
+    const res = await call("POST", "/v1/users", { token: await adminToken(), body });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("Content-Type")).toContain("application/problem+json");
+    expect(res.body.code).toBe("invalid_request");
+    expect(res.body.detail).toContain(field);
+  });
+
+  it("answers 400 for broken JSON", async () => {
+    const res = await call("POST", "/v1/users", { token: await adminToken(), body: '{"username":' });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_request");
+  });
+});
+
+describe("POST /v1/users/batch", () => {
+  it("creates every user in one go", async () => {
+    const usernames = [uniqueName(), uniqueName(), uniqueName()];
+    const res = await call<{ users: { id: number; username: string }[] }>("POST", "/v1/users/batch", {
+      token: await adminToken(),
+      body: { usernames },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.users.map((u) => u.username)).toEqual(usernames);
+  });
+
+  it("is all or nothing when one name is taken", async () => {
+    const token = await adminToken();
+    const taken = uniqueName();
+    await call("POST", "/v1/users", { token, body: { username: taken } });
+    const fresh = uniqueName();
+    const res = await call("POST", "/v1/users/batch", { token, body: { usernames: [fresh, taken] } });
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toContain(taken);
+    const lookup = await call("POST", "/v1/users", { token, body: { username: fresh } });
+    expect(lookup.status).toBe(201);
+  });
+
+  it("refuses more than 1000 names and repeated names", async () => {
+    const token = await adminToken();
+    const tooMany = Array.from({ length: 1001 }, (_, i) => `n_${i}`);
+    expect((await call("POST", "/v1/users/batch", { token, body: { usernames: tooMany } })).status).toBe(400);
+    const repeated = await call("POST", "/v1/users/batch", {
+      token,
+      body: { usernames: ["same_1", "same_1"] },
+    });
+    expect(repeated.status).toBe(400);
+  });
+});
+
+describe("GET /v1/users/{id}", () => {
+  it("answers 404 user_not_found for an unknown id and 400 for a malformed one", async () => {
+    const missing = await call("GET", "/v1/users/999999999");
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe("user_not_found");
+    for (const bad of ["0", "-1", "abc", "1.5", "99999999999999999999"]) {
+      const res = await call("GET", `/v1/users/${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.code).toBe("invalid_request");
+    }
+  });
+});
+
+describe("auth", () => {
+  const create = (token?: string) => call("POST", "/v1/users", { token, body: { username: uniqueName() } });
+
+  it("answers 401 without a token", async () => {
+    const res = await create();
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe("unauthorized");
+  });
+
+  it("answers 401 for a token signed with another secret", async () => {
+    const res = await create(await tokenFor(1, "admin", { secret: "not-the-secret" }));
+    expect(res.status).toBe(401);
+  });
+
+  it("answers 401 for an expired token", async () => {
+    const res = await create(await tokenFor(1, "admin", { expiresInSeconds: -60 }));
+    expect(res.status).toBe(401);
+  });
+
+  it("answers 401 for an unsigned (alg none) token", async () => {
+    const encode = (part: object) =>
+      btoa(JSON.stringify(part)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const unsigned = `${encode({ alg: "none", typ: "JWT" })}.${encode({ sub: "1", role: "admin", exp })}.`;
+    expect((await create(unsigned)).status).toBe(401);
+  });
+
+  it("answers 403 forbidden for a user token on an admin route", async () => {
+    const res = await create(await tokenFor(1, "user"));
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe("forbidden");
+  });
+});
+
+describe("GET /health and the docs", () => {
+  it("reports the database as ok", async () => {
+    const res = await call<{ status: string; checks: { database: string } }>("GET", "/health");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok", checks: { database: "ok" } });
+  });
+
+  it("serves the OpenAPI document with every public path", async () => {
+    const res = await call<{ openapi: string; paths: Record<string, unknown> }>("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe("3.1.0");
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(["/health", "/v1/users", "/v1/users/batch", "/v1/users/{id}", "/v1/sessions"]),
+    );
+  });
+});

@@ -4,13 +4,13 @@ import { defineConfig } from "vitest/config";
 
 // The Worker and its Durable Objects run inside workerd, against the database
 // and cache that test/global-setup.ts prepared, once per database driver.
-const workerProject = (driver: "hyperdrive" | "neon") => ({
+const workerProject = (name: string, driver: "hyperdrive" | "neon", files: string, wire = false) => ({
   extends: true as const,
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        hyperdrives: { HYPERDRIVE: inject("databaseUrl") },
+        hyperdrives: { HYPERDRIVE: inject(wire ? "wireDatabaseUrl" : "databaseUrl") },
         bindings: {
           DB_DRIVER: driver,
           DATABASE_URL: inject("databaseUrl"),
@@ -23,8 +23,10 @@ const workerProject = (driver: "hyperdrive" | "neon") => ({
     })),
   ],
   test: {
-    name: driver,
-    include: ["test/worker/**/*.test.ts"],
+    name,
+    include: [files],
+    // Wire tests switch the shared database proxy off and count its statements: one file at a time.
+    fileParallelism: !wire,
     testTimeout: 30_000,
     deps: {
       // pg in workerd: pre-bundle it (brianc/node-postgres#3700, cloudflare/workers-sdk#12984).
@@ -44,8 +46,9 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
-      workerProject("hyperdrive"),
-      workerProject("neon"),
+      workerProject("hyperdrive", "hyperdrive", "test/worker/**/*.test.ts"),
+      workerProject("neon", "neon", "test/worker/**/*.test.ts"),
+      workerProject("wire", "hyperdrive", "test/wire/**/*.test.ts", true),
     ],
   },
 });

@@ -2,6 +2,8 @@
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
+    wireDatabaseUrl: string;
+    wireControlUrl: string;
     neonWsProxy: string;
     jwtSecret: string;
     upstashUrl: string;

@@ -5,6 +5,7 @@ import { migrateDatabase } from "../tools/db-migrate.js";
 import { startEmbeddedPostgres } from "../tools/embedded-postgres.js";
 import { startUpstashAdapter } from "../tools/upstash-adapter.js";
 import { startWsProxy } from "../tools/ws-proxy.js";
+import { startPgWireProxy } from "./support/pg-wire-proxy.js";
 
 /**
  * With DATABASE_URL / REDIS_URL set, the tests run against those servers: a
@@ -49,6 +50,11 @@ export default async function setup(project: TestProject) {
   if (!withPassword.password) withPassword.password = "unused";
   databaseUrl = withPassword.toString();
 
+  // The "wire" project reaches the same database through a proxy the tests can
+  // switch off (database down) and that counts the statements sent to it.
+  const wire = await startPgWireProxy({ targetUrl: databaseUrl });
+  cleanups.push(wire.close);
+
   const proxy = await startWsProxy({});
   cleanups.push(proxy.close);
 
@@ -61,6 +67,8 @@ export default async function setup(project: TestProject) {
   }
 
   project.provide("databaseUrl", databaseUrl);
+  project.provide("wireDatabaseUrl", wire.url);
+  project.provide("wireControlUrl", wire.controlUrl);
   project.provide("neonWsProxy", proxy.url);
   project.provide("jwtSecret", randomBytes(24).toString("hex"));
   project.provide("upstashUrl", upstashUrl);

@@ -353,7 +353,7 @@ export class BiddingSession extends DurableObject<Env> {
         lastError: message,
       };
       this.store.writeFlushRecord(this.flush);
-      this.log("flush_failed", {
+      this.log("error", "flush_failed", {
         rows: events.length,
         error: message,
         failures: this.flush.consecutiveFailures,
@@ -376,7 +376,12 @@ export class BiddingSession extends DurableObject<Env> {
     };
     this.store.writeFlushRecord(this.flush);
     this.store.forgetPendingThrough(this.flush.flushedSeq);
-    this.log("flush", { rows: events.length, users: liveBids.length, ms: finished - started, seq: sentSeq });
+    this.log("info", "flush", {
+      rows: events.length,
+      users: liveBids.length,
+      ms: finished - started,
+      seq: sentSeq,
+    });
   }
 
   /** One alarm serves every purpose; it is always set to the earliest due time. */
@@ -490,7 +495,9 @@ export class BiddingSession extends DurableObject<Env> {
     };
   }
 
-  private log(event: string, fields: Record<string, unknown>): void {
-    console.log(JSON.stringify({ level: "info", event, sessionId: this.session?.id, ...fields }));
+  private log(level: "info" | "error", event: string, fields: Record<string, unknown>): void {
+    const line = JSON.stringify({ level, event, sessionId: this.session?.id, ...fields });
+    if (level === "error") console.error(line);
+    else console.log(line);
   }
 }

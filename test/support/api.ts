@@ -88,11 +88,12 @@ export interface Leaderboard {
   entries: { rank: number; userId: number; username: string | null; amount: number; placedAt: string }[];
 }
 
+const runPrefix = Math.random().toString(36).slice(2, 8).padEnd(6, "0");
 let uniqueCounter = 0;
-/** A username no other test (or earlier run on the same database) has used. */
-export function uniqueName(prefix = "u"): string {
+/** A short username no other test file (or earlier run on the same database) has used. */
+export function uniqueName(): string {
   uniqueCounter += 1;
-  return `${prefix}_${Date.now().toString(36)}_${uniqueCounter}_${Math.random().toString(36).slice(2, 6)}`;
+  return `u${runPrefix}${uniqueCounter.toString(36)}`;
 }
 
 export async function createUsers(count: number): Promise<{ id: number; username: string }[]> {

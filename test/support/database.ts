@@ -1,0 +1,17 @@
+import { env } from "cloudflare:workers";
+import { asc, eq } from "drizzle-orm";
+import { withDatabase } from "../../src/db/client";
+import { biddingSessions, bidEvents, bids } from "../../src/db/schema";
+
+/** What PostgreSQL holds for one session, read through the Worker's own driver. */
+export async function readSessionFromPostgres(sessionId: string) {
+  return withDatabase(env, async (db) => ({
+    session: (await db.select().from(biddingSessions).where(eq(biddingSessions.id, sessionId)))[0],
+    bids: await db.select().from(bids).where(eq(bids.sessionId, sessionId)).orderBy(asc(bids.userId)),
+    events: await db
+      .select()
+      .from(bidEvents)
+      .where(eq(bidEvents.sessionId, sessionId))
+      .orderBy(asc(bidEvents.seq)),
+  }));
+}

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { bid, call, createSession, createUsers } from "../support/api";
+import { readSessionFromPostgres } from "../support/database";
+import { fireAlarm, statsOf } from "../support/objects";
+import { databaseDown, databaseUp } from "../support/wire";
+
+afterEach(async () => {
+  await databaseUp();
+});
+
+describe("PostgreSQL unreachable", () => {
+  it("keeps accepting bids, keeps them pending through failed flushes, and flushes them once it is back", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const users = await createUsers(3);
+    // First bids make the users known to the session; later bids need no database.
+    for (const u of users) expect((await bid(session.id, u.id, 100)).status).toBe(201);
+
+    await databaseDown();
+    for (const [i, u] of users.entries()) expect((await bid(session.id, u.id, 200 + i)).status).toBe(201);
+
+    const started = Date.now();
+    expect(await fireAlarm(session.id)).toBe(true);
+    const failedOnce = await statsOf(session.id);
+    expect(failedOnce).toMatchObject({ pendingBids: 6, consecutiveFlushFailures: 1, totalFlushFailures: 1 });
+    expect(failedOnce.lastFlushError).toBeTruthy();
+    // The handler re-arms the alarm itself, backing off: 5 s, then 10 s…
+    const firstRetry = Date.parse(failedOnce.nextAlarmAt ?? "") - started;
+    expect(firstRetry).toBeGreaterThanOrEqual(4_000);
+
+    await fireAlarm(session.id);
+    const failedTwice = await statsOf(session.id);
+    expect(failedTwice.consecutiveFlushFailures).toBe(2);
+    expect(Date.parse(failedTwice.nextAlarmAt ?? "") - Date.now()).toBeGreaterThan(firstRetry + 3_000);
+
+    await databaseUp();
+    expect(await fireAlarm(session.id)).toBe(true);
+    expect(await statsOf(session.id)).toMatchObject({
+      pendingBids: 0,
+      consecutiveFlushFailures: 0,
+      totalFlushFailures: 2,
+    });
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.events).toHaveLength(6);
+    expect(stored.bids.map((b) => b.amount).sort()).toEqual([200, 201, 202]);
+  });
+
+  it("checks a new user's first bid against the username cache, else refuses it with 503", async () => {
+    const session = await createSession();
+    const [user] = await createUsers(1);
+    if (!user) throw new Error("users");
+    await call("GET", `/v1/sessions/${session.id}`); // loaded before the outage
+    await databaseDown();
+    const res = await bid(session.id, user.id, 100);
+    if (inject("upstashUrl")) {
+      // Creating the user warmed the cache, which proves the user exists.
+      expect(res.status).toBe(201);
+    } else {
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe("database_unavailable");
+      expect(res.headers.get("Retry-After")).toBeTruthy();
+    }
+  });
+
+  it("reports the database down in /health with 503", async () => {
+    await databaseDown();
+    const res = await call<{ status: string; checks: { database: string } }>("GET", "/health");
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ status: "degraded", checks: { database: "down" } });
+    await databaseUp();
+    expect((await call("GET", "/health")).status).toBe(200);
+  });
+
+  it("answers 503 problem documents, not 500s, on routes that need it", async () => {
+    await databaseDown();
+    const res = await call("GET", "/v1/users/1");
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("database_unavailable");
+    const unknown = await call("GET", `/v1/sessions/${crypto.randomUUID()}`);
+    expect(unknown.status).toBe(503);
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { adminToken, call, createSession, type Session, tokenFor } from "../support/api";
+import { readSessionFromPostgres } from "../support/database";
+
+const hour = 3_600_000;
+
+describe("POST /v1/sessions", () => {
+  it("creates a session in PostgreSQL and answers with its status", async () => {
+    const startsAt = new Date(Date.now() + hour).toISOString();
+    const endsAt = new Date(Date.now() + 2 * hour).toISOString();
+    const res = await call<Session>("POST", "/v1/sessions", {
+      token: await adminToken(),
+      body: { title: "Lot 7", startsAt, endsAt, minBid: 500, minIncrement: 25 },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      title: "Lot 7",
+      startsAt,
+      endsAt,
+      minBid: 500,
+      minIncrement: 25,
+      status: "scheduled",
+      bidders: 0,
+      highestBid: null,
+    });
+    const stored = await readSessionFromPostgres(res.body.id);
+    expect(stored.session?.minBid).toBe(500);
+    expect(stored.session?.endsAt.toISOString()).toBe(endsAt);
+
+    const read = await call<Session>("GET", `/v1/sessions/${res.body.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(res.body);
+  });
+
+  it.each([
+    ["ends before it starts", { endsAt: new Date(Date.now() - 2 * hour).toISOString() }, "endsAt"],
+    ["zero minimum bid", { minBid: 0 }, "minBid"],
+    ["float minimum bid", { minBid: 10.5 }, "minBid"],
+    ["money over 10^12", { minBid: 1_000_000_000_001 }, "minBid"],
+    ["money as a string", { minIncrement: "10" }, "minIncrement"],
+    ["empty title", { title: "" }, "title"],
+    ["title over 200", { title: "x".repeat(201) }, "title"],
+    ["not a date", { startsAt: "tomorrow" }, "startsAt"],
+  ])("refuses %s with 400 naming the field", async (_case, override, field) => {
+    const body = {
+      title: "t",
+      startsAt: new Date(Date.now() - hour).toISOString(),
+      endsAt: new Date(Date.now() + hour).toISOString(),
+      minBid: 1,
+      minIncrement: 1,
+      ...override,
+    };
+    const res = await call("POST", "/v1/sessions", { token: await adminToken(), body });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_request");
+    expect(res.body.detail).toContain(field);
+  });
+
+  it("is for admins only", async () => {
+    const res = await call("POST", "/v1/sessions", { token: await tokenFor(5, "user"), body: {} });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe("GET /v1/sessions/{id}", () => {
+  it("answers 404 for an unknown id and leaves no state behind", async () => {
+    const id = crypto.randomUUID();
+    const res = await call("GET", `/v1/sessions/${id}`);
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe("session_not_found");
+    const { runInDurableObject } = await import("cloudflare:test");
+    const { sessionStub } = await import("../support/objects");
+    const tables = await runInDurableObject(sessionStub(id), (_instance, state) =>
+      state.storage.sql
+        .exec<{ n: number }>(
+          "SELECT (SELECT count(*) FROM session) + (SELECT count(*) FROM live_bids) + (SELECT count(*) FROM flush_record) AS n",
+        )
+        .one(),
+    );
+    expect(tables.n).toBe(0);
+    expect(await runInDurableObject(sessionStub(id), (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("answers 400 for a malformed id", async () => {
+    for (const bad of ["not-a-uuid", "123", "0b8f3c5e-2f7a-4c61-9d1e-6a1f0e5b9c4"]) {
+      const res = await call("GET", `/v1/sessions/${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.code).toBe("invalid_request");
+    }
+  });
+});
+
+describe("PATCH /v1/sessions/{id}", () => {
+  it("renames and extends; the change is visible at once", async () => {
+    const session = await createSession();
+    const endsAt = new Date(Date.now() + 5 * hour).toISOString();
+    const res = await call<Session>("PATCH", `/v1/sessions/${session.id}`, {
+      token: await adminToken(),
+      body: { title: "Renamed", endsAt },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ title: "Renamed", endsAt, status: "active" });
+    expect((await call<Session>("GET", `/v1/sessions/${session.id}`)).body.title).toBe("Renamed");
+  });
+
+  it("refuses an end before the start, an empty body and unknown fields", async () => {
+    const session = await createSession();
+    const token = await adminToken();
+    const early = new Date(Date.parse(session.startsAt) - 1).toISOString();
+    for (const body of [{ endsAt: early }, {}, { minBid: 5 }]) {
+      const res = await call("PATCH", `/v1/sessions/${session.id}`, { token, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await call<Session>("GET", `/v1/sessions/${session.id}`)).body.endsAt).toBe(session.endsAt);
+  });
+
+  it("answers 404 for an unknown session", async () => {
+    const res = await call("PATCH", `/v1/sessions/${crypto.randomUUID()}`, {
+      token: await adminToken(),
+      body: { title: "x" },
+    });
+    expect(res.status).toBe(404);
+  });
+});

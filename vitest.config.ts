@@ -13,6 +13,8 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
         hyperdrives: { HYPERDRIVE: inject(wire ? "wireDatabaseUrl" : "databaseUrl") },
         bindings: {
           DB_DRIVER: driver,
+          // Separate names keep each project's connections apart in /metrics/pool.
+          PG_APPLICATION_NAME: `edge-bidding-api-${name}`,
           DATABASE_URL: inject("databaseUrl"),
           NEON_WS_PROXY: inject("neonWsProxy"),
           JWT_SECRET: inject("jwtSecret"),

@@ -6,6 +6,7 @@ import { ApiError, problemResponse } from "./http/problem";
 import { bidsRouter } from "./routes/bids";
 import { healthRouter } from "./routes/health";
 import { leaderboardRouter } from "./routes/leaderboard";
+import { metricsRouter } from "./routes/metrics";
 import { sessionsRouter } from "./routes/sessions";
 import { usersRouter } from "./routes/users";
 
@@ -39,6 +40,7 @@ app.route("/v1/users", usersRouter);
 app.route("/v1/sessions", sessionsRouter);
 app.route("/v1/sessions", bidsRouter);
 app.route("/v1/sessions", leaderboardRouter);
+app.route("/metrics", metricsRouter);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

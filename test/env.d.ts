@@ -2,6 +2,8 @@
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
+    /** PGlite: one session at a time, so no pg_stat_activity to speak of. */
+    embeddedDatabase: boolean;
     wireDatabaseUrl: string;
     wireControlUrl: string;
     neonWsProxy: string;

@@ -67,6 +67,7 @@ export default async function setup(project: TestProject) {
   }
 
   project.provide("databaseUrl", databaseUrl);
+  project.provide("embeddedDatabase", !serverUrl);
   project.provide("wireDatabaseUrl", wire.url);
   project.provide("wireControlUrl", wire.controlUrl);
   project.provide("neonWsProxy", proxy.url);

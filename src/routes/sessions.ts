@@ -83,6 +83,39 @@ const updateSession = createRoute({
   },
 });
 
+const StatsSchema = z
+  .object({
+    sessionId: z.string(),
+    seq: z.number().int(),
+    flushedSeq: z.number().int(),
+    pendingBids: z.number().int(),
+    oldestPendingAgeMs: z.number().nullable(),
+    lastFlushAt: z.string().nullable(),
+    lastFlushDurationMs: z.number().nullable(),
+    lastFlushRows: z.number().int().nullable(),
+    totalFlushed: z.number().int(),
+    consecutiveFlushFailures: z.number().int(),
+    totalFlushFailures: z.number().int(),
+    lastFlushError: z.string().nullable(),
+    nextAlarmAt: z.string().nullable(),
+    openSockets: z.number().int(),
+  })
+  .openapi("SessionStats");
+
+const sessionStats = createRoute({
+  method: "get",
+  path: "/{id}/stats",
+  tags: ["operations"],
+  summary: "The session object's buffer and flush figures",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { params },
+  responses: {
+    200: { description: "Figures", content: { "application/json": { schema: StatsSchema } } },
+    ...problems(400, 401, 403, 404),
+  },
+});
+
 export const sessionsRouter = createRouter()
   .openapi(createSession, async (c) => {
     const body = c.req.valid("json");
@@ -116,4 +149,8 @@ export const sessionsRouter = createRouter()
     const { title, endsAt } = c.req.valid("json");
     const change = { title, endsAt: endsAt?.getTime() };
     return c.json(await expectOk(sessionObject(c.env, id).updateSession(change)), 200);
+  })
+  .openapi(sessionStats, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await expectOk(sessionObject(c.env, id).stats()), 200, { "Cache-Control": "no-store" });
   });

@@ -3,6 +3,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { migrateDatabase } from "../tools/db-migrate.js";
 import { startEmbeddedPostgres } from "../tools/embedded-postgres.js";
+import { withPlaceholderPassword } from "../tools/net.js";
 import { startUpstashAdapter } from "../tools/upstash-adapter.js";
 import { startWsProxy } from "../tools/ws-proxy.js";
 import { startPgWireProxy } from "./support/pg-wire-proxy.js";
@@ -46,9 +47,7 @@ export default async function setup(project: TestProject) {
   }
   await migrateDatabase(databaseUrl);
   // Hyperdrive bindings insist on a password; trust auth and PGlite ignore it.
-  const withPassword = new URL(databaseUrl);
-  if (!withPassword.password) withPassword.password = "unused";
-  databaseUrl = withPassword.toString();
+  databaseUrl = withPlaceholderPassword(databaseUrl);
 
   // The "wire" project reaches the same database through a proxy the tests can
   // switch off (database down) and that counts the statements sent to it.

@@ -12,6 +12,7 @@ import {
 import { type Config, readConfig } from "../config";
 import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
+import { recordBid, recordFlush } from "../observability/analytics";
 import { writeFlushBatch } from "./flush";
 import { KnownUsers } from "./known-users";
 import type {
@@ -137,6 +138,19 @@ export class BiddingSession extends DurableObject<Env> {
   // ---- RPC: bids ------------------------------------------------------------
 
   async placeBid(request: BidRequest): Promise<Outcome<PlacedBid>> {
+    const outcome = await this.decideBid(request);
+    if (this.session && !(outcome.ok && outcome.value.replayed)) {
+      recordBid(
+        this.env.BID_ANALYTICS,
+        this.session.id,
+        outcome.ok ? "accepted" : outcome.code,
+        request.amount,
+      );
+    }
+    return outcome;
+  }
+
+  private async decideBid(request: BidRequest): Promise<Outcome<PlacedBid>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
     const session = found.value;
@@ -353,6 +367,11 @@ export class BiddingSession extends DurableObject<Env> {
         lastError: message,
       };
       this.store.writeFlushRecord(this.flush);
+      recordFlush(this.env.BID_ANALYTICS, session.id, {
+        ok: false,
+        rows: events.length,
+        ms: Date.now() - started,
+      });
       this.log("error", "flush_failed", {
         rows: events.length,
         error: message,
@@ -376,6 +395,11 @@ export class BiddingSession extends DurableObject<Env> {
     };
     this.store.writeFlushRecord(this.flush);
     this.store.forgetPendingThrough(this.flush.flushedSeq);
+    recordFlush(this.env.BID_ANALYTICS, session.id, {
+      ok: true,
+      rows: events.length,
+      ms: finished - started,
+    });
     this.log("info", "flush", {
       rows: events.length,
       users: liveBids.length,

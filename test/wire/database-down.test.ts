@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { watchDataPoints } from "../support/analytics";
 import { bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, statsOf } from "../support/objects";
@@ -10,6 +11,7 @@ afterEach(async () => {
 
 describe("PostgreSQL unreachable", () => {
   it("keeps accepting bids, keeps them pending through failed flushes, and flushes them once it is back", async () => {
+    const dataPoints = watchDataPoints();
     const session = await createSession({ minIncrement: 1 });
     const users = await createUsers(3);
     // First bids make the users known to the session; later bids need no database.
@@ -27,6 +29,10 @@ describe("PostgreSQL unreachable", () => {
     const firstRetry = Date.parse(failedOnce.nextAlarmAt ?? "") - started;
     expect(firstRetry).toBeGreaterThanOrEqual(4_000);
 
+    expect(dataPoints.for(session.id)).toContainEqual(
+      expect.objectContaining({ blobs: ["flush", "failed"], doubles: [6, expect.any(Number)] }),
+    );
+
     await fireAlarm(session.id);
     const failedTwice = await statsOf(session.id);
     expect(failedTwice.consecutiveFlushFailures).toBe(2);
@@ -39,6 +45,12 @@ describe("PostgreSQL unreachable", () => {
       consecutiveFlushFailures: 0,
       totalFlushFailures: 2,
     });
+    const points = dataPoints.for(session.id);
+    dataPoints.stop();
+    expect(points).toContainEqual(
+      expect.objectContaining({ blobs: ["flush", "ok"], doubles: [6, expect.any(Number)] }),
+    );
+    expect(points.filter((p) => p.blobs?.[0] === "bid" && p.blobs[1] === "accepted")).toHaveLength(6);
     const stored = await readSessionFromPostgres(session.id);
     expect(stored.events).toHaveLength(6);
     expect(stored.bids.map((b) => b.amount).sort()).toEqual([200, 201, 202]);

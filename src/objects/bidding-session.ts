@@ -12,9 +12,12 @@ import {
 import { type Config, readConfig } from "../config";
 import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
+import { problemResponse } from "../http/problem";
 import { recordBid, recordFlush } from "../observability/analytics";
+import type { Leaderboard } from "../users/leaderboard";
 import { writeFlushBatch } from "./flush";
 import { KnownUsers } from "./known-users";
+import { LiveBoard } from "./live-board";
 import type {
   BidReceipt,
   BoardSnapshot,
@@ -26,6 +29,8 @@ import type {
 } from "./protocol";
 import { type FlushRecord, type LiveBid, SessionStore } from "./session-store";
 
+/** Watchers see at most the top 100, so lower bids change nothing they see. */
+const MAX_LIVE_DEPTH = 100;
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MISSING_SESSION_RECHECK_MS = 30_000;
 const MAX_FLUSH_BACKOFF_MS = 60_000;
@@ -66,6 +71,7 @@ export class BiddingSession extends DurableObject<Env> {
   private flushing: Promise<void> | null = null;
   private missingCheckedAt = 0;
   private loadingSession: Promise<SessionParams | undefined> | null = null;
+  private readonly live: LiveBoard;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +79,9 @@ export class BiddingSession extends DurableObject<Env> {
     this.store = new SessionStore(ctx.storage);
     this.users = new KnownUsers(env, this.store);
     this.rateLimiter = new RateLimiter(this.config.bidRatePerSecond, this.config.bidRateBurst);
+    this.live = new LiveBoard(ctx, (limit) => this.namedBoard(limit));
+    // Keep-alive pings are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Memory is a cache of storage: rebuilt once per instance, never per
     // request. SQLite reads are synchronous, so only the alarm needs the gate.
     this.flush = this.store.readFlushRecord();
@@ -245,6 +254,7 @@ export class BiddingSession extends DurableObject<Env> {
     this.seq = bid.seq;
     this.liveBids.set(userId, bid);
     this.ranking.place(bid);
+    if (receipt.rank <= MAX_LIVE_DEPTH) this.live.changed();
     if (this.alarmAt === null || this.alarmAt > now + this.config.flushIntervalMs) void this.armAlarm();
     return { ok: true, value: { receipt, replayed: false } };
   }
@@ -301,8 +311,52 @@ export class BiddingSession extends DurableObject<Env> {
         totalFlushFailures: f.totalFailures,
         lastFlushError: f.lastError,
         nextAlarmAt: this.alarmAt === null ? null : iso(this.alarmAt),
-        openSockets: this.ctx.getWebSockets().length,
+        openSockets: this.live.sockets,
       },
+    };
+  }
+
+  // ---- live updates: WebSockets through the hibernation API -------------------
+
+  /** Only WebSocket upgrades reach `fetch`; everything else is RPC. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return problemResponse("upgrade_required", "Connect with a WebSocket upgrade.", {
+        Upgrade: "websocket",
+      });
+    }
+    const found = await this.requireSession();
+    if (!found.ok) return problemResponse(found.code, found.detail);
+    const limit = Number(new URL(request.url).searchParams.get("limit") ?? "50");
+    const [client, server] = Object.values(new WebSocketPair());
+    if (!client || !server) throw new Error("WebSocketPair gave no sockets");
+    this.live.accept(server, limit);
+    if (this.flush.endHandledAt !== null) this.live.announceEnd();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Watchers only listen: anything they send is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed by the runtime's automatic reply.
+    }
+  }
+
+  private namedBoard(limit: number): Leaderboard {
+    const session = this.session;
+    if (!session) throw new Error("no session to show");
+    const snapshot = this.snapshot(session, limit);
+    // Every bidder's username was fetched once, in a batch, when they first bid.
+    return {
+      ...snapshot,
+      entries: snapshot.entries.map((entry) => ({
+        ...entry,
+        username: this.users.nameOf(entry.userId) ?? null,
+      })),
     };
   }
 
@@ -317,6 +371,7 @@ export class BiddingSession extends DurableObject<Env> {
     if (this.flush.consecutiveFailures === 0 && now >= session.endsAt && this.flush.endHandledAt === null) {
       this.flush = { ...this.flush, endHandledAt: now };
       this.store.writeFlushRecord(this.flush);
+      this.live.announceEnd();
     }
     this.store.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
     // Never throw: the platform's own retries run out, ours do not.

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { SessionStatus } from "../bidding/rules";
 import { createRouter, problems } from "../http/app";
+import { ApiError } from "../http/problem";
 import { SessionIdParam } from "../http/schemas";
 import { expectOk, sessionObject } from "../objects/session-client";
 import { withUsernames } from "../users/leaderboard";
@@ -53,10 +54,34 @@ const cacheControl: Record<SessionStatus, string> = {
   ended: "public, max-age=300",
 };
 
-export const leaderboardRouter = createRouter().openapi(leaderboard, async (c) => {
-  const { id } = c.req.valid("param");
-  const limit = c.req.valid("query").limit ?? 50;
-  const snapshot = await expectOk(sessionObject(c.env, id).leaderboard(limit));
-  const board = await withUsernames(c.env, snapshot);
-  return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
+const live = createRoute({
+  method: "get",
+  path: "/{id}/live",
+  tags: ["leaderboard"],
+  summary: "WebSocket: leaderboard snapshots as bids change",
+  description:
+    'Sends `{"type":"leaderboard",...}` on connect and whenever the top changes (at most one message per 250 ms per socket), ' +
+    'then `{"type":"status","status":"ended"}` when the session ends and closes with 1000. Messages from clients are ignored; ' +
+    'a text "ping" is answered "pong".',
+  request: { params: z.object({ id: SessionIdParam }), query: z.object({ limit: Limit }) },
+  responses: { 101: { description: "Switching to WebSocket" }, ...problems(400, 404, 426) },
 });
+
+export const leaderboardRouter = createRouter()
+  .openapi(live, async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("upgrade_required", "Connect with a WebSocket upgrade.", { Upgrade: "websocket" });
+    }
+    const { id } = c.req.valid("param");
+    const limit = c.req.valid("query").limit ?? 50;
+    const url = new URL(c.req.url);
+    url.search = `?limit=${limit}`;
+    return sessionObject(c.env, id).fetch(new Request(url, c.req.raw));
+  })
+  .openapi(leaderboard, async (c) => {
+    const { id } = c.req.valid("param");
+    const limit = c.req.valid("query").limit ?? 50;
+    const snapshot = await expectOk(sessionObject(c.env, id).leaderboard(limit));
+    const board = await withUsernames(c.env, snapshot);
+    return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
+  });

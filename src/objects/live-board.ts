@@ -1,0 +1,115 @@
+import type { Leaderboard } from "../users/leaderboard";
+
+/** What the server sends on /live: a discriminated union, clients switch on `type`. */
+export type LiveMessage = ({ type: "leaderboard" } & Leaderboard) | { type: "status"; status: "ended" };
+
+/** Per-socket data that survives hibernation. */
+interface SocketAttachment {
+  limit: number;
+}
+
+export const LIVE_INTERVAL_MS = 250;
+export const DEFAULT_LIVE_LIMIT = 50;
+
+function attachmentOf(socket: WebSocket): SocketAttachment {
+  const stored: unknown = socket.deserializeAttachment();
+  const limit =
+    typeof stored === "object" && stored !== null && "limit" in stored && typeof stored.limit === "number"
+      ? stored.limit
+      : DEFAULT_LIVE_LIMIT;
+  return { limit };
+}
+
+/**
+ * The session's WebSocket watchers, held through the hibernation API. Board
+ * changes are coalesced: each socket gets at most one message per 250 ms,
+ * however many bids arrive, and each message is built once per board size.
+ */
+export class LiveBoard {
+  /** When each socket was last sent a board, and which version; memory only (hibernation implies silence). */
+  private readonly lastSent = new WeakMap<WebSocket, { at: number; version: number }>();
+  /** Counts board changes, so a socket is sent each change once. */
+  private version = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly boardOf: (limit: number) => Leaderboard,
+  ) {}
+
+  get sockets(): number {
+    return this.ctx.getWebSockets().length;
+  }
+
+  /** The largest board any watcher shows: bids ranked below it change nothing visible. */
+  get visibleDepth(): number {
+    let depth = 0;
+    for (const socket of this.ctx.getWebSockets()) depth = Math.max(depth, attachmentOf(socket).limit);
+    return depth;
+  }
+
+  /** Takes over a new socket and sends it the board at once. */
+  accept(socket: WebSocket, limit: number): void {
+    this.ctx.acceptWebSocket(socket);
+    socket.serializeAttachment({ limit } satisfies SocketAttachment);
+    this.send(socket, { type: "leaderboard", ...this.boardOf(limit) });
+  }
+
+  /** The visible top changed: every socket gets the new board within 250 ms. */
+  changed(): void {
+    this.version += 1;
+    if (this.timer === undefined) this.timer = setTimeout(() => this.flushPending(), 0);
+  }
+
+  /** Sends the final board and `status: ended`, then closes every socket normally. */
+  announceEnd(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(JSON.stringify({ type: "leaderboard", ...this.boardOf(attachmentOf(socket).limit) }));
+        socket.send(JSON.stringify({ type: "status", status: "ended" } satisfies LiveMessage));
+        socket.close(1000, "session ended");
+      } catch {
+        // Already closing: nothing to tell it.
+      }
+    }
+  }
+
+  private flushPending(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    const boards = new Map<number, string>();
+    let nextDue = Number.POSITIVE_INFINITY;
+    for (const socket of this.ctx.getWebSockets()) {
+      const last = this.lastSent.get(socket) ?? { at: 0, version: -1 };
+      if (last.version >= this.version) continue;
+      const wait = last.at + LIVE_INTERVAL_MS - now;
+      if (wait > 0) {
+        nextDue = Math.min(nextDue, wait);
+        continue;
+      }
+      const { limit } = attachmentOf(socket);
+      let message = boards.get(limit);
+      if (message === undefined) {
+        message = JSON.stringify({ type: "leaderboard", ...this.boardOf(limit) } satisfies LiveMessage);
+        boards.set(limit, message);
+      }
+      this.sendRaw(socket, message, now);
+    }
+    if (Number.isFinite(nextDue)) this.timer = setTimeout(() => this.flushPending(), nextDue);
+  }
+
+  private send(socket: WebSocket, message: LiveMessage): void {
+    this.sendRaw(socket, JSON.stringify(message), Date.now());
+  }
+
+  private sendRaw(socket: WebSocket, message: string, now: number): void {
+    try {
+      socket.send(message);
+      this.lastSent.set(socket, { at: now, version: this.version });
+    } catch {
+      // A socket closing under us; the runtime tells webSocketClose.
+    }
+  }
+}

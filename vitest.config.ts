@@ -46,6 +46,7 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
+    reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
       workerProject("hyperdrive", "hyperdrive", "test/worker/**/*.test.ts"),

@@ -10,6 +10,9 @@ const key = (userId: number) => `username:${userId}`;
  * the cache is an optimisation, PostgreSQL stays the source of truth.
  */
 export class UsernameCache {
+  /** After one failure the rest of the request skips the cache. */
+  private unavailable = false;
+
   private constructor(
     private readonly redis: Redis,
     private readonly ttlSeconds: number,
@@ -23,6 +26,9 @@ export class UsernameCache {
       retry: false,
       signal: () => AbortSignal.timeout(CACHE_TIMEOUT_MS),
       enableTelemetry: false,
+      // Calls are already batched (one MGET, one pipeline); auto-pipelining
+      // would only add a promise nobody awaits when Redis is unreachable.
+      enableAutoPipelining: false,
     });
     return new UsernameCache(redis, readConfig(env).usernameCacheTtlSeconds);
   }
@@ -30,7 +36,7 @@ export class UsernameCache {
   /** One MGET; a failed lookup counts as all misses. */
   async getMany(userIds: number[]): Promise<Map<number, string>> {
     const found = new Map<number, string>();
-    if (userIds.length === 0) return found;
+    if (userIds.length === 0 || this.unavailable) return found;
     try {
       const values = await this.redis.mget<(string | null)[]>(...userIds.map(key));
       userIds.forEach((id, i) => {
@@ -38,6 +44,7 @@ export class UsernameCache {
         if (typeof name === "string") found.set(id, name);
       });
     } catch (error) {
+      this.unavailable = true;
       logCacheFailure("mget", error);
     }
     return found;
@@ -45,12 +52,13 @@ export class UsernameCache {
 
   /** One pipeline of SET … EX for every entry. */
   async putMany(entries: Map<number, string>): Promise<void> {
-    if (entries.size === 0) return;
+    if (entries.size === 0 || this.unavailable) return;
     try {
       const pipeline = this.redis.pipeline();
       for (const [id, name] of entries) pipeline.set(key(id), name, { ex: this.ttlSeconds });
       await pipeline.exec();
     } catch (error) {
+      this.unavailable = true;
       logCacheFailure("set", error);
     }
   }

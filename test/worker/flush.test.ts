@@ -93,6 +93,29 @@ describe("the flush to PostgreSQL", () => {
     expect(after.bids[0]?.amount).toBe(200);
   });
 
+  it("two flushes racing for the same rows: the newer bid wins, history has no duplicates", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [user] = await createUsers(1);
+    if (!user) throw new Error("users");
+    const at = Date.now();
+    const older = { seq: 1, userId: user.id, amount: 100, placedAt: at };
+    const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1 };
+    const batch = (events: (typeof older)[], live: typeof older, bidCount: number) => ({
+      sessionId: session.id,
+      events,
+      liveBids: [{ ...live, bidCount }],
+    });
+    // Each flush on its own connection, so PostgreSQL really runs them concurrently.
+    await Promise.all([
+      withDatabase(env, (db) => writeFlushBatch(db, batch([older, newer], newer, 2))),
+      withDatabase(env, (db) => writeFlushBatch(db, batch([older], older, 1))),
+      withDatabase(env, (db) => writeFlushBatch(db, batch([older, newer], newer, 2))),
+    ]);
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.bids.map((b) => [b.amount, b.seq, b.bidCount])).toEqual([[200, 2, 2]]);
+    expect(stored.events.map((e) => e.seq)).toEqual([1, 2]);
+  });
+
   it("an object evicted between a bid and its flush loses nothing", async () => {
     const session = await createSession({ minIncrement: 1 });
     const users = await createUsers(3);

@@ -8,8 +8,8 @@ interface SocketAttachment {
   limit: number;
 }
 
-export const LIVE_INTERVAL_MS = 250;
-export const DEFAULT_LIVE_LIMIT = 50;
+const LIVE_INTERVAL_MS = 250;
+const DEFAULT_LIVE_LIMIT = 50;
 
 function attachmentOf(socket: WebSocket): SocketAttachment {
   const stored: unknown = socket.deserializeAttachment();
@@ -39,13 +39,6 @@ export class LiveBoard {
 
   get sockets(): number {
     return this.ctx.getWebSockets().length;
-  }
-
-  /** The largest board any watcher shows: bids ranked below it change nothing visible. */
-  get visibleDepth(): number {
-    let depth = 0;
-    for (const socket of this.ctx.getWebSockets()) depth = Math.max(depth, attachmentOf(socket).limit);
-    return depth;
   }
 
   /** Takes over a new socket and sends it the board at once. */

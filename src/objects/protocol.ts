@@ -37,13 +37,7 @@ export interface PlacedBid {
   replayed: boolean;
 }
 
-export interface MyBid {
-  sessionId: string;
-  userId: number;
-  amount: number;
-  rank: number;
-  placedAt: string;
-  seq: number;
+export interface MyBid extends BidReceipt {
   bidCount: number;
 }
 

@@ -1,6 +1,16 @@
 import { exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { inject } from "vitest";
+import type { BidReceipt, SessionView as Session } from "../../src/objects/protocol";
+
+export type { Leaderboard } from "../../src/users/leaderboard";
+export type { BidReceipt, Session };
+
+export interface User {
+  id: number;
+  username: string;
+  createdAt: string;
+}
 
 export type Role = "user" | "admin";
 
@@ -49,43 +59,6 @@ export interface Problem {
   status: number;
   detail: string;
   code: string;
-}
-
-export interface User {
-  id: number;
-  username: string;
-  createdAt: string;
-}
-
-export interface Session {
-  id: string;
-  title: string;
-  startsAt: string;
-  endsAt: string;
-  minBid: number;
-  minIncrement: number;
-  status: "scheduled" | "active" | "ended";
-  bidders: number;
-  highestBid: number | null;
-  createdAt: string;
-}
-
-export interface BidReceipt {
-  sessionId: string;
-  userId: number;
-  amount: number;
-  rank: number;
-  placedAt: string;
-  seq: number;
-}
-
-export interface Leaderboard {
-  sessionId: string;
-  status: string;
-  asOf: string;
-  total: number;
-  seq: number;
-  entries: { rank: number; userId: number; username: string | null; amount: number; placedAt: string }[];
 }
 
 const runPrefix = Math.random().toString(36).slice(2, 8).padEnd(6, "0");

@@ -14,11 +14,14 @@ export { BiddingSession } from "./objects/bidding-session";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
+// The same media types the route validators accept (application/json or
+// application/*+json, parameters as `; name=value`), so the two never disagree.
+const jsonMediaType = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
 const requireJsonBody = createMiddleware(async (c, next) => {
   const hasBody = c.req.header("Content-Length") !== "0" && c.req.raw.body !== null;
   if (hasBody && ["POST", "PATCH", "PUT"].includes(c.req.method)) {
-    const type = c.req.header("Content-Type") ?? "";
-    if (!/^application\/([a-z.+-]*\+)?json(;|$)/i.test(type.trim())) {
+    if (!jsonMediaType.test(c.req.header("Content-Type") ?? "")) {
       throw new ApiError("unsupported_media_type", "Send the body as application/json.");
     }
   }

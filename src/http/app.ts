@@ -31,10 +31,11 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error.status >= 500) logError(c, error);
     return problemResponse(error.code, error.detail, error.headers);
   }
-  if (error instanceof HTTPException) {
-    // Hono's own validators: malformed JSON and the like.
-    if (error.status === 400) return problemResponse("invalid_request", `body: ${error.message}`);
+  if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own validators and middleware: malformed JSON, media types, sizes.
     if (error.status === 413) return problemResponse("payload_too_large", error.message);
+    if (error.status === 415) return problemResponse("unsupported_media_type", error.message);
+    return problemResponse("invalid_request", `body: ${error.message}`);
   }
   logError(c, error);
   return problemResponse("internal_error", "Something went wrong on our side.");

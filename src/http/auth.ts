@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import { z } from "zod";
 import { ApiError } from "./problem";
+import { decimalId } from "./schemas";
 
 export type Role = "user" | "admin";
 
@@ -13,7 +14,7 @@ export interface Caller {
 export type AuthVariables = { caller: Caller };
 
 const claimsSchema = z.object({
-  sub: z.string().regex(/^[1-9][0-9]{0,15}$/),
+  sub: decimalId,
   role: z.enum(["user", "admin"]),
   exp: z.number(),
 });
@@ -32,7 +33,7 @@ async function readCaller(header: string | undefined, secret: string): Promise<C
   if (!claims.success) {
     throw new ApiError("unauthorized", "The token needs sub (a user id), role and exp claims.");
   }
-  return { userId: Number(claims.data.sub), role: claims.data.role };
+  return { userId: claims.data.sub, role: claims.data.role };
 }
 
 /** Admits callers holding one of `roles`: 401 without a valid token, 403 with another role. */

@@ -1,11 +1,18 @@
 import { z } from "@hono/zod-openapi";
 
-/** User ids are positive integers; in paths they arrive as decimal strings. */
-export const UserIdParam = z
+/** A positive integer within JavaScript's exact range, written in decimal. */
+export const decimalId = z
   .string()
   .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
   .transform(Number)
-  .openapi({ param: { name: "id", in: "path" }, type: "string", example: "42" });
+  .refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`);
+
+/** User ids are positive integers; in paths they arrive as decimal strings. */
+export const UserIdParam = decimalId.openapi({
+  param: { name: "id", in: "path" },
+  type: "string",
+  example: "42",
+});
 
 const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 

@@ -38,6 +38,47 @@ describe("POST /v1/users", () => {
     expect(res.body.detail).toContain(field);
   });
 
+  it.each([
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/json;",
+    "application/json; charset",
+    "application/json; charset=utf-8;",
+    "application/+json",
+  ])("answers 415 unsupported_media_type for Content-Type %s", async (type) => {
+    const res = await call("POST", "/v1/users", {
+      token: await adminToken(),
+      body: { username: uniqueName() },
+      headers: { "Content-Type": type },
+    });
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe("unsupported_media_type");
+  });
+
+  it("accepts JSON media types with parameters", async () => {
+    for (const type of [
+      "application/json; charset=utf-8",
+      "APPLICATION/JSON",
+      "application/merge-patch+json",
+    ]) {
+      const res = await call("POST", "/v1/users", {
+        token: await adminToken(),
+        body: { username: uniqueName() },
+        headers: { "Content-Type": type },
+      });
+      expect(res.status, type).toBe(201);
+    }
+  });
+
+  it("answers 413 for a body over 16 KiB", async () => {
+    const res = await call("POST", "/v1/users", {
+      token: await adminToken(),
+      body: { username: "x".repeat(17 * 1024) },
+    });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe("payload_too_large");
+  });
+
   it("answers 400 for broken JSON", async () => {
     const res = await call("POST", "/v1/users", { token: await adminToken(), body: '{"username":' });
     expect(res.status).toBe(400);
@@ -85,7 +126,7 @@ describe("GET /v1/users/{id}", () => {
     const missing = await call("GET", "/v1/users/999999999");
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe("user_not_found");
-    for (const bad of ["0", "-1", "abc", "1.5", "99999999999999999999"]) {
+    for (const bad of ["0", "-1", "abc", "1.5", "99999999999999999999", "9007199254740993"]) {
       const res = await call("GET", `/v1/users/${bad}`);
       expect(res.status, bad).toBe(400);
       expect(res.body.code).toBe("invalid_request");

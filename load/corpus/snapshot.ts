@@ -1,0 +1,229 @@
+// "The corpus changes nothing": the state it compares before and after the
+// cases. From PostgreSQL, the row counts of every table and the fixture
+// sessions' own rows; from the API, each fixture session as clients and the
+// admin see it. Flush timing (nextAlarmAt, lastFlushAt) is left out: a
+// 5-second flush may move it without anything having changed.
+import pg from "pg";
+import { z } from "zod";
+import { errorMessage, redactUrl } from "../../tools/net.js";
+import { SessionSchema, SessionStatsSchema } from "../api-schemas.js";
+import type { CorpusApi } from "./api.js";
+import { FIXTURE_SESSIONS, type FixtureSession, type Fixtures } from "./fixtures.js";
+import type { TokenName } from "./tokens.js";
+
+const BIDDERS = ["bidderA", "bidderB", "bidderC"] as const satisfies readonly TokenName[];
+
+const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
+const CountsSchema = z.object({ users: Int8, bidding_sessions: Int8, bids: Int8, bid_events: Int8 });
+const JsonRows = z.array(z.record(z.string(), z.unknown()));
+
+const LeaderboardSchema = z.object({
+  total: z.number().int(),
+  entries: z.array(z.object({ rank: z.number().int(), userId: z.number().int(), amount: z.number().int() })),
+});
+const MyBidSchema = z.object({ amount: z.number().int(), seq: z.number().int(), bidCount: z.number().int() });
+const CodeSchema = z.object({ code: z.string() });
+
+export interface DatabaseState {
+  counts: z.output<typeof CountsSchema>;
+  /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, and bid_events per session. */
+  sessions: unknown[];
+  bids: unknown[];
+  events: unknown[];
+}
+
+export interface SessionState {
+  session: Omit<z.output<typeof SessionSchema>, "createdAt" | "id">;
+  stats: { seq: number; flushedSeq: number; pendingBids: number };
+  leaderboard: z.output<typeof LeaderboardSchema>;
+  /** Each bidder's GET .../bids/me: the bid, or the refusal's status and code. */
+  myBids: Record<string, unknown>;
+}
+
+export interface Snapshot {
+  takenAt: string;
+  database: DatabaseState;
+  api: Record<FixtureSession, SessionState>;
+}
+
+/** A client on the service's database, checked to hold the service's tables. */
+export async function connectDatabase(databaseUrl: string): Promise<pg.Client> {
+  const db = new pg.Client({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 10_000,
+    application_name: "bidding-corpus",
+  });
+  try {
+    await db.connect();
+    await db.query("select 1 from users, bidding_sessions, bids, bid_events limit 0");
+  } catch (error) {
+    await db.end().catch(() => {});
+    throw new Error(`the database at ${redactUrl(databaseUrl)} is not usable: ${errorMessage(error)}`);
+  }
+  return db;
+}
+
+export class StateReader {
+  constructor(
+    private readonly db: pg.Client,
+    private readonly api: CorpusApi,
+    private readonly fixtures: Fixtures,
+  ) {}
+
+  private get sessionIds(): string[] {
+    return FIXTURE_SESSIONS.map((name) => this.fixtures.sessions[name].id);
+  }
+
+  /** The fixture sessions without a bidding_sessions row: the service writes it before answering 201. */
+  async missingSessions(): Promise<FixtureSession[]> {
+    const result = await this.db.query(
+      "select id::text as id from bidding_sessions where id = any($1::uuid[])",
+      [this.sessionIds],
+    );
+    const found = new Set(
+      z
+        .array(z.object({ id: z.string() }))
+        .parse(result.rows)
+        .map((row) => row.id),
+    );
+    return FIXTURE_SESSIONS.filter((name) => !found.has(this.fixtures.sessions[name].id));
+  }
+
+  async database(): Promise<DatabaseState> {
+    const counts = await this.db.query(
+      `select (select count(*) from users) as users,
+              (select count(*) from bidding_sessions) as bidding_sessions,
+              (select count(*) from bids) as bids,
+              (select count(*) from bid_events) as bid_events`,
+    );
+    const rows = async (query: string) => {
+      const result = await this.db.query(
+        `select coalesce(json_agg(t), '[]'::json) as rows from (${query}) t`,
+        [this.sessionIds],
+      );
+      return JsonRows.parse(result.rows[0]?.rows);
+    };
+    return {
+      counts: CountsSchema.parse(counts.rows[0]),
+      sessions: await rows(
+        `select id, title, starts_at, ends_at, min_bid, min_increment
+           from bidding_sessions where id = any($1::uuid[]) order by id`,
+      ),
+      bids: await rows(
+        `select session_id, user_id, amount, seq, bid_count, placed_at
+           from bids where session_id = any($1::uuid[]) order by session_id, user_id`,
+      ),
+      events: await rows(
+        `select session_id, count(*) as events, max(seq) as max_seq, sum(amount) as amounts
+           from bid_events where session_id = any($1::uuid[]) group by session_id order by session_id`,
+      ),
+    };
+  }
+
+  async session(name: FixtureSession): Promise<SessionState> {
+    const { kit } = this.fixtures;
+    const path = `/v1/sessions/${this.fixtures.sessions[name].id}`;
+    const {
+      createdAt: _createdAt,
+      id: _id,
+      ...session
+    } = await this.api.expect(200, SessionSchema, "GET", path);
+    const stats = await this.api.expect(200, SessionStatsSchema, "GET", `${path}/stats`, {
+      token: kit.token("admin"),
+    });
+    const board = await this.api.expect(200, LeaderboardSchema, "GET", `${path}/leaderboard?limit=100`);
+    const myBids: Record<string, unknown> = {};
+    for (const bidder of BIDDERS) {
+      const answer = await this.api.call("GET", `${path}/bids/me`, { token: kit.token(bidder) });
+      const bid = MyBidSchema.safeParse(answer.json);
+      const refusal = CodeSchema.safeParse(answer.json);
+      myBids[bidder] =
+        answer.status === 200 && bid.success
+          ? bid.data
+          : { status: answer.status, code: refusal.success ? refusal.data.code : null };
+    }
+    return {
+      session,
+      stats: { seq: stats.seq, flushedSeq: stats.flushedSeq, pendingBids: stats.pendingBids },
+      leaderboard: {
+        total: board.total,
+        entries: board.entries.map(({ rank, userId, amount }) => ({ rank, userId, amount })),
+      },
+      myBids,
+    };
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const api: Partial<Record<FixtureSession, SessionState>> = {};
+    for (const name of FIXTURE_SESSIONS) api[name] = await this.session(name);
+    const { active, scheduled, ended } = api;
+    if (!active || !scheduled || !ended) throw new Error("a fixture session was not read");
+    return {
+      takenAt: new Date().toISOString(),
+      database: await this.database(),
+      api: { active, scheduled, ended },
+    };
+  }
+
+  /**
+   * Waits (bounded) until every fixture session's bids and parameters have
+   * reached PostgreSQL, so the snapshot is not taken in the middle of a flush.
+   * Returns why it is not settled, or null.
+   */
+  async settle(timeoutMs: number): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reason = await this.unsettled();
+      if (reason === null || Date.now() > deadline) return reason;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  private async unsettled(): Promise<string | null> {
+    const database = await this.database();
+    for (const name of FIXTURE_SESSIONS) {
+      const { id } = this.fixtures.sessions[name];
+      const state = await this.session(name);
+      if (state.stats.pendingBids !== 0) return `${name}: ${state.stats.pendingBids} bids not flushed yet`;
+      const row = z
+        .object({ id: z.string(), title: z.string(), ends_at: z.string() })
+        .array()
+        .parse(database.sessions)
+        .find((r) => r.id === id);
+      if (!row) return `${name}: no bidding_sessions row`;
+      if (row.title !== state.session.title || Date.parse(row.ends_at) !== Date.parse(state.session.endsAt)) {
+        return `${name}: the session's PostgreSQL row is behind its object`;
+      }
+      const stored = database.bids.filter(
+        (bid) => z.object({ session_id: z.string() }).parse(bid).session_id === id,
+      );
+      if (stored.length !== state.session.bidders) {
+        return `${name}: ${stored.length} bids rows in PostgreSQL, ${state.session.bidders} bidders in the object`;
+      }
+    }
+    return null;
+  }
+}
+
+/** Every leaf that differs between two snapshots, as `path: before → after`. */
+export function diffStates(before: unknown, after: unknown): string[] {
+  const left = flatten(before);
+  const right = flatten(after);
+  const differences: string[] = [];
+  for (const key of new Set([...left.keys(), ...right.keys()])) {
+    const a = left.get(key);
+    const b = right.get(key);
+    if (a !== b) differences.push(`${key}: ${a ?? "(absent)"} → ${b ?? "(absent)"}`);
+  }
+  return differences;
+}
+
+function flatten(value: unknown, path = "", into = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) flatten(inner, path ? `${path}.${key}` : key, into);
+  } else {
+    into.set(path, JSON.stringify(value));
+  }
+  return into;
+}

@@ -1,0 +1,92 @@
+// Tokens for the corpus: the fixtures' valid ones (signed by tools/token.ts,
+// exactly as `npm run token` signs them) and a kit that builds every kind of
+// bad one: other algorithms, other secrets, missing or odd claims.
+import { createHmac } from "node:crypto";
+import { signToken } from "../../tools/token.js";
+
+/** Whose valid token a case sends: the admin, the three fixture bidders, or a user id nobody has. */
+export type TokenName = "admin" | "bidderA" | "bidderB" | "bidderC" | "ghost";
+export type Role = "user" | "admin";
+export type Signer = "HS256" | "HS384" | "HS512" | "none";
+
+interface Subject {
+  sub: number;
+  role: Role;
+}
+
+const HMAC: Record<Exclude<Signer, "none">, string> = { HS256: "sha256", HS384: "sha384", HS512: "sha512" };
+
+/** The admin's `sub`: any id passes the admin routes. */
+export const ADMIN_SUB = 1_000_000_000;
+/** A well-formed user id no user has. */
+export const GHOST_USER_ID = 9_000_000_000_000;
+
+const TOKEN_SECONDS = 2 * 60 * 60;
+
+export const base64url = (text: string): string => Buffer.from(text, "utf8").toString("base64url");
+
+export class TokenKit {
+  /** Seconds since the epoch, for `exp`, `nbf` and `iat`. */
+  readonly now = Math.floor(Date.now() / 1000);
+
+  private constructor(
+    readonly devSecret: string,
+    private readonly subjects: Readonly<Record<TokenName, Subject>>,
+    private readonly tokens: Readonly<Record<TokenName, string>>,
+  ) {}
+
+  static async create(devSecret: string, bidders: { a: number; b: number; c: number }): Promise<TokenKit> {
+    const subjects: Record<TokenName, Subject> = {
+      admin: { sub: ADMIN_SUB, role: "admin" },
+      bidderA: { sub: bidders.a, role: "user" },
+      bidderB: { sub: bidders.b, role: "user" },
+      bidderC: { sub: bidders.c, role: "user" },
+      ghost: { sub: GHOST_USER_ID, role: "user" },
+    };
+    const sign = ({ sub, role }: Subject) =>
+      signToken({ sub, role, secret: devSecret, expiresInSeconds: TOKEN_SECONDS });
+    const tokens: Record<TokenName, string> = {
+      admin: await sign(subjects.admin),
+      bidderA: await sign(subjects.bidderA),
+      bidderB: await sign(subjects.bidderB),
+      bidderC: await sign(subjects.bidderC),
+      ghost: await sign(subjects.ghost),
+    };
+    return new TokenKit(devSecret, subjects, tokens);
+  }
+
+  /** The fixture's valid token. */
+  token(name: TokenName): string {
+    return this.tokens[name];
+  }
+
+  /** The fixture's valid claims with some replaced; a claim set to undefined is left out. */
+  claims(name: TokenName, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const { sub, role } = this.subjects[name];
+    return { sub: String(sub), role, iat: this.now, exp: this.now + TOKEN_SECONDS, ...overrides };
+  }
+
+  /**
+   * A JWT with any header and payload (JSON-encoded), signed with `sign`
+   * (HS256 by default, "none" for an empty signature) and `secret` (the dev secret by default).
+   */
+  jwt(options: { payload: unknown; header?: unknown; sign?: Signer; secret?: string }): string {
+    const sign = options.sign ?? "HS256";
+    const header = options.header ?? { alg: sign, typ: "JWT" };
+    return this.signParts(
+      base64url(JSON.stringify(header)),
+      base64url(JSON.stringify(options.payload)),
+      sign,
+      options.secret,
+    );
+  }
+
+  /** A JWT whose encoded header and payload are given as they are (not JSON, padded, anything). */
+  signParts(header: string, payload: string, sign: Signer = "HS256", secret = this.devSecret): string {
+    const input = `${header}.${payload}`;
+    if (sign === "none") return `${input}.`;
+    return `${input}.${createHmac(HMAC[sign], secret).update(input).digest("base64url")}`;
+  }
+}
+
+export const bearer = (token: string): string => `Bearer ${token}`;

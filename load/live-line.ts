@@ -1,0 +1,34 @@
+// The one line per second `npm run load` prints while it runs.
+import { describePool, type FiguresSnapshot } from "./admin-figures.js";
+import { formatMs } from "./percentiles.js";
+import { describeErrors, type SecondSample } from "./request-metrics.js";
+
+function describePending(figures: FiguresSnapshot | undefined): string {
+  if (!figures) return "pending ?";
+  if (figures.stats instanceof Error) return "pending ? (stats unavailable)";
+  const { pendingBids, consecutiveFlushFailures } = figures.stats;
+  return consecutiveFlushFailures > 0
+    ? `pending ${pendingBids} (flush failing ×${consecutiveFlushFailures})`
+    : `pending ${pendingBids}`;
+}
+
+export function formatLiveLine(
+  bids: SecondSample,
+  inFlight: number,
+  reads: SecondSample,
+  figures: FiguresSnapshot | undefined,
+): string {
+  const l = bids.latency;
+  const errors: Record<string, number> = { ...bids.errors };
+  for (const [label, count] of Object.entries(reads.errors)) errors[`read ${label}`] = count;
+  return [
+    `${String(bids.second).padStart(4)}s`,
+    `bids ${String(bids.offered).padStart(4)} offered ${String(bids.completed).padStart(4)} done`,
+    `p50 ${formatMs(l.p50).padStart(7)} p95 ${formatMs(l.p95).padStart(7)} p99 ${formatMs(l.p99).padStart(7)}`,
+    `in flight ${inFlight}`,
+    `reads ${reads.completed} p99 ${formatMs(reads.latency.p99)}`,
+    `errors ${describeErrors(errors)}`,
+    describePending(figures),
+    figures ? describePool(figures.pool) : "pool ?",
+  ].join(" | ");
+}

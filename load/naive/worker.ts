@@ -1,0 +1,80 @@
+// POST /v1/sessions/{id}/bids the naive way: verify the token, then one
+// INSERT ... ON CONFLICT DO UPDATE per request on a fresh connection, so
+// every bid costs a database round trip (and locally a new connection).
+import { verify } from "hono/jwt";
+import pg from "pg";
+
+interface NaiveEnv {
+  HYPERDRIVE: { connectionString: string };
+  JWT_SECRET: string;
+}
+
+const BID_PATH = /^\/v1\/sessions\/([0-9a-f-]{36})\/bids$/;
+
+const problem = (status: number, code: string, detail: string) =>
+  Response.json({ type: `/problems/${code}`, title: code, status, detail, code }, { status });
+
+async function callerId(request: Request, secret: string): Promise<number | undefined> {
+  const token = request.headers.get("Authorization")?.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
+  if (!token) return undefined;
+  try {
+    const payload = await verify(token, secret, "HS256");
+    return typeof payload.sub === "string" && /^[1-9][0-9]{0,15}$/.test(payload.sub)
+      ? Number(payload.sub)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readAmount(request: Request): Promise<number | undefined> {
+  try {
+    const body: unknown = JSON.parse(await request.text());
+    if (typeof body !== "object" || body === null || !("amount" in body)) return undefined;
+    const { amount } = body;
+    return typeof amount === "number" && Number.isInteger(amount) && amount >= 1 ? amount : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function upsertBid(env: NaiveEnv, sessionId: string, userId: number, amount: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: env.HYPERDRIVE.connectionString });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const result = await client.query(
+      `INSERT INTO bids (session_id, user_id, amount, seq, bid_count, placed_at)
+       VALUES ($1, $2, $3, 0, 1, now())
+       ON CONFLICT (session_id, user_id) DO UPDATE
+       SET amount = excluded.amount, bid_count = bids.bid_count + 1, placed_at = excluded.placed_at,
+           updated_at = now()
+       WHERE bids.amount < excluded.amount
+       RETURNING amount`,
+      [sessionId, userId, amount],
+    );
+    return result.rowCount === 1;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export default {
+  async fetch(request: Request, env: NaiveEnv): Promise<Response> {
+    const sessionId = new URL(request.url).pathname.match(BID_PATH)?.[1];
+    if (request.method !== "POST" || sessionId === undefined)
+      return problem(404, "not_found", "No such route.");
+    const userId = await callerId(request, env.JWT_SECRET);
+    if (userId === undefined) return problem(401, "unauthorized", "A valid Bearer token is required.");
+    const amount = await readAmount(request);
+    if (amount === undefined) return problem(400, "invalid_request", "amount: must be a positive integer");
+    try {
+      if (!(await upsertBid(env, sessionId, userId, amount))) {
+        return problem(422, "bid_increment_too_small", "The bid must raise your previous one.");
+      }
+    } catch (error) {
+      return problem(503, "database_unavailable", error instanceof Error ? error.message : String(error));
+    }
+    return Response.json({ sessionId, userId, amount }, { status: 201 });
+  },
+};

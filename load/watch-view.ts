@@ -1,0 +1,58 @@
+// The screen `npm run watch` redraws: pool figures and the session's flush figures.
+import type { FiguresSnapshot } from "./admin-figures.js";
+import type { PoolFigures, SessionStats } from "./api-schemas.js";
+import { formatMs } from "./percentiles.js";
+
+const time = (iso: string) => iso.slice(11, 23);
+
+function ago(iso: string, now: number): string {
+  const ms = now - Date.parse(iso);
+  return ms >= 0 ? `${formatMs(ms)} ago` : `in ${formatMs(-ms)}`;
+}
+
+function poolLines(pool: PoolFigures | Error): string[] {
+  if (pool instanceof Error) return [`  unavailable: ${pool.message}`];
+  const max = pool.max_connections === null ? "?" : String(pool.max_connections);
+  const lines = [
+    `  status              ${pool.status.toUpperCase()}`,
+    `  checked out / in    ${pool.checked_out_connections} / ${pool.checked_in_connections}`,
+    `  total / pool_size   ${pool.total_connections} / ${pool.pool_size}   (server max_connections ${max})`,
+    `  overflow / queue    ${pool.overflow_connections} / ${pool.queue_size}`,
+  ];
+  if (pool.source?.error) lines.push(`  error               ${pool.source.error}`);
+  return lines;
+}
+
+function statsLines(stats: SessionStats | Error, now: number): string[] {
+  if (stats instanceof Error) return [`  unavailable: ${stats.message}`];
+  const oldest = stats.oldestPendingAgeMs === null ? "" : ` (oldest ${formatMs(stats.oldestPendingAgeMs)})`;
+  const lastFlush =
+    stats.lastFlushAt === null
+      ? "never"
+      : `${time(stats.lastFlushAt)} (${ago(stats.lastFlushAt, now)}), ` +
+        `${formatMs(stats.lastFlushDurationMs ?? 0)}, ${stats.lastFlushRows ?? 0} rows`;
+  const nextAlarm =
+    stats.nextAlarmAt === null ? "none" : `${time(stats.nextAlarmAt)} (${ago(stats.nextAlarmAt, now)})`;
+  return [
+    `  pending bids        ${stats.pendingBids}${oldest}`,
+    `  seq / flushed seq   ${stats.seq} / ${stats.flushedSeq}`,
+    `  last flush          ${lastFlush}`,
+    `  total flushed       ${stats.totalFlushed}`,
+    `  flush failures      ${stats.consecutiveFlushFailures} in a row, ${stats.totalFlushFailures} in all` +
+      (stats.lastFlushError === null ? "" : `; last: ${stats.lastFlushError}`),
+    `  next alarm          ${nextAlarm}`,
+    `  open sockets        ${stats.openSockets}`,
+  ];
+}
+
+export function renderWatchView(origin: string, sessionId: string, snapshot: FiguresSnapshot): string {
+  return [
+    `${origin}   ${new Date(snapshot.at).toISOString().slice(11, 19)} UTC   (Ctrl-C to stop)`,
+    "",
+    "Database pool (GET /metrics/pool)",
+    ...poolLines(snapshot.pool),
+    "",
+    `Session ${sessionId} (GET /v1/sessions/{id}/stats)`,
+    ...statsLines(snapshot.stats, snapshot.at),
+  ].join("\n");
+}

@@ -19,13 +19,31 @@ const claimsSchema = z.object({
   exp: z.number(),
 });
 
+const verificationKeys = new Map<string, Promise<CryptoKey>>();
+
+/** The HMAC key for `secret`, imported once per isolate rather than on every request. */
+function verificationKey(secret: string): Promise<CryptoKey> {
+  let key = verificationKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    verificationKeys.set(secret, key);
+  }
+  return key;
+}
+
 async function readCaller(header: string | undefined, secret: string): Promise<Caller> {
   const token = header?.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
   if (!token) throw new ApiError("unauthorized", "A Bearer token is required.");
   let payload: unknown;
   try {
     // The algorithm is pinned: tokens claiming "none" or any other alg are refused.
-    payload = await verify(token, secret, "HS256");
+    payload = await verify(token, await verificationKey(secret), "HS256");
   } catch {
     throw new ApiError("unauthorized", "The token is malformed, badly signed or expired.");
   }

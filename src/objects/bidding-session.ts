@@ -165,17 +165,8 @@ export class BiddingSession extends DurableObject<Env> {
     const session = found.value;
     const { userId, amount, idempotencyKey } = request;
 
-    if (idempotencyKey !== undefined) {
-      const earlier = this.store.findIdempotencyKey(userId, idempotencyKey);
-      if (earlier && earlier.amount !== amount) {
-        return {
-          ok: false,
-          code: "idempotency_key_reused",
-          detail: "This Idempotency-Key was used with a different body.",
-        };
-      }
-      if (earlier) return { ok: true, value: { receipt: JSON.parse(earlier.receipt), replayed: true } };
-    }
+    const earlier = this.earlierAnswer(userId, amount, idempotencyKey);
+    if (earlier) return earlier;
 
     const retryAfterSeconds = this.rateLimiter.take(userId, Date.now());
     if (retryAfterSeconds > 0) {
@@ -187,7 +178,9 @@ export class BiddingSession extends DurableObject<Env> {
       };
     }
 
+    let awaited = false;
     if (!this.users.has(userId)) {
+      awaited = true;
       let exists: boolean;
       try {
         exists = await this.users.ensure(userId);
@@ -203,28 +196,38 @@ export class BiddingSession extends DurableObject<Env> {
     }
 
     // From here to the return nothing awaits: the checks and the write see one state.
-    return this.acceptBid(this.session ?? session, userId, amount, idempotencyKey);
+    return this.acceptBid(this.session ?? session, userId, amount, idempotencyKey, awaited);
+  }
+
+  /** The answer already given to this Idempotency-Key, if any: a replay, or a refusal for another body. */
+  private earlierAnswer(
+    userId: number,
+    amount: number,
+    idempotencyKey: string | undefined,
+  ): Outcome<PlacedBid> | undefined {
+    if (idempotencyKey === undefined) return undefined;
+    const earlier = this.store.findIdempotencyKey(userId, idempotencyKey);
+    if (!earlier) return undefined;
+    if (earlier.amount !== amount) {
+      return {
+        ok: false,
+        code: "idempotency_key_reused",
+        detail: "This Idempotency-Key was used with a different body.",
+      };
+    }
+    return { ok: true, value: { receipt: JSON.parse(earlier.receipt), replayed: true } };
   }
 
   private acceptBid(
     session: SessionParams,
     userId: number,
     amount: number,
-    idempotencyKey?: string,
+    idempotencyKey: string | undefined,
+    awaited: boolean,
   ): Outcome<PlacedBid> {
-    // A retry that raced its own first attempt across the await above.
-    if (idempotencyKey !== undefined) {
-      const earlier = this.store.findIdempotencyKey(userId, idempotencyKey);
-      if (earlier) {
-        return earlier.amount === amount
-          ? { ok: true, value: { receipt: JSON.parse(earlier.receipt), replayed: true } }
-          : {
-              ok: false,
-              code: "idempotency_key_reused",
-              detail: "This Idempotency-Key was used with a different body.",
-            };
-      }
-    }
+    // A retry that raced its own first attempt across the user lookup's await.
+    const earlier = awaited ? this.earlierAnswer(userId, amount, idempotencyKey) : undefined;
+    if (earlier) return earlier;
     const now = Date.now();
     const previous = this.liveBids.get(userId);
     const refusal = refuseBid(session, previous?.amount, amount, now);

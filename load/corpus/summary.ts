@@ -140,6 +140,8 @@ export function printSummary(input: {
       `controls failed ${summary.controlsFailed}, state changed ${summary.stateChanged ? "yes" : "no"}`,
     `report: ${input.reportPath}`,
     `corpus: ${summary.ok ? "PASS" : "FAIL"} (${input.url})`,
+    // The plain line CI reads; a changed state or failed control fails the run as one more case.
+    `${summary.passed} passed, ${summary.failed + summary.controlsFailed + (summary.stateChanged ? 1 : 0)} failed`,
   );
   console.log(lines.join("\n"));
 }

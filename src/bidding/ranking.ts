@@ -17,24 +17,24 @@ export function compareBids(a: RankedBid, b: RankedBid): number {
  * binary searches; an update moves one entry (an array splice: fast enough for
  * the tens of thousands of bidders one session sees).
  */
-export class Ranking {
-  private readonly sorted: RankedBid[] = [];
-  private readonly byUser = new Map<number, RankedBid>();
+export class Ranking<Bid extends RankedBid = RankedBid> {
+  private readonly sorted: Bid[] = [];
+  private readonly byUser = new Map<number, Bid>();
 
   get size(): number {
     return this.sorted.length;
   }
 
-  get highest(): RankedBid | undefined {
+  get highest(): Bid | undefined {
     return this.sorted[0];
   }
 
-  bidOf(userId: number): RankedBid | undefined {
+  bidOf(userId: number): Bid | undefined {
     return this.byUser.get(userId);
   }
 
   /** Records `bid` as its user's live bid and returns its 1-based rank. */
-  place(bid: RankedBid): number {
+  place(bid: Bid): number {
     const previous = this.byUser.get(bid.userId);
     if (previous) this.sorted.splice(this.indexOf(previous), 1);
     const index = this.insertionPoint(bid);
@@ -56,7 +56,7 @@ export class Ranking {
     return bid ? this.indexOf(bid) + 1 : undefined;
   }
 
-  top(limit: number): RankedBid[] {
+  top(limit: number): Bid[] {
     return this.sorted.slice(0, limit);
   }
 

@@ -60,9 +60,9 @@ export class BiddingSession extends DurableObject<Env> {
   private readonly config: Config;
   private readonly store: SessionStore;
   private readonly users: KnownUsers;
-  private readonly ranking = new Ranking();
+  /** Every user's live bid, in leaderboard order. */
+  private readonly ranking = new Ranking<LiveBid>();
   private readonly rateLimiter: RateLimiter;
-  private liveBids = new Map<number, LiveBid>();
   private session: SessionParams | undefined;
   private sessionVersion = 0;
   private seq = 0;
@@ -99,7 +99,6 @@ export class BiddingSession extends DurableObject<Env> {
       this.sessionVersion = version;
     }
     for (const bid of this.store.readLiveBids()) {
-      this.liveBids.set(bid.userId, bid);
       this.ranking.place(bid);
       this.seq = Math.max(this.seq, bid.seq);
     }
@@ -229,7 +228,7 @@ export class BiddingSession extends DurableObject<Env> {
     const earlier = awaited ? this.earlierAnswer(userId, amount, idempotencyKey) : undefined;
     if (earlier) return earlier;
     const now = Date.now();
-    const previous = this.liveBids.get(userId);
+    const previous = this.ranking.bidOf(userId);
     const refusal = refuseBid(session, previous?.amount, amount, now);
     if (refusal) return { ok: false, ...refusal };
 
@@ -244,18 +243,16 @@ export class BiddingSession extends DurableObject<Env> {
       sessionId: session.id,
       userId,
       amount,
-      rank: 0,
+      // Memory changes only after the write succeeded, so the rank is computed ahead.
+      rank: this.ranking.rankIfPlaced(bid),
       placedAt: iso(now),
       seq: bid.seq,
     };
-    // Memory changes only after the write succeeded, so the rank is computed ahead.
-    receipt.rank = this.ranking.rankIfPlaced(bid);
     const idempotency =
       idempotencyKey === undefined ? undefined : { key: idempotencyKey, receipt: JSON.stringify(receipt) };
     // Throws before anything is in memory if the write fails: no half-applied bid.
     this.store.recordBid(bid, idempotency);
     this.seq = bid.seq;
-    this.liveBids.set(userId, bid);
     this.ranking.place(bid);
     if (receipt.rank <= MAX_LIVE_DEPTH) this.live.changed();
     if (this.alarmAt === null || this.alarmAt > now + this.config.flushIntervalMs) void this.armAlarm();
@@ -266,7 +263,7 @@ export class BiddingSession extends DurableObject<Env> {
     const found = await this.requireSession();
     if (!found.ok) return found;
     const session = found.value;
-    const bid = this.liveBids.get(userId);
+    const bid = this.ranking.bidOf(userId);
     const rank = this.ranking.rankOf(userId);
     if (!bid || rank === undefined) {
       return { ok: false, code: "no_bid", detail: "You have no bid in this session." };
@@ -398,7 +395,7 @@ export class BiddingSession extends DurableObject<Env> {
     // beyond the batch limit; then the live bid is newer, which the seq guard
     // in PostgreSQL accepts and a later flush repeats harmlessly.
     const users = new Set(events.map((e) => e.userId));
-    const liveBids = [...users].flatMap((id) => this.liveBids.get(id) ?? []);
+    const liveBids = [...users].flatMap((id) => this.ranking.bidOf(id) ?? []);
     const sentSeq = events.at(-1)?.seq ?? this.flush.flushedSeq;
     const sentVersion = this.sessionVersion;
     const started = Date.now();

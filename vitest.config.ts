@@ -20,6 +20,7 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           JWT_SECRET: inject("jwtSecret"),
           UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
           UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+          CACHE_NAMESPACE: inject("cacheNamespace"),
         },
       },
     })),

@@ -7,6 +7,7 @@ export interface Config {
   bidRatePerSecond: number;
   bidRateBurst: number;
   usernameCacheTtlSeconds: number;
+  cacheNamespace: string;
 }
 
 function positiveNumber(value: string | undefined, fallback: number): number {
@@ -23,5 +24,6 @@ export function readConfig(env: Env): Config {
     bidRatePerSecond: positiveNumber(env.BID_RATE_PER_SECOND, 5),
     bidRateBurst: positiveNumber(env.BID_RATE_BURST, 10),
     usernameCacheTtlSeconds: positiveNumber(env.USERNAME_CACHE_TTL_SECONDS, 3600),
+    cacheNamespace: env.CACHE_NAMESPACE || "bidding",
   };
 }

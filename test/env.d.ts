@@ -10,6 +10,8 @@ declare module "vitest" {
     jwtSecret: string;
     upstashUrl: string;
     upstashToken: string;
+    /** Cache keys of this run only, whatever else shares the Redis. */
+    cacheNamespace: string;
   }
 }
 

@@ -73,6 +73,7 @@ export default async function setup(project: TestProject) {
   project.provide("jwtSecret", randomBytes(24).toString("hex"));
   project.provide("upstashUrl", upstashUrl);
   project.provide("upstashToken", upstashUrl ? upstashToken : "");
+  project.provide("cacheNamespace", `test-${randomBytes(4).toString("hex")}`);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

@@ -363,19 +363,25 @@ export class BiddingSession extends DurableObject<Env> {
   // ---- the alarm: flush, end of session, housekeeping -------------------------
 
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
-    const session = this.session;
-    if (!session) return;
-    await this.flushPending(session);
-    const now = Date.now();
-    if (this.flush.consecutiveFailures === 0 && now >= session.endsAt && this.flush.endHandledAt === null) {
-      this.flush = { ...this.flush, endHandledAt: now };
-      this.store.writeFlushRecord(this.flush);
-      this.live.announceEnd();
+    try {
+      const session = this.session;
+      if (!session) return;
+      await this.flushPending(session);
+      const now = Date.now();
+      if (this.flush.consecutiveFailures === 0 && now >= session.endsAt && this.flush.endHandledAt === null) {
+        this.flush = { ...this.flush, endHandledAt: now };
+        this.store.writeFlushRecord(this.flush);
+        this.live.announceEnd();
+      }
+      this.store.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
+    } finally {
+      // The fired alarm counts as set until here, so bids accepted during the
+      // flush leave the next alarm to this point, where the backoff this
+      // flush's outcome calls for is known. Never throw: the platform's own
+      // retries run out, ours do not.
+      this.alarmAt = null;
+      await this.armAlarm();
     }
-    this.store.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
-    // Never throw: the platform's own retries run out, ours do not.
-    await this.armAlarm();
   }
 
   /** Sends every pending row to PostgreSQL; on failure they stay pending. */

@@ -1,4 +1,4 @@
-import { type Database, withDatabase } from "../db/client";
+import { type Database, DatabaseUnavailable, withDatabase } from "../db/client";
 import { findUsernames } from "./store";
 import { UsernameCache } from "./username-cache";
 
@@ -6,11 +6,14 @@ import { UsernameCache } from "./username-cache";
  * Usernames for many users in one batch: one cache MGET, then one SQL query
  * for the misses only, then the misses written back in one pipeline. Never a
  * query per user (the reference system's N+1 leaderboard).
+ *
+ * With `bestEffort`, a database that cannot be reached leaves the misses out
+ * instead of failing: a leaderboard without some names beats no leaderboard.
  */
 export async function lookupUsernames(
   env: Env,
   userIds: number[],
-  db?: Database,
+  options: { db?: Database; bestEffort?: boolean } = {},
 ): Promise<Map<number, string>> {
   const ids = [...new Set(userIds)];
   const cache = UsernameCache.fromEnv(env);
@@ -18,9 +21,16 @@ export async function lookupUsernames(
   const misses = ids.filter((id) => !found.has(id));
   if (misses.length === 0) return found;
 
-  const loaded = db
-    ? await findUsernames(db, misses)
-    : await withDatabase(env, (fresh) => findUsernames(fresh, misses));
+  let loaded: Map<number, string>;
+  try {
+    loaded = options.db
+      ? await findUsernames(options.db, misses)
+      : await withDatabase(env, (db) => findUsernames(db, misses));
+  } catch (error) {
+    if (!(options.bestEffort && error instanceof DatabaseUnavailable)) throw error;
+    console.warn(JSON.stringify({ level: "warn", event: "usernames_unavailable", missing: misses.length }));
+    return found;
+  }
   for (const [id, name] of loaded) found.set(id, name);
   if (cache) await cache.putMany(loaded);
   return found;

@@ -2,7 +2,6 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { readConfig } from "../config";
 
 const CACHE_TIMEOUT_MS = 300;
-const key = (userId: number) => `username:${userId}`;
 
 /**
  * Usernames in Upstash Redis. Usernames never change, so entries only expire
@@ -16,7 +15,12 @@ export class UsernameCache {
   private constructor(
     private readonly redis: Redis,
     private readonly ttlSeconds: number,
+    private readonly namespace: string,
   ) {}
+
+  private key(userId: number): string {
+    return `${this.namespace}:username:${userId}`;
+  }
 
   static fromEnv(env: Env): UsernameCache | undefined {
     if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
@@ -30,7 +34,8 @@ export class UsernameCache {
       // would only add a promise nobody awaits when Redis is unreachable.
       enableAutoPipelining: false,
     });
-    return new UsernameCache(redis, readConfig(env).usernameCacheTtlSeconds);
+    const config = readConfig(env);
+    return new UsernameCache(redis, config.usernameCacheTtlSeconds, config.cacheNamespace);
   }
 
   /** One MGET; a failed lookup counts as all misses. */
@@ -38,7 +43,7 @@ export class UsernameCache {
     const found = new Map<number, string>();
     if (userIds.length === 0 || this.unavailable) return found;
     try {
-      const values = await this.redis.mget<(string | null)[]>(...userIds.map(key));
+      const values = await this.redis.mget<(string | null)[]>(...userIds.map((id) => this.key(id)));
       userIds.forEach((id, i) => {
         const name = values[i];
         if (typeof name === "string") found.set(id, name);
@@ -55,7 +60,7 @@ export class UsernameCache {
     if (entries.size === 0 || this.unavailable) return;
     try {
       const pipeline = this.redis.pipeline();
-      for (const [id, name] of entries) pipeline.set(key(id), name, { ex: this.ttlSeconds });
+      for (const [id, name] of entries) pipeline.set(this.key(id), name, { ex: this.ttlSeconds });
       await pipeline.exec();
     } catch (error) {
       this.unavailable = true;

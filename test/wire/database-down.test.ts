@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { watchDataPoints } from "../support/analytics";
-import { bid, call, createSession, createUsers } from "../support/api";
+import { bid, call, createSession, createUsers, type Leaderboard } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, statsOf } from "../support/objects";
 import { databaseDown, databaseUp } from "../support/wire";
@@ -71,6 +71,23 @@ describe("PostgreSQL unreachable", () => {
       expect(res.body.code).toBe("database_unavailable");
       expect(res.headers.get("Retry-After")).toBeTruthy();
     }
+  });
+
+  it("still serves the leaderboard, names from the cache or null", async () => {
+    const session = await createSession();
+    const [user] = await createUsers(1);
+    if (!user) throw new Error("users");
+    await bid(session.id, user.id, 250);
+    await databaseDown();
+    const res = await call<Leaderboard>("GET", `/v1/sessions/${session.id}/leaderboard`);
+    expect(res.status).toBe(200);
+    expect(res.body.entries).toEqual([
+      expect.objectContaining({
+        userId: user.id,
+        amount: 250,
+        username: inject("upstashUrl") ? user.username : null,
+      }),
+    ]);
   });
 
   it("reports the database down in /health with 503", async () => {

@@ -21,7 +21,7 @@ describe("leaderboard usernames: one batched lookup", () => {
       await fetch(`${inject("upstashUrl")}/pipeline`, {
         method: "POST",
         headers: { Authorization: `Bearer ${inject("upstashToken")}` },
-        body: JSON.stringify(users.map((u) => ["DEL", `username:${u.id}`])),
+        body: JSON.stringify(users.map((u) => ["DEL", `${inject("cacheNamespace")}:username:${u.id}`])),
       });
     }
     let board: Leaderboard | undefined;

@@ -1,0 +1,376 @@
+// What every fault scenario does around its fault: users and a session of its
+// own, a warm-up bid per user, open-loop bids through the shared engine, the
+// leaderboard as the bids say it should be, and the consistency check.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { z } from "zod";
+import { AdminFigures } from "../admin-figures.js";
+import { signAdminToken, signUserToken } from "../admin-token.js";
+import { BiddingApi, firstRaise, type Session } from "../api.js";
+import type { SessionStats } from "../api-schemas.js";
+import { placeBid } from "../bid-client.js";
+import { BidLedger } from "../bid-ledger.js";
+import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../consistency.js";
+import { expectJson, HttpClient } from "../http-client.js";
+import { type Bidder, OpenLoopBidders, type OpenLoopResult } from "../open-loop.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+import type { FaultStack } from "./stack.js";
+
+export type ScenarioStatus = "PASS" | "FAIL" | "SKIP";
+
+export interface ScenarioResult {
+  id: number;
+  title: string;
+  status: ScenarioStatus;
+  /** The figures, on one line. */
+  summary: string;
+  /** Why it failed (or was skipped); empty when it passed. */
+  problems: string[];
+  durationMs: number;
+  details: Record<string, unknown>;
+}
+
+/** What a scenario hands back; the runner adds its number, title, status and duration. */
+export interface ScenarioOutcome {
+  problems: string[];
+  summary: string;
+  details: Record<string, unknown>;
+  /** Set when the scenario did not run, with the reason. */
+  skipped?: string;
+}
+
+export interface ScenarioContext {
+  stack: FaultStack;
+  api: FaultApi;
+  /** A progress line, prefixed with the scenario and the time since the run started. */
+  log: (line: string) => void;
+}
+
+export interface LoadUser extends Bidder {
+  username: string;
+}
+
+/** Bids get a 10 s answer timeout (a killed server resets at once; a live one answers in milliseconds). */
+export const FAULT_BID_ATTEMPTS = { timeoutMs: 10_000, maxAttempts: 3 };
+const TOKEN_SECONDS = 3600;
+const SESSION_MINUTES = 30;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+const LeaderboardSchema = z.object({
+  sessionId: z.string(),
+  total: z.number().int(),
+  entries: z.array(
+    z.object({
+      rank: z.number().int(),
+      userId: z.number().int(),
+      username: z.string().nullable(),
+      amount: z.number().int(),
+    }),
+  ),
+});
+export type Leaderboard = z.infer<typeof LeaderboardSchema>;
+
+export class FaultApi {
+  readonly client: HttpClient;
+  readonly admin: AdminFigures;
+  private readonly api: BiddingApi;
+
+  private constructor(
+    readonly url: URL,
+    readonly adminToken: string,
+    private readonly stack: FaultStack,
+  ) {
+    this.client = new HttpClient(url, { maxSockets: 8 });
+    this.admin = new AdminFigures(this.client, adminToken);
+    this.api = new BiddingApi(this.client);
+  }
+
+  static async create(stack: FaultStack): Promise<FaultApi> {
+    return new FaultApi(stack.worker.url, await signAdminToken(TOKEN_SECONDS), stack);
+  }
+
+  async createUsers(count: number, label: string): Promise<LoadUser[]> {
+    const tag = `${label}${randomBytes(3).toString("hex")}`;
+    const created = await this.api.createUsers(
+      this.adminToken,
+      Array.from({ length: count }, (_, i) => `${tag}_${i + 1}`),
+    );
+    const users: LoadUser[] = [];
+    for (const user of created) {
+      this.stack.createdUserIds.add(user.id);
+      users.push({ ...user, token: await signUserToken(user.id, TOKEN_SECONDS) });
+    }
+    return users;
+  }
+
+  createSession(title: string): Promise<Session> {
+    const startsAt = new Date();
+    return this.api.createSession(this.adminToken, {
+      title,
+      startsAt: startsAt.toISOString(),
+      endsAt: new Date(startsAt.getTime() + SESSION_MINUTES * 60_000).toISOString(),
+      minBid: 100,
+      minIncrement: 1,
+    });
+  }
+
+  stats(sessionId: string): Promise<SessionStats> {
+    return this.admin.stats(sessionId);
+  }
+
+  async leaderboard(sessionId: string, limit = 100): Promise<{ board: Leaderboard; ms: number }> {
+    const started = performance.now();
+    const path = `/v1/sessions/${sessionId}/leaderboard?limit=${limit}`;
+    const response = await this.client.request("GET", path, { timeoutMs: 10_000 });
+    return {
+      board: expectJson(response, 200, LeaderboardSchema, `GET ${path}`),
+      ms: performance.now() - started,
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** One session's bids: the ledger every scenario checks at the end, and the request figures. */
+export class SessionLoad {
+  readonly ledger: BidLedger;
+  readonly metrics = new RequestMetrics();
+
+  constructor(
+    readonly api: FaultApi,
+    readonly session: Session,
+  ) {
+    this.ledger = new BidLedger(firstRaise(session), session.minIncrement, randomBytes(4).toString("hex"));
+  }
+
+  /** Every user's first bid, all at once; returns the users whose bid was not acknowledged. */
+  async warmUp(users: readonly LoadUser[]): Promise<LoadUser[]> {
+    const failed: LoadUser[] = [];
+    await Promise.all(
+      users.map(async (user) => {
+        if ((await this.placeOne(user)).status !== 201) failed.push(user);
+      }),
+    );
+    return failed;
+  }
+
+  /** One bid of `user`, outside the open loop (answers counted in the same metrics). */
+  async placeOne(user: LoadUser): Promise<Outcome> {
+    const started = performance.now();
+    this.metrics.offer();
+    const outcome = await placeBid(
+      this.api.client,
+      this.session.id,
+      user.token,
+      this.ledger.plan(user.id),
+      this.ledger,
+      {
+        ...FAULT_BID_ATTEMPTS,
+        onRetry: (failed) => this.metrics.attemptFailed(failed),
+      },
+    );
+    this.metrics.complete(performance.now() - started, outcome);
+    return outcome;
+  }
+
+  /** Open-loop bids at `rate` per second for `durationMs`, spread round-robin over `users`. */
+  async run(users: readonly LoadUser[], rate: number, durationMs: number): Promise<OpenLoopResult> {
+    const bidders = new OpenLoopBidders(this.api.url, users, false);
+    try {
+      return await bidders.run({
+        sessionId: this.session.id,
+        ratePerSecond: rate,
+        durationMs,
+        ledger: this.ledger,
+        metrics: this.metrics,
+        attempts: FAULT_BID_ATTEMPTS,
+        signal: new AbortController().signal,
+      });
+    } finally {
+      bidders.close();
+    }
+  }
+
+  /** 201s so far, replays included. */
+  get acknowledged(): number {
+    return this.ledger.accepted + this.ledger.replayed;
+  }
+
+  consistency(stack: FaultStack, flushTimeoutMs: number): Promise<ConsistencyReport> {
+    return checkConsistency({
+      databaseUrl: stack.databaseUrl,
+      sessionId: this.session.id,
+      sinceSeq: 0,
+      acknowledged: this.ledger.acknowledged(),
+      unresolved: this.ledger.unresolved(),
+      admin: this.api.admin,
+      flushTimeoutMs,
+    });
+  }
+
+  /**
+   * The board the acknowledged bids imply: each user's last acknowledged bid,
+   * highest amount first, equal amounts by lower seq. Only meaningful when no
+   * bid's outcome is unknown.
+   */
+  expectedBoard(usernames: ReadonlyMap<number, string>): Leaderboard["entries"] {
+    const last = new Map<number, { userId: number; amount: number; seq: number }>();
+    for (const ack of this.ledger.acknowledged()) last.set(ack.userId, ack);
+    return [...last.values()]
+      .sort((a, b) => b.amount - a.amount || a.seq - b.seq)
+      .map((bid, i) => ({
+        rank: i + 1,
+        userId: bid.userId,
+        amount: bid.amount,
+        username: usernames.get(bid.userId) ?? null,
+      }));
+  }
+}
+
+/** Differences between the board served and the one expected, as readable lines (empty when equal). */
+export function compareBoards(
+  served: Leaderboard,
+  expected: Leaderboard["entries"],
+  limit: number,
+): string[] {
+  const problems: string[] = [];
+  if (served.total !== expected.length) problems.push(`total ${served.total}, expected ${expected.length}`);
+  const want = expected.slice(0, limit);
+  if (served.entries.length !== want.length) {
+    problems.push(`${served.entries.length} entries, expected ${want.length}`);
+  }
+  for (const [i, wanted] of want.entries()) {
+    const got = served.entries[i];
+    if (
+      !got ||
+      got.rank !== wanted.rank ||
+      got.userId !== wanted.userId ||
+      got.amount !== wanted.amount ||
+      got.username !== wanted.username
+    ) {
+      const seen = got ? `${got.userId} ${got.username ?? "null"} ${got.amount}` : "nothing";
+      problems.push(
+        `rank ${wanted.rank}: ${seen}, expected ${wanted.userId} ${wanted.username ?? "null"} ${wanted.amount}`,
+      );
+      if (problems.length >= 5) break;
+    }
+  }
+  return problems;
+}
+
+export interface StatsSample {
+  atMs: number;
+  stats: SessionStats;
+}
+
+/** Reads the session's stats every `intervalMs` until stopped; failed reads are counted, not thrown. */
+export class StatsPoller {
+  readonly samples: StatsSample[] = [];
+  failedReads = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly api: FaultApi,
+    private readonly sessionId: string,
+    private readonly intervalMs: number,
+    private readonly startedAt: number,
+  ) {}
+
+  start(): void {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          this.samples.push({
+            atMs: Date.now() - this.startedAt,
+            stats: await this.api.stats(this.sessionId),
+          });
+        } catch {
+          this.failedReads += 1;
+        }
+        await sleep(this.intervalMs);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  between(fromMs: number, toMs: number): StatsSample[] {
+    return this.samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
+  }
+}
+
+/** The highest seq of the session in bid_events (0 when none), read straight from PostgreSQL. */
+export async function maxStoredSeq(databaseUrl: string, sessionId: string): Promise<number> {
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 10_000,
+  });
+  try {
+    await client.connect();
+    const result = await client.query(
+      "SELECT coalesce(max(seq), 0)::text AS seq FROM bid_events WHERE session_id = $1",
+      [sessionId],
+    );
+    return Number(z.object({ seq: z.string() }).parse(result.rows[0]).seq);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The consistency report's figures, for the JSON report (the full lists only when something is wrong). */
+export function consistencyFigures(report: ConsistencyReport): Record<string, unknown> {
+  return report.ok
+    ? {
+        ok: true,
+        lost: report.lost,
+        acknowledged: report.acknowledged,
+        eventRows: report.eventRows,
+        explainedExtraRows: report.extraRows.explained.length,
+        pendingAfterWait: report.pendingAfterWait,
+        waitedMs: report.waitedMs,
+      }
+    : { ...report };
+}
+
+/**
+ * Bid answers other than 201, except refused raises: the open loop may have
+ * two bids of one user in flight, and the later, higher one can overtake the
+ * earlier on a busy machine. A refusal stores nothing, so it is no fault of
+ * the service.
+ */
+export function unexpectedBidOutcomes(totals: MetricsTotals): string[] {
+  const unexpected = Object.entries(totals.outcomes).filter(
+    ([label]) => label !== "201" && label !== "201 replayed" && label !== "422 bid_increment_too_small",
+  );
+  return unexpected.length === 0
+    ? []
+    : [`bids not acknowledged: ${describeErrors(Object.fromEntries(unexpected))}`];
+}
+
+/** Prints the harness's consistency report under the scenario's progress lines. */
+export function logConsistency(report: ConsistencyReport, log: (line: string) => void): void {
+  for (const line of formatConsistencyReport(report).split("\n")) log(`consistency: ${line.trim()}`);
+}
+
+/** Problems the consistency check found, as lines. */
+export function consistencyProblems(report: ConsistencyReport): string[] {
+  const problems: string[] = [];
+  if (report.pendingAfterWait !== 0)
+    problems.push(
+      `${report.pendingAfterWait ?? "unknown"} bids still pending after ${Math.round(report.waitedMs / 1000)} s`,
+    );
+  if (report.lost > 0) problems.push(`lost ${report.lost} acknowledged bids`);
+  if (report.extraRows.unexplained.length > 0)
+    problems.push(`${report.extraRows.unexplained.length} rows in bid_events no client accounts for`);
+  if (report.unexplainedLiveBids.length > 0)
+    problems.push(`${report.unexplainedLiveBids.length} bids rows newer than any bid sent`);
+  return problems;
+}

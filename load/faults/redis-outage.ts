@@ -1,0 +1,296 @@
+// Scenario 4: the username cache (Upstash REST over Redis) unreachable, three
+// ways: Redis gone behind the REST endpoint (the endpoint answers errors), the
+// endpoint refusing connections, and the endpoint accepting connections but
+// never answering (the Worker's own timeout must cut it short). Bids and
+// leaderboard reads keep going throughout, first bids of new users included;
+// no 5xx, and the leaderboard must stay exactly what the acknowledged bids
+// say, usernames included (from PostgreSQL, one query per read, never one
+// per user). Afterwards the cache must serve again.
+
+import { errorMessage } from "../../tools/net.js";
+import type { OpenLoopResult } from "../open-loop.js";
+import { formatMs } from "../percentiles.js";
+import { runReaders } from "../readers.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+import {
+  compareBoards,
+  consistencyFigures,
+  consistencyProblems,
+  type FaultApi,
+  type LoadUser,
+  logConsistency,
+  type ScenarioContext,
+  type ScenarioOutcome,
+  SessionLoad,
+  sleep,
+  unexpectedBidOutcomes,
+} from "./harness.js";
+import { type CachePath, controlProxy, type FaultStack, proxyStatements } from "./stack.js";
+import type { GateMode, TcpGate } from "./tcp-gate.js";
+
+const WARM_USERS = 40;
+const FRESH_USERS_PER_FAULT = 4;
+const RATE = 50;
+const FAULT_MS = 6_000;
+const READERS = 2;
+const READ_INTERVAL_MS = 250;
+const FLUSH_TIMEOUT_MS = 15_000;
+const CACHE_RECOVERY_TIMEOUT_MS = 15_000;
+
+interface Fault {
+  name: string;
+  gate: (cache: CachePath) => TcpGate;
+  mode: GateMode;
+}
+
+const FAULTS: Fault[] = [
+  { name: "Redis unreachable behind the REST endpoint", gate: (c) => c.redisGate, mode: "refuse" },
+  { name: "REST endpoint refusing connections", gate: (c) => c.restGate, mode: "refuse" },
+  { name: "REST endpoint never answering", gate: (c) => c.restGate, mode: "blackhole" },
+];
+
+interface FaultPhase {
+  fault: string;
+  mode: GateMode;
+  acknowledged: number;
+  openLoop: OpenLoopResult;
+  firstBids: Outcome[];
+  reads: MetricsTotals;
+  board: BoardCheck;
+  /** The cache path's answer during the fault. */
+  probe: string;
+  /** New users whose names are in Redis at the end of the fault (the Worker could not write them). */
+  newcomersCached: number;
+  cacheRecovered: boolean;
+}
+
+interface BoardCheck {
+  /** SQL statements that reached PostgreSQL per leaderboard read, in a quiet moment (no flush running). */
+  statementsPerRead: number[];
+  readMs: number[];
+  mismatches: string[];
+}
+
+/** Reads the board `reads` times once the session is flushed, counting the SQL each read costs. */
+async function checkBoard(
+  stack: FaultStack,
+  api: FaultApi,
+  load: SessionLoad,
+  usernames: ReadonlyMap<number, string>,
+  reads: number,
+): Promise<BoardCheck> {
+  await api.admin.waitForFlush(load.session.id, FLUSH_TIMEOUT_MS);
+  const check: BoardCheck = { statementsPerRead: [], readMs: [], mismatches: [] };
+  if (load.ledger.unresolved().length > 0) {
+    check.mismatches.push(
+      `${load.ledger.unresolved().length} bids have an unknown outcome: the expected board is unknown`,
+    );
+    return check;
+  }
+  const expected = load.expectedBoard(usernames);
+  for (let i = 0; i < reads; i++) {
+    await controlProxy(stack.proxy, "reset");
+    const { board, ms } = await api.leaderboard(load.session.id, 100);
+    check.statementsPerRead.push(await proxyStatements(stack.proxy));
+    check.readMs.push(Math.round(ms));
+    check.mismatches.push(...compareBoards(board, expected, 100));
+  }
+  return check;
+}
+
+/** Waits until the Worker's path to the cache answers PING again (the adapter reconnects to Redis on its own schedule). */
+async function waitForCache(cache: CachePath): Promise<boolean> {
+  const deadline = Date.now() + CACHE_RECOVERY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(cache.restUrl, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${cache.restToken}` },
+        body: JSON.stringify(["PING"]),
+        signal: AbortSignal.timeout(1_000),
+      });
+      if (response.ok) return true;
+    } catch {
+      // Not yet.
+    }
+    await sleep(200);
+  }
+  return false;
+}
+
+/** What the Worker's path to the cache answers now, in a few words (the fault is real when this is not a 200). */
+async function probeCache(cache: CachePath): Promise<string> {
+  try {
+    const response = await fetch(cache.restUrl, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${cache.restToken}` },
+      body: JSON.stringify(["PING"]),
+      signal: AbortSignal.timeout(1_000),
+    });
+    return `${response.status} ${(await response.text()).slice(0, 80)}`;
+  } catch (error) {
+    return errorMessage(error);
+  }
+}
+
+async function cachedNames(cache: CachePath, users: readonly LoadUser[]): Promise<number> {
+  const values = await cache.redis.mget(...users.map((u) => `bidding:username:${u.id}`));
+  return users.filter((u, i) => values[i] === u.username).length;
+}
+
+export async function redisOutage({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
+  const cache = stack.cache;
+  if (!cache) {
+    return {
+      problems: [],
+      summary: "",
+      details: {},
+      skipped: `no username cache: ${stack.cacheSkipReason ?? "unknown reason"}`,
+    };
+  }
+  const problems: string[] = [];
+  const warm = await api.createUsers(WARM_USERS, "cache");
+  const fresh = await api.createUsers(FRESH_USERS_PER_FAULT * FAULTS.length, "cachenew");
+  // Creating users caches their names; these are to be as if evicted, so the
+  // outage meets names only PostgreSQL has, and recovery must write them back.
+  await cache.redis.del(...fresh.map((u) => `bidding:username:${u.id}`));
+  const usernames = new Map([...warm, ...fresh].map((u) => [u.id, u.username]));
+  const session = await api.createSession("faults: username cache unreachable");
+  const load = new SessionLoad(api, session);
+  const cold = await load.warmUp(warm);
+  if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);
+  const cachedAfterWarmUp = await cachedNames(cache, warm);
+  if (cachedAfterWarmUp !== warm.length) {
+    problems.push(`only ${cachedAfterWarmUp} of ${warm.length} usernames reached the cache with Redis up`);
+  }
+  const baseline = await checkBoard(stack, api, load, usernames, 2);
+  problems.push(...baseline.mismatches.map((m) => `leaderboard with the cache up: ${m}`));
+  // One slow cache call (the Worker gives it 300 ms) sends a read to PostgreSQL: only a cache never used is a fault.
+  if (Math.min(...baseline.statementsPerRead) > 0) {
+    problems.push(
+      `leaderboard reads with a warm cache all reached PostgreSQL (${baseline.statementsPerRead.join(", ")} statements)`,
+    );
+  }
+  log(
+    `${WARM_USERS} users warmed up in session ${session.id}; ${cachedAfterWarmUp} usernames cached; board correct: ${baseline.mismatches.length === 0}`,
+  );
+
+  const phases: FaultPhase[] = [];
+  for (const [index, fault] of FAULTS.entries()) {
+    const gate = fault.gate(cache);
+    const newcomers = fresh.slice(index * FRESH_USERS_PER_FAULT, (index + 1) * FRESH_USERS_PER_FAULT);
+    const acceptedBefore = load.acknowledged;
+    const phaseReads = new RequestMetrics();
+    gate.setMode(fault.mode);
+    const [openLoop, , firstBids] = await Promise.all([
+      load.run(warm, RATE, FAULT_MS),
+      runReaders({
+        url: api.url,
+        sessionId: session.id,
+        readers: READERS,
+        intervalMs: READ_INTERVAL_MS,
+        durationMs: FAULT_MS,
+        limit: 50,
+        metrics: phaseReads,
+        signal: new AbortController().signal,
+      }),
+      sleep(FAULT_MS / 3).then(() => Promise.all(newcomers.map((user) => load.placeOne(user)))),
+    ]);
+    const board = await checkBoard(stack, api, load, usernames, 2);
+    const probe = await probeCache(cache);
+    const newcomersCached = await cachedNames(cache, newcomers);
+    gate.setMode("open");
+    if (probe.startsWith("200"))
+      problems.push(`${fault.name}: the cache still answered during the fault (${probe})`);
+    const accepted = load.acknowledged - acceptedBefore;
+    const reads = phaseReads.totals();
+    const firstBidFailures = firstBids.filter((o) => o.status !== 201);
+    const readFailures = Object.entries(reads.outcomes).filter(([label]) => label !== "200");
+    if (firstBidFailures.length > 0) {
+      problems.push(
+        `${fault.name}: first bids of new users not acknowledged: ${firstBidFailures.map((o) => o.label).join(", ")}`,
+      );
+    }
+    if (readFailures.length > 0) {
+      problems.push(
+        `${fault.name}: leaderboard reads failed: ${describeErrors(Object.fromEntries(readFailures))}`,
+      );
+    }
+    problems.push(...board.mismatches.map((m) => `${fault.name}: leaderboard: ${m}`));
+    if (board.statementsPerRead.some((n) => n > 1)) {
+      problems.push(
+        `${fault.name}: a leaderboard read cost ${Math.max(...board.statementsPerRead)} SQL statements (one per user?)`,
+      );
+    }
+    const recovered = await waitForCache(cache);
+    if (!recovered)
+      problems.push(
+        `${fault.name}: the cache did not answer again within ${CACHE_RECOVERY_TIMEOUT_MS / 1000} s`,
+      );
+    log(
+      `${fault.name}: ${accepted} bids acknowledged, ${firstBids.length - firstBidFailures.length}/${firstBids.length} first bids, ` +
+        `${reads.completed} reads (p99 ${formatMs(reads.latency.p99)}), board correct: ${board.mismatches.length === 0}, ` +
+        `SQL per read ${board.statementsPerRead.join("/")}; cache path answered: ${probe}; new names cached ${newcomersCached}`,
+    );
+    phases.push({
+      fault: fault.name,
+      mode: fault.mode,
+      acknowledged: accepted,
+      openLoop,
+      firstBids,
+      reads,
+      board,
+      probe,
+      newcomersCached,
+      cacheRecovered: recovered,
+    });
+  }
+
+  // The first read after the outage looks up the names that could not be cached (one query) and writes
+  // them back; the later ones are all hits.
+  const after = await checkBoard(stack, api, load, usernames, 3);
+  problems.push(...after.mismatches.map((m) => `leaderboard after the cache came back: ${m}`));
+  const [firstAfter = 0, ...laterAfter] = after.statementsPerRead;
+  if (firstAfter > 1 || Math.min(...laterAfter) > 0) {
+    problems.push(
+      `the cache did not serve again after recovery (${after.statementsPerRead.join(", ")} statements per read)`,
+    );
+  }
+  const cachedAtEnd = await cachedNames(cache, [...warm, ...fresh]);
+  if (cachedAtEnd !== usernames.size) {
+    problems.push(`after recovery only ${cachedAtEnd} of ${usernames.size} usernames are cached`);
+  }
+
+  const totals = load.metrics.totals();
+  problems.push(...unexpectedBidOutcomes(totals));
+  const serverErrors = totals.serverErrors + phases.reduce((sum, p) => sum + p.reads.serverErrors, 0);
+  if (serverErrors > 0) problems.push(`${serverErrors} answers with a 5xx status`);
+  const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
+  logConsistency(consistency, log);
+  problems.push(...consistencyProblems(consistency));
+
+  const boards = [baseline, ...phases.map((p) => p.board), after];
+  const exactBoards = boards.filter((b) => b.mismatches.length === 0).length;
+  return {
+    problems,
+    summary:
+      `${load.ledger.accepted} bids accepted, ${phases.reduce((sum, p) => sum + p.acknowledged, 0)} during ` +
+      `${FAULTS.length} cache faults of ${FAULT_MS / 1000} s (incl. ${fresh.length} first bids of new users); ` +
+      `${phases.reduce((sum, p) => sum + p.reads.completed, 0)} leaderboard reads during the faults; ` +
+      `${exactBoards}/${boards.length} board checks exact; SQL per read: cache up ${baseline.statementsPerRead.join("/")}, ` +
+      `down ${phases.flatMap((p) => p.board.statementsPerRead).join("/")}, back ${after.statementsPerRead.join("/")}; ` +
+      `5xx ${serverErrors}; lost: ${consistency.lost}`,
+    details: {
+      sessionId: session.id,
+      users: { warm: WARM_USERS, fresh: fresh.length },
+      ratePerSecond: RATE,
+      cachedAfterWarmUp,
+      cachedAtEnd,
+      baseline,
+      phases,
+      after,
+      bids: totals,
+      consistency: consistencyFigures(consistency),
+    },
+  };
+}

@@ -1,0 +1,242 @@
+// The fault run's own stack, on free ports so it never meets a developer's
+// `npm run dev`:
+//   scratch database on DATABASE_URL's server, migrated through the proxy
+//   pg wire proxy (test/support) ── the Worker's only way to PostgreSQL
+//   [Redis ── gate ── Upstash adapter ── gate] ── the Worker's username cache
+//   wrangler dev with --persist-to a temp folder that survives a restart
+import { randomBytes, randomInt } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
+import { migrateDatabase } from "../../tools/db-migrate.js";
+import { closeServer, errorMessage, listen, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
+import { readDevSecret } from "../../tools/token.js";
+import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
+import type { Cleanups } from "./cleanups.js";
+import { startTcpGate, type TcpGate } from "./tcp-gate.js";
+import { WranglerProcess } from "./wrangler-process.js";
+
+const HOST = "127.0.0.1";
+const FLUSH_INTERVAL_MS = 1_000;
+const CACHE_TTL_SECONDS = 600;
+const REDIS_PROBE_TIMEOUT_MS = 2_000;
+
+export interface CachePath {
+  /** Between the adapter and Redis: Redis itself unreachable. */
+  redisGate: TcpGate;
+  /** Between the Worker and the adapter: the REST endpoint unreachable. */
+  restGate: TcpGate;
+  /** Straight to Redis, to look at what the Worker cached. */
+  redis: Redis;
+  restUrl: string;
+  restToken: string;
+}
+
+export interface FaultStack {
+  /** The scratch database, reached directly (not through the proxy). */
+  databaseUrl: string;
+  databaseName: string;
+  proxy: PgWireProxy;
+  worker: WranglerProcess;
+  cache: CachePath | undefined;
+  /** Why there is no cache, when there is none. */
+  cacheSkipReason: string | undefined;
+  flushIntervalMs: number;
+  /** User ids the run created, so their cache entries can be removed at the end. */
+  createdUserIds: Set<number>;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe, HOST, 0);
+  await closeServer(probe);
+  return port;
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 30_000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw new Error(`cannot connect to ${redactUrl(url)}: ${errorMessage(error)}`);
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function probeRedis(url: string): Promise<Redis | string> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: REDIS_PROBE_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  // ioredis rejects with a generic "Connection is closed."; the reason comes as an error event.
+  let lastError = "";
+  redis.on("error", (error: unknown) => {
+    lastError = errorMessage(error);
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    return `Redis at ${redactUrl(url)} is not reachable (${lastError || errorMessage(error)})`;
+  }
+}
+
+function throughGate(url: string, gate: TcpGate): string {
+  const parsed = new URL(url);
+  parsed.hostname = HOST;
+  parsed.port = String(gate.port);
+  return parsed.toString();
+}
+
+export async function startStack(opts: {
+  serverUrl: string;
+  redisUrl: string | undefined;
+  cleanups: Cleanups;
+  log: (line: string) => void;
+}): Promise<FaultStack> {
+  const { cleanups, log } = opts;
+  const tempDir = mkdtempSync(join(tmpdir(), "bidding-faults-"));
+  const removeTemp = () => rmSync(tempDir, { recursive: true, force: true });
+  cleanups.add("temp folder", async () => removeTemp(), removeTemp);
+
+  const databaseName = `faults_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  await withClient(opts.serverUrl, (client) => client.query(`CREATE DATABASE ${databaseName}`));
+  cleanups.add("scratch database", () =>
+    withClient(opts.serverUrl, async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+    }),
+  );
+  const scratch = new URL(opts.serverUrl);
+  scratch.pathname = `/${databaseName}`;
+  const databaseUrl = scratch.toString();
+
+  const proxy = await startPgWireProxy({ targetUrl: databaseUrl, host: HOST });
+  cleanups.add("pg wire proxy", () => proxy.close());
+  // Through the proxy, as the Worker will connect: a broken proxy shows here already.
+  await migrateDatabase(proxy.url);
+  // The username cache is keyed by user id only, and the Redis may be a
+  // developer's: ids far from anyone's 1, 2, 3 never read or overwrite their entries.
+  const firstUserId = 1_000_000_000_000 + randomInt(1_000_000_000) * 1_000;
+  await withClient(databaseUrl, (client) =>
+    client.query(`ALTER TABLE users ALTER COLUMN id RESTART WITH ${firstUserId}`),
+  );
+  log(`database ${databaseName} on ${redactUrl(opts.serverUrl)}, migrated through the pg wire proxy`);
+
+  const createdUserIds = new Set<number>();
+  let cache: CachePath | undefined;
+  let cacheSkipReason: string | undefined;
+  if (opts.redisUrl === undefined) {
+    cacheSkipReason = "REDIS_URL is not set";
+  } else {
+    const probed = await probeRedis(opts.redisUrl);
+    if (typeof probed === "string") {
+      cacheSkipReason = probed;
+    } else {
+      const redis = probed;
+      cleanups.add("cache entries", async () => {
+        const keys = [...createdUserIds].map((id) => `bidding:username:${id}`);
+        if (keys.length > 0 && redis.status === "ready") await redis.del(...keys);
+        redis.disconnect();
+      });
+      const redisUrl = new URL(opts.redisUrl);
+      const redisGate = await startTcpGate({
+        targetHost: redisUrl.hostname.replace(/^\[(.*)\]$/, "$1") || HOST,
+        targetPort: Number(redisUrl.port || "6379"),
+      });
+      cleanups.add("Redis gate", () => redisGate.close());
+      const restToken = randomBytes(16).toString("hex");
+      const adapter = await startUpstashAdapter({
+        redisUrl: throughGate(opts.redisUrl, redisGate),
+        token: restToken,
+        host: HOST,
+        port: 0,
+      });
+      cleanups.add("Upstash adapter", () => adapter.close());
+      const adapterUrl = new URL(adapter.url);
+      const restGate = await startTcpGate({ targetHost: HOST, targetPort: Number(adapterUrl.port) });
+      cleanups.add("REST gate", () => restGate.close());
+      cache = { redisGate, restGate, redis, restUrl: `http://${HOST}:${restGate.port}`, restToken };
+      log(`username cache: Upstash adapter over ${redactUrl(opts.redisUrl)}, both behind gates`);
+    }
+  }
+
+  const envFile = join(tempDir, "worker.env");
+  writeFileSync(envFile, "# the fault run's Worker reads its secrets from --var, not from .dev.vars\n");
+  const vars: Record<string, string> = {
+    JWT_SECRET: readDevSecret(),
+    DB_DRIVER: "hyperdrive",
+    FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS),
+    USERNAME_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
+  };
+  if (cache) {
+    vars.UPSTASH_REDIS_REST_URL = cache.restUrl;
+    vars.UPSTASH_REDIS_REST_TOKEN = cache.restToken;
+  }
+  const worker = new WranglerProcess({
+    port: await freePort(),
+    inspectorPort: await freePort(),
+    persistTo: join(tempDir, "state"),
+    envFile,
+    vars,
+    hyperdriveUrl: withPlaceholderPassword(proxy.url),
+  });
+  cleanups.add(
+    "wrangler dev",
+    () => worker.stop(),
+    () => worker.killNow(),
+  );
+  await worker.start();
+  log(`wrangler dev on ${worker.url.origin} (pid ${worker.pid ?? "?"}), state in ${join(tempDir, "state")}`);
+
+  return {
+    databaseUrl,
+    databaseName,
+    proxy,
+    worker,
+    cache,
+    cacheSkipReason,
+    flushIntervalMs: FLUSH_INTERVAL_MS,
+    createdUserIds,
+  };
+}
+
+/** The pg wire proxy's control API: POST /down, POST /up, POST /reset, GET /counters. */
+export async function controlProxy(proxy: PgWireProxy, route: "down" | "up" | "reset"): Promise<void> {
+  const response = await fetch(`${proxy.controlUrl}/${route}`, {
+    method: "POST",
+    signal: AbortSignal.timeout(5_000),
+  });
+  if (!response.ok) throw new Error(`pg wire proxy: POST /${route} answered ${response.status}`);
+}
+
+export async function proxyStatements(proxy: PgWireProxy): Promise<number> {
+  const response = await fetch(`${proxy.controlUrl}/counters`, { signal: AbortSignal.timeout(5_000) });
+  const body: unknown = await response.json();
+  if (
+    typeof body === "object" &&
+    body !== null &&
+    "statements" in body &&
+    typeof body.statements === "number"
+  ) {
+    return body.statements;
+  }
+  throw new Error("pg wire proxy: GET /counters gave no statement count");
+}

@@ -1,0 +1,140 @@
+// Scenario 2: wrangler dev (and workerd with it) killed with SIGKILL mid-load,
+// then restarted on the same persisted state. A bid whose request failed on
+// the connection has an unknown outcome (the ledger keeps it as unresolved);
+// a bid acknowledged with 201 must never be lost. Bids acknowledged but not
+// yet flushed at the kill sit in the object's SQLite: the persisted alarm
+// must flush them after the restart without any new request waking the object.
+import {
+  consistencyFigures,
+  consistencyProblems,
+  logConsistency,
+  maxStoredSeq,
+  type ScenarioContext,
+  type ScenarioOutcome,
+  SessionLoad,
+  sleep,
+  unexpectedBidOutcomes,
+} from "./harness.js";
+
+const USERS = 50;
+const RATE = 50;
+const BEFORE_KILL_MS = 5_000;
+/** The open loop keeps sending this long after the kill: those bids meet a dead server. */
+const AFTER_KILL_MS = 3_000;
+const AFTER_RESTART_MS = 5_000;
+const ALARM_TIMEOUT_MS = 30_000;
+const FLUSH_TIMEOUT_MS = 30_000;
+/** How http-client labels a bid that got no answer because the server was gone. */
+const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
+
+export async function workerKill({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
+  const problems: string[] = [];
+  const users = await api.createUsers(USERS, "kill");
+  const session = await api.createSession("faults: wrangler dev killed");
+  const load = new SessionLoad(api, session);
+  const cold = await load.warmUp(users);
+  if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);
+  log(
+    `${USERS} users warmed up in session ${session.id}; ${RATE} bids/s, SIGKILL after ${BEFORE_KILL_MS / 1000} s`,
+  );
+
+  const running = load.run(users, RATE, BEFORE_KILL_MS + AFTER_KILL_MS);
+  await sleep(BEFORE_KILL_MS);
+  const kill = await stack.worker.kill();
+  const acknowledgedAtKill = load.acknowledged;
+  const highestAcknowledged = () => load.ledger.acknowledged().at(-1)?.seq ?? 0;
+  const storedAtKill = await maxStoredSeq(stack.databaseUrl, session.id);
+  log(
+    `killed process group (${kill.killed.map((p) => p.command).join(", ")}): ` +
+      `${acknowledgedAtKill} bids acknowledged, highest seq ${highestAcknowledged()}, PostgreSQL has up to ${storedAtKill}`,
+  );
+  if (kill.survivors.length > 0) {
+    problems.push(
+      `processes survived the kill: ${kill.survivors.map((p) => `${p.pid} ${p.command}`).join(", ")}`,
+    );
+  }
+  if (kill.portsStillTaken.length > 0)
+    problems.push(`ports still taken after the kill: ${kill.portsStillTaken.join(", ")}`);
+
+  const beforeRestart = await running;
+  const unknownOutcomes = load.ledger.unresolved().length;
+  const restartStarted = Date.now();
+  await stack.worker.start();
+  const restartMs = Date.now() - restartStarted;
+  const target = highestAcknowledged();
+  log(`restarted in ${(restartMs / 1000).toFixed(1)} s; ${unknownOutcomes} bids have an unknown outcome`);
+
+  // Nothing may touch the session here: only its own alarm can flush it now.
+  const alarmStarted = Date.now();
+  let stored = await maxStoredSeq(stack.databaseUrl, session.id);
+  while (stored < target && Date.now() - alarmStarted < ALARM_TIMEOUT_MS) {
+    await sleep(250);
+    stored = await maxStoredSeq(stack.databaseUrl, session.id);
+  }
+  const alarmFlushMs = stored >= target ? Date.now() - alarmStarted : null;
+  const pendingAtKill = target - storedAtKill;
+  let alarmCheck: string;
+  if (pendingAtKill <= 0) {
+    alarmCheck = "nothing was pending at the kill (alarm not exercised)";
+  } else if (alarmFlushMs === null) {
+    alarmCheck = `the ${pendingAtKill} bids pending at the kill were not flushed within ${ALARM_TIMEOUT_MS / 1000} s of the restart`;
+    problems.push(alarmCheck);
+  } else {
+    alarmCheck = `${pendingAtKill} bids pending at the kill flushed by the persisted alarm ${(alarmFlushMs / 1000).toFixed(1)} s after the restart`;
+  }
+  log(alarmCheck);
+
+  const afterRestart = await api.stats(session.id);
+  const afterRestartLoop = await load.run(users, RATE, AFTER_RESTART_MS);
+  const newlyUnknown = load.ledger.unresolved().length - unknownOutcomes;
+  if (newlyUnknown > 0) problems.push(`${newlyUnknown} bids after the restart have an unknown outcome`);
+  log(`after the restart: ${afterRestartLoop.sent} more bids, ${newlyUnknown} with an unknown outcome`);
+
+  const totals = load.metrics.totals();
+  // Connection errors are expected here (the bids that met the dead server); anything else is not.
+  problems.push(
+    ...unexpectedBidOutcomes({
+      ...totals,
+      outcomes: Object.fromEntries(
+        Object.entries(totals.outcomes).filter(([label]) => !CONNECTION_ERRORS.has(label)),
+      ),
+    }),
+  );
+  if (totals.serverErrors > 0) problems.push(`${totals.serverErrors} answers with a 5xx status`);
+  const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
+  logConsistency(consistency, log);
+  problems.push(...consistencyProblems(consistency));
+
+  return {
+    problems,
+    summary:
+      `${load.ledger.accepted} bids accepted (${acknowledgedAtKill} before the kill); process group of ${kill.killed.length} killed, ` +
+      `${kill.survivors.length} survivors, ports ${kill.portsStillTaken.length === 0 ? `free after ${kill.releasedAfterMs} ms` : "still taken"}; ${unknownOutcomes} unknown outcome ` +
+      `(${consistency.extraRows.explained.length} of them stored); restart ${(restartMs / 1000).toFixed(1)} s; ${alarmCheck}; ` +
+      `5xx ${totals.serverErrors}; lost: ${consistency.lost}`,
+    details: {
+      sessionId: session.id,
+      users: USERS,
+      ratePerSecond: RATE,
+      kill,
+      acknowledgedAtKill,
+      storedSeqAtKill: storedAtKill,
+      highestAcknowledgedSeq: target,
+      pendingAtKill,
+      unknownOutcomes,
+      unknownOutcomesStored: consistency.extraRows.explained.length,
+      restartMs,
+      alarmFlushMs,
+      statsAfterRestart: afterRestart,
+      bids: totals,
+      openLoop: { beforeRestart, afterRestart: afterRestartLoop },
+      ledger: {
+        accepted: load.ledger.accepted,
+        replayed: load.ledger.replayed,
+        refused: load.ledger.refused,
+        unresolved: load.ledger.unresolved(),
+      },
+      consistency: consistencyFigures(consistency),
+    },
+  };
+}

@@ -6,6 +6,14 @@ import { errorMessage } from "../tools/net.js";
 /** A bad command line: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * The script's arguments without a leading `--`: `npm run x -- --flag` drops it, but
+ * `npx tsx load/x.ts -- --flag` passes it on, and parseArgs would read it as a positional.
+ */
+export function scriptArgv(argv = process.argv.slice(2)): string[] {
+  return argv[0] === "--" ? argv.slice(1) : argv;
+}
+
 export function parseOptions<const O extends ParseArgsOptionsConfig>(
   options: O,
   argv = process.argv.slice(2),

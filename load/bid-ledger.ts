@@ -38,6 +38,8 @@ export class BidLedger {
     private readonly minIncrement: number,
     /** Makes idempotency keys unique per run. */
     private readonly runTag: string,
+    /** Called with every receipt as it arrives (e.g. to time what follows a 201). */
+    private readonly onAcknowledged?: (receipt: BidReceipt, replayed: boolean) => void,
   ) {}
 
   /** The user's next bid: always above every amount planned for them before, even while those are in flight. */
@@ -60,6 +62,7 @@ export class BidLedger {
       this.foreignReceipts.push({ sent, receipt });
     }
     this.acks.set(receipt.seq, { seq: receipt.seq, userId: receipt.userId, amount: receipt.amount });
+    this.onAcknowledged?.(receipt, replayed);
   }
 
   /** A definite refusal (4xx): nothing was stored. */

@@ -15,6 +15,8 @@ export interface ClosedLoopResult {
   label: string;
   requestsPerSecond: number;
   completed: number;
+  /** Requests sent, answered or not: those still in flight when the phase stopped are included. */
+  sent: number;
   p50: number;
   p90: number;
   p99: number;
@@ -46,6 +48,7 @@ export function runClosedLoop(plan: ClosedLoopPlan): Promise<ClosedLoopResult> {
           label: plan.label,
           requestsPerSecond: result.requests.average,
           completed: result.requests.total,
+          sent: result.requests.sent,
           p50: result.latency.p50,
           p90: result.latency.p90,
           p99: result.latency.p99,

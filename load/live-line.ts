@@ -2,6 +2,7 @@
 import { describePool, type FiguresSnapshot } from "./admin-figures.js";
 import { formatMs } from "./percentiles.js";
 import { describeErrors, type SecondSample } from "./request-metrics.js";
+import type { WatchersSecond } from "./watchers.js";
 
 function describePending(figures: FiguresSnapshot | undefined): string {
   if (!figures) return "pending ?";
@@ -17,6 +18,7 @@ export function formatLiveLine(
   inFlight: number,
   reads: SecondSample,
   figures: FiguresSnapshot | undefined,
+  watchers?: WatchersSecond,
 ): string {
   const l = bids.latency;
   const errors: Record<string, number> = { ...bids.errors };
@@ -27,6 +29,14 @@ export function formatLiveLine(
     `p50 ${formatMs(l.p50).padStart(7)} p95 ${formatMs(l.p95).padStart(7)} p99 ${formatMs(l.p99).padStart(7)}`,
     `in flight ${inFlight}`,
     `reads ${reads.completed} p99 ${formatMs(reads.latency.p99)}`,
+    ...(watchers === undefined
+      ? []
+      : [
+          `live ${watchers.open} open ${watchers.messages} msgs ` +
+            (watchers.delay.count === 0
+              ? "201→board -"
+              : `201→board p50 ${formatMs(watchers.delay.p50)} p99 ${formatMs(watchers.delay.p99)}`),
+        ]),
     `errors ${describeErrors(errors)}`,
     describePending(figures),
     figures ? describePool(figures.pool) : "pool ?",

@@ -1,11 +1,11 @@
 // npm run load -- [--run load/results/run.json] [--users 1000] [--rate 300] [--duration 60s]
-//   [--readers 5] [--database-url URL]
+//   [--readers 5] [--watchers 0] [--cpu-tree PID] [--database-url URL]
 // The open-loop load test: bids at a fixed rate from the run file's users,
-// leaderboard readers, a live line every second, a summary, a JSON report,
-// and the consistency check against PostgreSQL.
+// leaderboard readers, live WebSocket watchers, a live line every second, a
+// summary, a JSON report, and the consistency check against PostgreSQL.
 import { randomBytes } from "node:crypto";
 import { AdminFigures, type FiguresSnapshot } from "./admin-figures.js";
-import { BiddingApi, firstRaise } from "./api.js";
+import { BiddingApi, type BidReceipt, firstRaise } from "./api.js";
 import {
   databaseUrlOption,
   durationOption,
@@ -21,16 +21,22 @@ import { checkConsistency, formatConsistencyReport } from "./consistency.js";
 import { HttpClient } from "./http-client.js";
 import { formatLiveLine } from "./live-line.js";
 import { OpenLoopBidders } from "./open-loop.js";
-import { formatMs } from "./percentiles.js";
+import { formatMs, type LatencySummary } from "./percentiles.js";
+import { CpuMeter, type CpuWindow, cpuTreeOption, describeCpu } from "./process-cpu.js";
 import { runReaders } from "./readers.js";
 import { RequestMetrics, type SecondSample } from "./request-metrics.js";
 import { writeReport } from "./results.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "./run-file.js";
 import { outcomesTable, summaryTable } from "./run-summary.js";
+import { LiveWatchers, type WatchersSecond, type WatchersTotals } from "./watchers.js";
 
 const USAGE = `usage: npm run load -- [--run ${DEFAULT_RUN_FILE}] [--users 1000] [--rate 300] [--duration 60s]
                     [--readers 5] [--read-interval 1s] [--database-url URL (else DATABASE_URL)]
-                    [--connections shared|per-bidder] [--timeout 30s]`;
+                    [--connections shared|per-bidder] [--timeout 30s]
+                    [--watchers 0] [--watcher-sample 5] [--cpu-tree PID[,PID] (e.g. npm run dev's pid)]`;
+
+/** After the last answer, how long the watchers wait for the boards that show the last bids. */
+const WATCHER_GRACE_MS = 1_000;
 
 async function main(): Promise<number> {
   const values = parseOptions({
@@ -43,6 +49,9 @@ async function main(): Promise<number> {
     "database-url": { type: "string" },
     connections: { type: "string" },
     timeout: { type: "string" },
+    watchers: { type: "string" },
+    "watcher-sample": { type: "string" },
+    "cpu-tree": { type: "string" },
   });
   const runPath = values.run ?? DEFAULT_RUN_FILE;
   const run = readRunFile(runPath);
@@ -60,6 +69,12 @@ async function main(): Promise<number> {
     minMs: 100,
     maxMs: 120_000,
   });
+  const watcherCount = integerOption("watchers", values.watchers, 0, { min: 0, max: 10_000 });
+  const watcherSample = integerOption("watcher-sample", values["watcher-sample"], 5, {
+    min: 1,
+    max: Math.max(1, Math.min(50, watcherCount)),
+  });
+  const cpuRoots = cpuTreeOption(values["cpu-tree"]);
   // One keep-alive pool sized for the load by default: through wrangler dev's proxy,
   // 1000 mostly idle connections cost more than the bids themselves (see the bench).
   const connections = values.connections ?? "shared";
@@ -79,7 +94,28 @@ async function main(): Promise<number> {
     );
   }
   const before = await admin.stats(session.id);
-  const ledger = new BidLedger(firstRaise(session), session.minIncrement, randomBytes(4).toString("hex"));
+  const watchers =
+    watcherCount === 0
+      ? undefined
+      : new LiveWatchers({
+          url,
+          sessionId: session.id,
+          count: watcherCount,
+          sampled: watcherSample,
+          limit: 50,
+        });
+  const onAcknowledged = watchers
+    ? (receipt: BidReceipt, replayed: boolean) => {
+        // A replay repeats the first answer's seq: nothing new for the board to show.
+        if (!replayed) watchers.acknowledged(receipt, performance.timeOrigin + performance.now());
+      }
+    : undefined;
+  const ledger = new BidLedger(
+    firstRaise(session),
+    session.minIncrement,
+    randomBytes(4).toString("hex"),
+    onAcknowledged,
+  );
   const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
 
   const abort = new AbortController();
@@ -98,6 +134,13 @@ async function main(): Promise<number> {
   );
   const connectFailures = await bidders.connect(session.id);
   if (connectFailures > 0) console.log(`load: ${connectFailures} bidders could not connect beforehand`);
+  if (watchers) {
+    const opened = await watchers.connect();
+    console.log(
+      `load: ${opened.opened} of ${watcherCount} watchers on /live (${watcherSample} sampled for the delay) ` +
+        `in ${formatMs(opened.ms)}${opened.failed > 0 ? `, ${opened.failed} failed` : ""}`,
+    );
+  }
 
   const bidMetrics = new RequestMetrics();
   const readMetrics = new RequestMetrics();
@@ -107,6 +150,7 @@ async function main(): Promise<number> {
     inFlight: number;
     pendingBids: number | null;
     poolStatus: string | null;
+    watchers?: WatchersSecond;
   }[] = [];
   let figures: FiguresSnapshot | undefined;
   let polling = false;
@@ -115,13 +159,14 @@ async function main(): Promise<number> {
       bids: bidMetrics.takeSecond(),
       reads: readMetrics.takeSecond(),
       inFlight: bidders.inFlight,
+      watchers: watchers?.takeSecond(),
     };
     perSecond.push({
       ...sample,
       pendingBids: figures && !(figures.stats instanceof Error) ? figures.stats.pendingBids : null,
       poolStatus: figures && !(figures.pool instanceof Error) ? figures.pool.status : null,
     });
-    console.log(formatLiveLine(sample.bids, sample.inFlight, sample.reads, figures));
+    console.log(formatLiveLine(sample.bids, sample.inFlight, sample.reads, figures, sample.watchers));
     if (!polling) {
       polling = true;
       void admin.snapshot(session.id).then((snapshot) => {
@@ -131,6 +176,9 @@ async function main(): Promise<number> {
     }
   };
 
+  const cpuMeter = cpuRoots.length > 0 ? new CpuMeter(cpuRoots) : undefined;
+  cpuMeter?.start();
+  const clientCpuBefore = process.cpuUsage();
   const startedAt = Date.now();
   const ticker = setInterval(takeSecond, 1000);
   const [openLoop] = await Promise.all([
@@ -156,8 +204,12 @@ async function main(): Promise<number> {
   ]);
   clearInterval(ticker);
   const finishedAt = Date.now();
+  // The server's CPU over the schedule and its answers, before anything the check costs.
+  const serverCpu: CpuWindow | undefined = cpuMeter?.stop();
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   takeSecond();
   bidders.close();
+  const watcherTotals: WatchersTotals | undefined = await watchers?.finish(WATCHER_GRACE_MS);
 
   const elapsedSeconds = (finishedAt - startedAt) / 1000;
   const bidTotals = bidMetrics.totals();
@@ -176,6 +228,41 @@ async function main(): Promise<number> {
   );
   if (ledger.foreignReceipts.length > 0) {
     console.log(`receipts for another user or amount than the bid sent: ${ledger.foreignReceipts.length}`);
+  }
+  if (watcherTotals) {
+    const w = watcherTotals;
+    const delays = (d: LatencySummary) =>
+      `${d.count} values, p50 ${formatMs(d.p50)}, p95 ${formatMs(d.p95)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}`;
+    console.log(
+      [
+        `watchers: ${w.opened} open, ${w.closedEarly} closed early, ${w.messages} messages ` +
+          `(per watcher min ${w.perWatcher.min}, median ${w.perWatcher.p50}, max ${w.perWatcher.max}), ` +
+          `${w.seqRegressions} seq regressions; on ${w.sampled} sampled watchers, the first board whose seq shows the bid:`,
+        `  bids ranked within the board, from the 201:       ${delays(w.delayMs)}`,
+        `  bids ranked within the board, from acceptance:    ${delays(w.acceptedToBoardMs)}`,
+        `  every bid, from the 201 (how stale boards get):   ${delays(w.delayAllBidsMs)}; ${w.unmatched} not shown by the end`,
+        `  by watcher (connection order), from the 201 / from acceptance: ${w.perSampled
+          .map(
+            (p) =>
+              `#${p.index} p50 ${formatMs(p.delayMs.p50)} / ${formatMs(p.acceptedToBoardMs.p50)}, ` +
+              `p99 ${formatMs(p.delayMs.p99)} / ${formatMs(p.acceptedToBoardMs.p99)}`,
+          )
+          .join("; ")}`,
+      ].join("\n"),
+    );
+  }
+  const completedPerThousand = bidTotals.completed / 1000;
+  if (serverCpu) {
+    console.log(
+      `server CPU over ${serverCpu.seconds.toFixed(1)} s: ${serverCpu.total.toFixed(1)} s (${describeCpu(serverCpu)}); ` +
+        `${completedPerThousand > 0 ? (serverCpu.total / completedPerThousand).toFixed(2) : "?"} CPU-s per 1000 bids`,
+    );
+  }
+  const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+  if (watchers || serverCpu) {
+    console.log(
+      `client CPU (this process): ${clientCpuSeconds.toFixed(1)} s over ${elapsedSeconds.toFixed(1)} s`,
+    );
   }
 
   console.log("\nconsistency check: waiting for the flush, then reading PostgreSQL...");
@@ -205,6 +292,9 @@ async function main(): Promise<number> {
       readIntervalMs,
       connections,
       timeoutMs,
+      watchers: watcherCount,
+      watcherSample,
+      cpuTree: cpuRoots,
     },
     bids: bidTotals,
     leaderboard: readTotals,
@@ -218,12 +308,25 @@ async function main(): Promise<number> {
     },
     consistency,
     perSecond,
+    ...(watcherTotals ? { watchers: watcherTotals } : {}),
+    ...(serverCpu
+      ? {
+          serverCpu: {
+            ...serverCpu,
+            perThousandBids: completedPerThousand > 0 ? serverCpu.total / completedPerThousand : null,
+          },
+        }
+      : {}),
+    ...(watchers || serverCpu ? { clientCpuSeconds } : {}),
   });
   console.log(`\nreport: ${path}`);
   const failures = [
     consistency.ok ? "" : `consistency check failed (lost ${consistency.lost})`,
     serverErrors > 0 ? `${serverErrors} answers with a 5xx status` : "",
     ledger.foreignReceipts.length > 0 ? "receipts that do not match their bid" : "",
+    watcherTotals && watcherTotals.seqRegressions > 0
+      ? `${watcherTotals.seqRegressions} live boards with a lower seq than one received before`
+      : "",
   ].filter((f) => f !== "");
   if (failures.length > 0) {
     console.log(`FAILED: ${failures.join("; ")}`);

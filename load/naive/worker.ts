@@ -1,6 +1,8 @@
 // POST /v1/sessions/{id}/bids the naive way: verify the token, then one
 // INSERT ... ON CONFLICT DO UPDATE per request on a fresh connection, so
 // every bid costs a database round trip (and locally a new connection).
+// GET /v1/sessions/{id}/leaderboard the reference system's way: the top bids
+// from PostgreSQL, then one query per entry for its username (1 + N statements).
 import { verify } from "hono/jwt";
 import pg from "pg";
 
@@ -10,6 +12,9 @@ interface NaiveEnv {
 }
 
 const BID_PATH = /^\/v1\/sessions\/([0-9a-f-]{36})\/bids$/;
+const LEADERBOARD_PATH = /^\/v1\/sessions\/([0-9a-f-]{36})\/leaderboard$/;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100;
 
 const problem = (status: number, code: string, detail: string) =>
   Response.json({ type: `/problems/${code}`, title: code, status, detail, code }, { status });
@@ -59,9 +64,80 @@ async function upsertBid(env: NaiveEnv, sessionId: string, userId: number, amoun
   }
 }
 
+interface NaiveEntry {
+  rank: number;
+  userId: number;
+  username: string | null;
+  amount: number;
+  placedAt: string;
+}
+
+/** A row of the top query; pg returns bigint columns as strings and timestamptz as a Date. */
+function topRowOf(row: unknown): { userId: number; amount: number; placedAt: string } | undefined {
+  if (typeof row !== "object" || row === null) return undefined;
+  if (!("user_id" in row) || !("amount" in row) || !("placed_at" in row)) return undefined;
+  const { user_id: userId, amount, placed_at: placedAt } = row;
+  if (typeof userId !== "string" || typeof amount !== "string" || !(placedAt instanceof Date)) {
+    return undefined;
+  }
+  return { userId: Number(userId), amount: Number(amount), placedAt: placedAt.toISOString() };
+}
+
+/** The top `limit` bids, then each username with its own query: the N+1 the product avoids. */
+async function naiveLeaderboard(env: NaiveEnv, sessionId: string, limit: number): Promise<NaiveEntry[]> {
+  const client = new pg.Client({ connectionString: env.HYPERDRIVE.connectionString });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const top = await client.query(
+      `SELECT user_id, amount, placed_at FROM bids WHERE session_id = $1
+       ORDER BY amount DESC, seq ASC LIMIT $2`,
+      [sessionId, limit],
+    );
+    const entries: NaiveEntry[] = [];
+    for (const raw of top.rows) {
+      const row = topRowOf(raw);
+      if (!row) continue;
+      const named = await client.query("SELECT username FROM users WHERE id = $1", [row.userId]);
+      const first: unknown = named.rows[0];
+      const username =
+        typeof first === "object" &&
+        first !== null &&
+        "username" in first &&
+        typeof first.username === "string"
+          ? first.username
+          : null;
+      entries.push({ rank: entries.length + 1, ...row, username });
+    }
+    return entries;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function limitOf(url: URL): number | undefined {
+  const raw = url.searchParams.get("limit");
+  if (raw === null) return DEFAULT_LIMIT;
+  const limit = Number(raw);
+  return /^[0-9]{1,3}$/.test(raw) && limit >= 1 && limit <= MAX_LIMIT ? limit : undefined;
+}
+
 export default {
   async fetch(request: Request, env: NaiveEnv): Promise<Response> {
-    const sessionId = new URL(request.url).pathname.match(BID_PATH)?.[1];
+    const url = new URL(request.url);
+    const boardSessionId = url.pathname.match(LEADERBOARD_PATH)?.[1];
+    if (request.method === "GET" && boardSessionId !== undefined) {
+      const limit = limitOf(url);
+      if (limit === undefined)
+        return problem(400, "invalid_request", "limit: must be an integer from 1 to 100");
+      try {
+        const entries = await naiveLeaderboard(env, boardSessionId, limit);
+        return Response.json({ sessionId: boardSessionId, entries });
+      } catch (error) {
+        return problem(503, "database_unavailable", error instanceof Error ? error.message : String(error));
+      }
+    }
+    const sessionId = url.pathname.match(BID_PATH)?.[1];
     if (request.method !== "POST" || sessionId === undefined)
       return problem(404, "not_found", "No such route.");
     const userId = await callerId(request, env.JWT_SECRET);

@@ -1,19 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
+import { BidReceiptSchema } from "../http/contract";
 import { Money, SessionIdParam } from "../http/schemas";
 import { expectOk, sessionObject } from "../objects/session-client";
-
-const BidReceiptSchema = z
-  .object({
-    sessionId: z.string().openapi({ format: "uuid" }),
-    userId: z.number().int(),
-    amount: z.number().int(),
-    rank: z.number().int(),
-    placedAt: z.string().openapi({ format: "date-time" }),
-    seq: z.number().int(),
-  })
-  .openapi("BidReceipt");
 
 const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
 

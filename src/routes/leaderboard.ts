@@ -1,29 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { SessionStatus } from "../bidding/rules";
 import { createRouter, problems } from "../http/app";
+import { LeaderboardSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
 import { SessionIdParam } from "../http/schemas";
 import { expectOk, sessionObject } from "../objects/session-client";
 import { withUsernames } from "../users/leaderboard";
-
-const LeaderboardSchema = z
-  .object({
-    sessionId: z.string().openapi({ format: "uuid" }),
-    status: z.enum(["scheduled", "active", "ended"]),
-    asOf: z.string().openapi({ format: "date-time" }),
-    total: z.number().int(),
-    seq: z.number().int(),
-    entries: z.array(
-      z.object({
-        rank: z.number().int(),
-        userId: z.number().int(),
-        username: z.string().nullable(),
-        amount: z.number().int(),
-        placedAt: z.string().openapi({ format: "date-time" }),
-      }),
-    ),
-  })
-  .openapi("Leaderboard");
 
 const Limit = z
   .string()

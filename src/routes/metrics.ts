@@ -1,29 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { and, eq, ne, sql } from "drizzle-orm";
 import { readConfig } from "../config";
 import { withDatabase } from "../db/client";
 import { pgStatActivity as activity } from "../db/pg-catalog";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-
-const PoolSchema = z
-  .object({
-    pool_size: z.number().int(),
-    checked_in_connections: z.number().int(),
-    checked_out_connections: z.number().int(),
-    overflow_connections: z.number().int(),
-    total_connections: z.number().int(),
-    queue_size: z.number().int(),
-    status: z.enum(["healthy", "degraded", "exhausted"]),
-    max_connections: z.number().int().nullable(),
-    source: z.object({
-      connections: z.string(),
-      pool_size: z.string(),
-      driver: z.enum(["hyperdrive", "neon"]),
-      error: z.string().optional(),
-    }),
-  })
-  .openapi("PoolFigures");
+import { PoolFiguresSchema } from "../http/contract";
 
 const pool = createRoute({
   method: "get",
@@ -36,7 +18,7 @@ const pool = createRoute({
   security: bearerSecurity,
   middleware: [requireRole("admin")] as const,
   responses: {
-    200: { description: "Pool figures", content: { "application/json": { schema: PoolSchema } } },
+    200: { description: "Pool figures", content: { "application/json": { schema: PoolFiguresSchema } } },
     ...problems(401, 403),
   },
 });

@@ -4,6 +4,7 @@ import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
+import { SessionSchema, SessionStatsSchema } from "../http/contract";
 import { Instant, Money, SessionIdParam } from "../http/schemas";
 import { expectOk, sessionObject } from "../objects/session-client";
 
@@ -13,21 +14,6 @@ const Title = z
   .max(200)
   .regex(/^[^\p{Cc}]*$/u, "must not contain control characters")
   .openapi({ example: "Charity auction: lot 7" });
-
-export const SessionSchema = z
-  .object({
-    id: z.string().openapi({ format: "uuid" }),
-    title: z.string(),
-    startsAt: z.string().openapi({ format: "date-time" }),
-    endsAt: z.string().openapi({ format: "date-time" }),
-    minBid: z.number().int(),
-    minIncrement: z.number().int(),
-    status: z.enum(["scheduled", "active", "ended"]),
-    bidders: z.number().int(),
-    highestBid: z.number().int().nullable(),
-    createdAt: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("Session");
 
 const sessionJson = { "application/json": { schema: SessionSchema } };
 const params = z.object({ id: SessionIdParam });
@@ -83,25 +69,6 @@ const updateSession = createRoute({
   },
 });
 
-const StatsSchema = z
-  .object({
-    sessionId: z.string(),
-    seq: z.number().int(),
-    flushedSeq: z.number().int(),
-    pendingBids: z.number().int(),
-    oldestPendingAgeMs: z.number().nullable(),
-    lastFlushAt: z.string().nullable(),
-    lastFlushDurationMs: z.number().nullable(),
-    lastFlushRows: z.number().int().nullable(),
-    totalFlushed: z.number().int(),
-    consecutiveFlushFailures: z.number().int(),
-    totalFlushFailures: z.number().int(),
-    lastFlushError: z.string().nullable(),
-    nextAlarmAt: z.string().nullable(),
-    openSockets: z.number().int(),
-  })
-  .openapi("SessionStats");
-
 const sessionStats = createRoute({
   method: "get",
   path: "/{id}/stats",
@@ -111,7 +78,7 @@ const sessionStats = createRoute({
   middleware: [requireRole("admin")] as const,
   request: { params },
   responses: {
-    200: { description: "Figures", content: { "application/json": { schema: StatsSchema } } },
+    200: { description: "Figures", content: { "application/json": { schema: SessionStatsSchema } } },
     ...problems(400, 401, 403, 404),
   },
 });

@@ -1,0 +1,87 @@
+// The shapes of the API's answers (API.md), as zod schemas. The routes
+// declare them in the OpenAPI document; the load scripts check answers with
+// them. Only zod here, so Node scripts can import it too.
+import { z } from "@hono/zod-openapi";
+
+export const SessionSchema = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    title: z.string(),
+    startsAt: z.string().openapi({ format: "date-time" }),
+    endsAt: z.string().openapi({ format: "date-time" }),
+    minBid: z.number().int(),
+    minIncrement: z.number().int(),
+    status: z.enum(["scheduled", "active", "ended"]),
+    bidders: z.number().int(),
+    highestBid: z.number().int().nullable(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Session");
+
+export const SessionStatsSchema = z
+  .object({
+    sessionId: z.string(),
+    seq: z.number().int(),
+    flushedSeq: z.number().int(),
+    pendingBids: z.number().int(),
+    oldestPendingAgeMs: z.number().nullable(),
+    lastFlushAt: z.string().nullable(),
+    lastFlushDurationMs: z.number().nullable(),
+    lastFlushRows: z.number().int().nullable(),
+    totalFlushed: z.number().int(),
+    consecutiveFlushFailures: z.number().int(),
+    totalFlushFailures: z.number().int(),
+    lastFlushError: z.string().nullable(),
+    nextAlarmAt: z.string().nullable(),
+    openSockets: z.number().int(),
+  })
+  .openapi("SessionStats");
+
+export const BidReceiptSchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    userId: z.number().int(),
+    amount: z.number().int(),
+    rank: z.number().int(),
+    placedAt: z.string().openapi({ format: "date-time" }),
+    seq: z.number().int(),
+  })
+  .openapi("BidReceipt");
+
+export const LeaderboardSchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    status: z.enum(["scheduled", "active", "ended"]),
+    asOf: z.string().openapi({ format: "date-time" }),
+    total: z.number().int(),
+    seq: z.number().int(),
+    entries: z.array(
+      z.object({
+        rank: z.number().int(),
+        userId: z.number().int(),
+        username: z.string().nullable(),
+        amount: z.number().int(),
+        placedAt: z.string().openapi({ format: "date-time" }),
+      }),
+    ),
+  })
+  .openapi("Leaderboard");
+
+export const PoolFiguresSchema = z
+  .object({
+    pool_size: z.number().int(),
+    checked_in_connections: z.number().int(),
+    checked_out_connections: z.number().int(),
+    overflow_connections: z.number().int(),
+    total_connections: z.number().int(),
+    queue_size: z.number().int(),
+    status: z.enum(["healthy", "degraded", "exhausted"]),
+    max_connections: z.number().int().nullable(),
+    source: z.object({
+      connections: z.string(),
+      pool_size: z.string(),
+      driver: z.enum(["hyperdrive", "neon"]),
+      error: z.string().optional(),
+    }),
+  })
+  .openapi("PoolFigures");

@@ -1,12 +1,12 @@
 // Starts and stops the naive Worker (load/naive/) under wrangler dev on a
 // free loopback port, against the product's database.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeServer, listen, withPlaceholderPassword } from "../tools/net.js";
+import { freePort, withPlaceholderPassword } from "../tools/net.js";
+import { exited, signalGroup, waitForExit } from "./process-group.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONFIG = join(ROOT, "load/naive/wrangler.toml");
@@ -17,36 +17,6 @@ const STOP_TIMEOUT_MS = 10_000;
 export interface NaiveWorker {
   url: URL;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  const port = await listen(probe, HOST, 0);
-  await closeServer(probe);
-  return port;
-}
-
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** Signals wrangler and everything it started (its own process group). */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
 }
 
 export async function startNaiveWorker(options: {
@@ -93,6 +63,8 @@ export async function startNaiveWorker(options: {
       },
     },
   );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("wrangler dev for the naive Worker did not start");
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-4000);
@@ -100,13 +72,13 @@ export async function startNaiveWorker(options: {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   // Never leave it running, whatever way the bench ends.
-  const killOnExit = () => signalGroup(child, "SIGKILL");
+  const killOnExit = () => signalGroup(pid, "SIGKILL");
   process.once("exit", killOnExit);
 
   const stop = async () => {
     process.off("exit", killOnExit);
-    signalGroup(child, "SIGINT");
-    if (!(await waitForExit(child, STOP_TIMEOUT_MS))) signalGroup(child, "SIGKILL");
+    signalGroup(pid, "SIGINT");
+    if (!(await waitForExit(child, STOP_TIMEOUT_MS))) signalGroup(pid, "SIGKILL");
     rmSync(persistTo, { recursive: true, force: true });
     // wrangler's build folder next to the config: nothing in it outlives the run.
     rmSync(join(ROOT, "load/naive/.wrangler"), { recursive: true, force: true });

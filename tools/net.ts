@@ -23,6 +23,14 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** A port the OS reports free on `host` right now. */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe, host, 0);
+  await closeServer(probe);
+  return port;
+}
+
 export async function isPortFree(host: string, port: number): Promise<boolean> {
   const probe = createServer();
   try {

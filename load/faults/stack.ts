@@ -6,14 +6,13 @@
 //   wrangler dev with --persist-to a temp folder that survives a restart
 import { randomBytes, randomInt } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
-import { closeServer, errorMessage, listen, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
+import { errorMessage, freePort, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
 import type { Cleanups } from "./cleanups.js";
@@ -48,13 +47,6 @@ export interface FaultStack {
   flushIntervalMs: number;
   /** User ids the run created, so their cache entries can be removed at the end. */
   createdUserIds: Set<number>;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  const port = await listen(probe, HOST, 0);
-  await closeServer(probe);
-  return port;
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

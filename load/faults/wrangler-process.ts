@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isPortFree } from "../../tools/net.js";
+import { exited, signalGroup, waitForExit } from "../process-group.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HOST = "127.0.0.1";
@@ -48,27 +49,6 @@ export interface KillReport {
   portsStillTaken: number[];
   /** From the kill until the group was gone and its ports free (or the wait gave up). */
   releasedAfterMs: number;
-}
-
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // No process left in the group.
-  }
 }
 
 /** Live (not zombie) processes whose process group is `pgid`, from /proc (empty where there is no /proc). */

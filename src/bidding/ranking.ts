@@ -43,6 +43,14 @@ export class Ranking<Bid extends RankedBid = RankedBid> {
     return index + 1;
   }
 
+  /** Takes `userId` off the ranking (undoing a bid that was never stored). */
+  remove(userId: number): void {
+    const bid = this.byUser.get(userId);
+    if (!bid) return;
+    this.sorted.splice(this.indexOf(bid), 1);
+    this.byUser.delete(userId);
+  }
+
   /** The rank `bid` would have once placed, without placing it. */
   rankIfPlaced(bid: RankedBid): number {
     const index = this.insertionPoint(bid);

@@ -1,6 +1,11 @@
+export interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 /** A token bucket per key: `ratePerSecond` refill, at most `burst` tokens. */
 export class RateLimiter {
-  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+  private readonly buckets = new Map<number, Bucket>();
 
   constructor(
     private readonly ratePerSecond: number,
@@ -17,5 +22,15 @@ export class RateLimiter {
     }
     this.buckets.set(key, { tokens: tokens - 1, at: now });
     return 0;
+  }
+
+  /** The bucket of `key` as it is now, for `restore` when what took its tokens is undone. */
+  save(key: number): Bucket | undefined {
+    return this.buckets.get(key);
+  }
+
+  restore(key: number, bucket: Bucket | undefined): void {
+    if (bucket) this.buckets.set(key, bucket);
+    else this.buckets.delete(key);
   }
 }

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { Ranking } from "../bidding/ranking";
-import { RateLimiter } from "../bidding/rate-limit";
+import { type Bucket, RateLimiter } from "../bidding/rate-limit";
 import {
   changeSession,
   refuseBid,
@@ -14,35 +14,43 @@ import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
 import { problemResponse } from "../http/problem";
 import { recordBid, recordFlush } from "../observability/analytics";
-import type { Leaderboard } from "../users/leaderboard";
-import { writeFlushBatch } from "./flush";
-import { KnownUsers } from "./known-users";
+import { type AlarmJob, AlarmSchedule, defaultScheduleSettings } from "./alarm-schedule";
+import { type BidderLookup, KnownUsers } from "./known-users";
 import { LiveBoard } from "./live-board";
+import { writeBatchToPostgres } from "./postgres-flush";
 import type {
   BidReceipt,
-  BoardSnapshot,
+  BidRequest,
+  Leaderboard,
   MyBid,
   Outcome,
   PlacedBid,
   SessionStats,
   SessionView,
 } from "./protocol";
-import { type FlushRecord, type LiveBid, SessionStore } from "./session-store";
+import {
+  type AcceptedBid,
+  type LiveBid,
+  noProgress,
+  type PostgresProgress,
+  type SessionRecord,
+  SessionStore,
+} from "./session-store";
+
+export type { BidRequest };
 
 /** Watchers see at most the top 100, so lower bids change nothing they see. */
 const MAX_LIVE_DEPTH = 100;
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-const MISSING_SESSION_RECHECK_MS = 30_000;
-const MAX_FLUSH_BACKOFF_MS = 60_000;
-/** Rows per flush transaction; a larger backlog is drained by back-to-back alarms. */
-const MAX_FLUSH_ROWS = 20_000;
+/** Outcomes of recent bid requests kept in memory, refusals included, for batches sent again. */
+const RECENT_REQUESTS = 20_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export interface BidRequest {
-  userId: number;
-  amount: number;
-  idempotencyKey?: string;
+/** What a batch changed in memory before its write, so a failed write can put it all back. */
+interface BatchUndo {
+  seq: number;
+  bids: Map<number, LiveBid | undefined>;
+  buckets: Map<number, Bucket | undefined>;
 }
 
 /**
@@ -60,114 +68,171 @@ export class BiddingSession extends DurableObject<Env> {
   private readonly config: Config;
   private readonly store: SessionStore;
   private readonly users: KnownUsers;
+  private readonly schedule: AlarmSchedule;
   /** Every user's live bid, in leaderboard order. */
   private readonly ranking = new Ranking<LiveBid>();
   private readonly rateLimiter: RateLimiter;
-  private session: SessionParams | undefined;
-  private sessionVersion = 0;
-  private seq = 0;
-  private flush: FlushRecord;
-  private alarmAt: number | null = null;
-  private flushing: Promise<void> | null = null;
-  private missingCheckedAt = 0;
-  private loadingSession: Promise<SessionParams | undefined> | null = null;
   private readonly live: LiveBoard;
+  private readonly recentRequests = new Map<string, Outcome<PlacedBid>>();
+  private record: SessionRecord | undefined;
+  private seq = 0;
+  private progress: PostgresProgress;
+  private nextAlarm: { at: number; job: AlarmJob } | null = null;
+  private flushing: Promise<void> | null = null;
+  private missingCheckedAt: number | null = null;
+  private loadingSession: Promise<SessionRecord | undefined> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
     this.store = new SessionStore(ctx.storage);
     this.users = new KnownUsers(env, this.store);
+    this.schedule = new AlarmSchedule({
+      ...defaultScheduleSettings,
+      flushIntervalMs: this.config.flushIntervalMs,
+    });
     this.rateLimiter = new RateLimiter(this.config.bidRatePerSecond, this.config.bidRateBurst);
-    this.live = new LiveBoard(ctx, (limit) => this.namedBoard(limit));
+    this.live = new LiveBoard(ctx, (limit) => this.board(limit));
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    // Memory is a cache of storage: rebuilt once per instance, never per
-    // request. SQLite reads are synchronous, so only the alarm needs the gate.
-    this.flush = this.store.readFlushRecord();
-    this.restoreFromStorage();
+    this.progress = this.restoreFromStorage();
     void ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
+      const at = await ctx.storage.getAlarm();
+      this.nextAlarm = at === null ? null : { at, job: "flush" };
     });
   }
 
-  private restoreFromStorage(): void {
-    const stored = this.store.readSession();
-    if (stored) {
-      const { version, ...session } = stored;
-      this.session = session;
-      this.sessionVersion = version;
-    }
+  /**
+   * Memory is a cache of storage: rebuilt once per instance, never per
+   * request (SQLite reads are synchronous). A store created by an older
+   * version is upgraded first; an object never created reads and writes nothing.
+   */
+  private restoreFromStorage(): PostgresProgress {
+    if (!this.store.exists()) return { ...noProgress };
+    this.store.migrate();
+    this.record = this.store.readSession();
+    this.users.restore();
     for (const bid of this.store.readLiveBids()) {
       this.ranking.place(bid);
       this.seq = Math.max(this.seq, bid.seq);
     }
+    return this.store.readPostgresProgress();
   }
 
   // ---- RPC: session lifecycle -------------------------------------------------
 
   /** Hands the object its parameters right after the row was written to PostgreSQL. */
   async initialize(session: SessionParams): Promise<SessionView> {
-    if (!this.session) {
-      this.session = session;
-      this.sessionVersion = 1;
+    if (!this.record) {
+      this.store.migrate();
+      this.record = { params: session, version: 1, endHandledAt: null };
       // PostgreSQL already has this version.
-      this.flush = { ...this.flush, flushedVersion: 1 };
-      this.store.writeSession(session, 1);
-      this.store.writeFlushRecord(this.flush);
+      this.progress = { ...this.progress, flushedVersion: 1 };
+      this.store.writeSession(this.record);
+      this.store.writePostgresProgress(this.progress);
       await this.armAlarm();
     }
-    return this.view(this.session);
+    return this.view(this.record.params);
   }
 
   async getSession(): Promise<Outcome<SessionView>> {
     const found = await this.requireSession();
-    return found.ok ? { ok: true, value: this.view(found.value) } : found;
+    return found.ok ? { ok: true, value: this.view(found.value.params) } : found;
   }
 
   async updateSession(change: SessionChange): Promise<Outcome<SessionView>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
-    const session = found.value;
-    const next = changeSession(session, change);
+    const next = changeSession(found.value.params, change);
     if ("invalid" in next) return { ok: false, code: "invalid_request", detail: next.invalid };
-    this.session = next;
-    this.sessionVersion += 1;
-    this.store.writeSession(next, this.sessionVersion);
-    if (next.endsAt > Date.now() && this.flush.endHandledAt !== null) {
-      // Extended past its end: the new end must be handled again.
-      this.flush = { ...this.flush, endHandledAt: null };
-      this.store.writeFlushRecord(this.flush);
-    }
+    const { version, endHandledAt } = found.value;
+    // Extended past an end already handled: the new end must be handled again.
+    const stillEnded = endHandledAt !== null && next.endsAt <= Date.now();
+    this.record = { params: next, version: version + 1, endHandledAt: stillEnded ? endHandledAt : null };
+    this.store.writeSession(this.record);
     await this.armAlarm();
     return { ok: true, value: this.view(next) };
   }
 
   // ---- RPC: bids ------------------------------------------------------------
 
+  /** One bid; kept for Workers of the version before batching. */
   async placeBid(request: BidRequest): Promise<Outcome<PlacedBid>> {
-    const outcome = await this.decideBid(request);
-    if (this.session && !(outcome.ok && outcome.value.replayed)) {
-      recordBid(
-        this.env.BID_ANALYTICS,
-        this.session.id,
-        outcome.ok ? "accepted" : outcome.code,
-        request.amount,
-      );
-    }
-    return outcome;
+    const [outcome] = await this.placeBids([request]);
+    return outcome ?? { ok: false, code: "internal_error", detail: "No outcome for the bid." };
   }
 
-  private async decideBid(request: BidRequest): Promise<Outcome<PlacedBid>> {
+  /**
+   * Bids that reached the object together, decided in arrival order in one
+   * synchronous step and stored in one transaction; one outcome each, in the
+   * same order. If the write fails, every bid of the batch fails and memory
+   * is as it was.
+   */
+  async placeBids(requests: BidRequest[]): Promise<Outcome<PlacedBid>[]> {
     const found = await this.requireSession();
-    if (!found.ok) return found;
-    const session = found.value;
-    const { userId, amount, idempotencyKey } = request;
+    if (!found.ok) return requests.map(() => found);
+    // Await first, then decide: after this line nothing awaits until the answer.
+    const bidders = await this.users.lookUp(requests.map((r) => r.userId));
+    const outcomes = this.decideAndStore(requests, bidders);
+    const sessionId = found.value.params.id;
+    requests.forEach((request, i) => {
+      const outcome = outcomes[i];
+      if (outcome && !(outcome.ok && outcome.value.replayed)) {
+        recordBid(this.env.BID_ANALYTICS, sessionId, outcome.ok ? "accepted" : outcome.code, request.amount);
+      }
+    });
+    return outcomes;
+  }
 
-    const earlier = this.earlierAnswer(userId, amount, idempotencyKey);
+  private decideAndStore(requests: BidRequest[], bidders: Map<number, BidderLookup>): Outcome<PlacedBid>[] {
+    const record = this.record;
+    if (!record) return requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." }));
+    const now = Date.now();
+    const undo: BatchUndo = { seq: this.seq, bids: new Map(), buckets: new Map() };
+    const accepted: AcceptedBid[] = [];
+    const outcomes = requests.map((request) =>
+      this.decide(record.params, request, bidders, now, undo, accepted),
+    );
+    if (accepted.length === 0) return outcomes;
+    try {
+      this.store.recordBids(accepted);
+    } catch (error) {
+      this.undo(undo);
+      this.log("error", "bid_write_failed", { bids: accepted.length, error: String(error) });
+      return requests.map(() => ({
+        ok: false,
+        code: "service_unavailable",
+        detail: "The session could not store the bid; retry shortly.",
+        retryAfterSeconds: 1,
+      }));
+    }
+    requests.forEach((request, i) => {
+      const outcome = outcomes[i];
+      if (request.requestId !== undefined && outcome) this.rememberRequest(request.requestId, outcome);
+    });
+    if (accepted.some((a) => a.receipt.rank <= MAX_LIVE_DEPTH)) this.live.changed();
+    const interval = this.config.flushIntervalMs;
+    if (this.nextAlarm === null || this.nextAlarm.at > now + interval) void this.armAlarm();
+    return outcomes;
+  }
+
+  /** Decides one bid of a batch against memory as the earlier bids of the batch left it. */
+  private decide(
+    session: SessionParams,
+    request: BidRequest,
+    bidders: Map<number, BidderLookup>,
+    now: number,
+    undo: BatchUndo,
+    accepted: AcceptedBid[],
+  ): Outcome<PlacedBid> {
+    const { userId, amount, idempotencyKey, requestId } = request;
+    const sentBefore = requestId === undefined ? undefined : this.earlierOutcome(requestId, request.resend);
+    if (sentBefore) return sentBefore;
+    const earlier = this.earlierAnswer(userId, amount, idempotencyKey, accepted);
     if (earlier) return earlier;
 
-    const retryAfterSeconds = this.rateLimiter.take(userId, Date.now());
+    if (!undo.buckets.has(userId)) undo.buckets.set(userId, this.rateLimiter.save(userId));
+    const retryAfterSeconds = this.rateLimiter.take(userId, now);
     if (retryAfterSeconds > 0) {
       return {
         ok: false,
@@ -176,58 +241,17 @@ export class BiddingSession extends DurableObject<Env> {
         retryAfterSeconds,
       };
     }
-
-    let awaited = false;
-    if (!this.users.has(userId)) {
-      awaited = true;
-      let exists: boolean;
-      try {
-        exists = await this.users.ensure(userId);
-      } catch {
-        return {
-          ok: false,
-          code: "database_unavailable",
-          detail: "Your first bid in this session needs the user directory, which is unreachable.",
-          retryAfterSeconds: 5,
-        };
-      }
-      if (!exists) return { ok: false, code: "user_not_found", detail: `No user has id ${userId}.` };
-    }
-
-    // From here to the return nothing awaits: the checks and the write see one state.
-    return this.acceptBid(this.session ?? session, userId, amount, idempotencyKey, awaited);
-  }
-
-  /** The answer already given to this Idempotency-Key, if any: a replay, or a refusal for another body. */
-  private earlierAnswer(
-    userId: number,
-    amount: number,
-    idempotencyKey: string | undefined,
-  ): Outcome<PlacedBid> | undefined {
-    if (idempotencyKey === undefined) return undefined;
-    const earlier = this.store.findIdempotencyKey(userId, idempotencyKey);
-    if (!earlier) return undefined;
-    if (earlier.amount !== amount) {
+    const bidder = bidders.get(userId) ?? "exists";
+    if (bidder === "missing")
+      return { ok: false, code: "user_not_found", detail: `No user has id ${userId}.` };
+    if (bidder === "unavailable") {
       return {
         ok: false,
-        code: "idempotency_key_reused",
-        detail: "This Idempotency-Key was used with a different body.",
+        code: "database_unavailable",
+        detail: "Your first bid in this session needs the user directory, which is unreachable.",
+        retryAfterSeconds: 5,
       };
     }
-    return { ok: true, value: { receipt: JSON.parse(earlier.receipt), replayed: true } };
-  }
-
-  private acceptBid(
-    session: SessionParams,
-    userId: number,
-    amount: number,
-    idempotencyKey: string | undefined,
-    awaited: boolean,
-  ): Outcome<PlacedBid> {
-    // A retry that raced its own first attempt across the user lookup's await.
-    const earlier = awaited ? this.earlierAnswer(userId, amount, idempotencyKey) : undefined;
-    if (earlier) return earlier;
-    const now = Date.now();
     const previous = this.ranking.bidOf(userId);
     const refusal = refuseBid(session, previous?.amount, amount, now);
     if (refusal) return { ok: false, ...refusal };
@@ -239,30 +263,76 @@ export class BiddingSession extends DurableObject<Env> {
       placedAt: now,
       bidCount: (previous?.bidCount ?? 0) + 1,
     };
+    if (!undo.bids.has(userId)) undo.bids.set(userId, previous);
+    this.seq = bid.seq;
+    const rank = this.ranking.place(bid);
     const receipt: BidReceipt = {
       sessionId: session.id,
       userId,
       amount,
-      // Memory changes only after the write succeeded, so the rank is computed ahead.
-      rank: this.ranking.rankIfPlaced(bid),
+      rank,
       placedAt: iso(now),
       seq: bid.seq,
     };
-    const idempotency =
-      idempotencyKey === undefined ? undefined : { key: idempotencyKey, receipt: JSON.stringify(receipt) };
-    // Throws before anything is in memory if the write fails: no half-applied bid.
-    this.store.recordBid(bid, idempotency);
-    this.seq = bid.seq;
-    this.ranking.place(bid);
-    if (receipt.rank <= MAX_LIVE_DEPTH) this.live.changed();
-    if (this.alarmAt === null || this.alarmAt > now + this.config.flushIntervalMs) void this.armAlarm();
+    accepted.push({ bid, receipt, idempotencyKey, requestId });
     return { ok: true, value: { receipt, replayed: false } };
+  }
+
+  private undo({ seq, bids, buckets }: BatchUndo): void {
+    this.seq = seq;
+    for (const [userId, bid] of bids) {
+      if (bid) this.ranking.place(bid);
+      else this.ranking.remove(userId);
+    }
+    for (const [userId, bucket] of buckets) this.rateLimiter.restore(userId, bucket);
+  }
+
+  /** The outcome a bid request already had, when its batch is sent again. */
+  private earlierOutcome(requestId: string, resend: boolean | undefined): Outcome<PlacedBid> | undefined {
+    const remembered = this.recentRequests.get(requestId);
+    if (remembered || !resend) return remembered;
+    // Only the accepted ones survive an eviction, and only those matter: a
+    // refusal decided again changes nothing that was stored.
+    const receipt = this.store.findBidRequest(requestId);
+    return receipt ? { ok: true, value: { receipt, replayed: false } } : undefined;
+  }
+
+  private rememberRequest(requestId: string, outcome: Outcome<PlacedBid>): void {
+    this.recentRequests.set(requestId, outcome);
+    if (this.recentRequests.size > RECENT_REQUESTS) {
+      const oldest = this.recentRequests.keys().next();
+      if (!oldest.done) this.recentRequests.delete(oldest.value);
+    }
+  }
+
+  /** The answer already given to this Idempotency-Key, if any: a replay, or a refusal for another body. */
+  private earlierAnswer(
+    userId: number,
+    amount: number,
+    idempotencyKey: string | undefined,
+    acceptedInBatch: readonly AcceptedBid[],
+  ): Outcome<PlacedBid> | undefined {
+    if (idempotencyKey === undefined) return undefined;
+    const inBatch = acceptedInBatch.find(
+      (a) => a.idempotencyKey === idempotencyKey && a.bid.userId === userId,
+    );
+    const earlier = inBatch
+      ? { amount: inBatch.bid.amount, receipt: inBatch.receipt }
+      : this.store.findIdempotencyKey(userId, idempotencyKey);
+    if (!earlier) return undefined;
+    if (earlier.amount !== amount) {
+      return {
+        ok: false,
+        code: "idempotency_key_reused",
+        detail: "This Idempotency-Key was used with a different body.",
+      };
+    }
+    return { ok: true, value: { receipt: earlier.receipt, replayed: true } };
   }
 
   async myBid(userId: number): Promise<Outcome<MyBid>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
-    const session = found.value;
     const bid = this.ranking.bidOf(userId);
     const rank = this.ranking.rankOf(userId);
     if (!bid || rank === undefined) {
@@ -271,7 +341,7 @@ export class BiddingSession extends DurableObject<Env> {
     return {
       ok: true,
       value: {
-        sessionId: session.id,
+        sessionId: found.value.params.id,
         userId,
         amount: bid.amount,
         rank,
@@ -282,35 +352,34 @@ export class BiddingSession extends DurableObject<Env> {
     };
   }
 
-  async leaderboard(limit: number): Promise<Outcome<BoardSnapshot>> {
+  /** The top `limit` with the usernames this object holds (null for any it lacks). */
+  async leaderboard(limit: number): Promise<Outcome<Leaderboard>> {
     const found = await this.requireSession();
-    if (!found.ok) return found;
-    const session = found.value;
-    return { ok: true, value: this.snapshot(session, limit) };
+    return found.ok ? { ok: true, value: this.board(limit) } : found;
   }
 
   async stats(): Promise<Outcome<SessionStats>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
-    const session = found.value;
-    const oldest = this.store.oldestPendingAt(this.flush.flushedSeq);
-    const f = this.flush;
+    const oldest = this.store.oldestPendingAt(this.progress.flushedSeq);
+    const p = this.progress;
     return {
       ok: true,
       value: {
-        sessionId: session.id,
+        sessionId: found.value.params.id,
         seq: this.seq,
-        flushedSeq: f.flushedSeq,
-        pendingBids: this.seq - f.flushedSeq,
+        flushedSeq: p.flushedSeq,
+        pendingBids: this.seq - p.flushedSeq,
         oldestPendingAgeMs: oldest === null ? null : Date.now() - oldest,
-        lastFlushAt: f.lastFlushAt === null ? null : iso(f.lastFlushAt),
-        lastFlushDurationMs: f.lastFlushMs,
-        lastFlushRows: f.lastFlushRows,
-        totalFlushed: f.flushedTotal,
-        consecutiveFlushFailures: f.consecutiveFailures,
-        totalFlushFailures: f.totalFailures,
-        lastFlushError: f.lastError,
-        nextAlarmAt: this.alarmAt === null ? null : iso(this.alarmAt),
+        lastFlushAt: p.lastFlushAt === null ? null : iso(p.lastFlushAt),
+        lastFlushDurationMs: p.lastFlushMs,
+        lastFlushRows: p.lastFlushRows,
+        totalFlushed: p.flushedTotal,
+        consecutiveFlushFailures: p.consecutiveFailures,
+        totalFlushFailures: p.totalFailures,
+        lastFlushError: p.lastError,
+        nextAlarmAt: this.nextAlarm === null ? null : iso(this.nextAlarm.at),
+        nextAlarmJob: this.nextAlarm?.job ?? null,
         openSockets: this.live.sockets,
       },
     };
@@ -331,7 +400,7 @@ export class BiddingSession extends DurableObject<Env> {
     const [client, server] = Object.values(new WebSocketPair());
     if (!client || !server) throw new Error("WebSocketPair gave no sockets");
     this.live.accept(server, limit);
-    if (this.flush.endHandledAt !== null) this.live.announceEnd();
+    if (found.value.endHandledAt !== null) this.live.announceEnd();
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -346,72 +415,67 @@ export class BiddingSession extends DurableObject<Env> {
     }
   }
 
-  private namedBoard(limit: number): Leaderboard {
-    const session = this.session;
-    if (!session) throw new Error("no session to show");
-    const snapshot = this.snapshot(session, limit);
-    // Every bidder's username was fetched once, in a batch, when they first bid.
-    return {
-      ...snapshot,
-      entries: snapshot.entries.map((entry) => ({
-        ...entry,
-        username: this.users.nameOf(entry.userId) ?? null,
-      })),
-    };
-  }
-
   // ---- the alarm: flush, end of session, housekeeping -------------------------
 
   override async alarm(): Promise<void> {
     try {
-      const session = this.session;
-      if (!session) return;
-      await this.flushPending(session);
+      if (!this.record) return;
+      await this.flushToPostgres();
+      const record = this.record;
       const now = Date.now();
-      if (this.flush.consecutiveFailures === 0 && now >= session.endsAt && this.flush.endHandledAt === null) {
-        this.flush = { ...this.flush, endHandledAt: now };
-        this.store.writeFlushRecord(this.flush);
+      if (
+        this.progress.consecutiveFailures === 0 &&
+        now >= record.params.endsAt &&
+        record.endHandledAt === null
+      ) {
+        this.record = { ...record, endHandledAt: now };
+        this.store.writeSession(this.record);
         this.live.announceEnd();
       }
-      this.store.forgetIdempotencyKeysBefore(now - IDEMPOTENCY_TTL_MS);
+      const before = this.schedule.forgetBefore();
+      this.store.forgetIdempotencyKeysBefore(before.idempotencyKeys);
+      this.store.forgetBidRequestsBefore(before.bidRequests);
     } finally {
       // The fired alarm counts as set until here, so bids accepted during the
       // flush leave the next alarm to this point, where the backoff this
       // flush's outcome calls for is known. Never throw: the platform's own
       // retries run out, ours do not.
-      this.alarmAt = null;
+      this.nextAlarm = null;
       await this.armAlarm();
     }
   }
 
   /** Sends every pending row to PostgreSQL; on failure they stay pending. */
-  private flushPending(session: SessionParams): Promise<void> {
-    this.flushing ??= this.writePending(session).finally(() => {
+  private flushToPostgres(): Promise<void> {
+    this.flushing ??= this.sendPendingToPostgres().finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
-  private async writePending(session: SessionParams): Promise<void> {
-    const events = this.store.readPendingBids(this.flush.flushedSeq, MAX_FLUSH_ROWS);
-    const sessionDirty = this.sessionVersion > this.flush.flushedVersion;
-    if (events.length === 0 && !sessionDirty) return;
+  private async sendPendingToPostgres(): Promise<void> {
+    const record = this.record;
+    if (!record) return;
+    const session = record.params;
+    const events = this.store.readPendingBids(this.progress.flushedSeq, defaultScheduleSettings.maxFlushRows);
+    const sessionChanged = record.version > this.progress.flushedVersion;
+    if (events.length === 0 && !sessionChanged) return;
     // Read in the same synchronous step as `events`, so each live bid matches
     // its user's last event in the batch... unless a later bid of that user is
     // beyond the batch limit; then the live bid is newer, which the seq guard
     // in PostgreSQL accepts and a later flush repeats harmlessly.
     const users = new Set(events.map((e) => e.userId));
     const liveBids = [...users].flatMap((id) => this.ranking.bidOf(id) ?? []);
-    const sentSeq = events.at(-1)?.seq ?? this.flush.flushedSeq;
-    const sentVersion = this.sessionVersion;
+    const sentSeq = events.at(-1)?.seq ?? this.progress.flushedSeq;
+    const sentVersion = record.version;
     const started = Date.now();
     try {
       await withDatabase(this.env, (db) =>
-        writeFlushBatch(db, {
+        writeBatchToPostgres(db, {
           sessionId: session.id,
           events,
           liveBids,
-          session: sessionDirty ? session : undefined,
+          session: sessionChanged ? session : undefined,
         }),
       );
     } catch (error) {
@@ -421,13 +485,13 @@ export class BiddingSession extends DurableObject<Env> {
             ? error.cause.message
             : error.message
           : String(error);
-      this.flush = {
-        ...this.flush,
-        consecutiveFailures: this.flush.consecutiveFailures + 1,
-        totalFailures: this.flush.totalFailures + 1,
+      this.progress = {
+        ...this.progress,
+        consecutiveFailures: this.progress.consecutiveFailures + 1,
+        totalFailures: this.progress.totalFailures + 1,
         lastError: message,
       };
-      this.store.writeFlushRecord(this.flush);
+      this.store.writePostgresProgress(this.progress);
       recordFlush(this.env.BID_ANALYTICS, session.id, {
         ok: false,
         rows: events.length,
@@ -436,26 +500,26 @@ export class BiddingSession extends DurableObject<Env> {
       this.log("error", "flush_failed", {
         rows: events.length,
         error: message,
-        failures: this.flush.consecutiveFailures,
+        failures: this.progress.consecutiveFailures,
       });
       return;
     }
     const finished = Date.now();
     // The watermark moves to what was sent, not to the current seq: bids that
     // arrived while PostgreSQL was busy stay pending for the next flush.
-    this.flush = {
-      ...this.flush,
-      flushedSeq: Math.max(this.flush.flushedSeq, sentSeq),
-      flushedVersion: Math.max(this.flush.flushedVersion, sentVersion),
-      flushedTotal: this.flush.flushedTotal + events.length,
+    this.progress = {
+      ...this.progress,
+      flushedSeq: Math.max(this.progress.flushedSeq, sentSeq),
+      flushedVersion: Math.max(this.progress.flushedVersion, sentVersion),
+      flushedTotal: this.progress.flushedTotal + events.length,
       lastFlushAt: finished,
       lastFlushMs: finished - started,
       lastFlushRows: events.length,
       consecutiveFailures: 0,
       lastError: null,
     };
-    this.store.writeFlushRecord(this.flush);
-    this.store.forgetPendingThrough(this.flush.flushedSeq);
+    this.store.writePostgresProgress(this.progress);
+    this.store.forgetPendingThrough(this.progress.flushedSeq);
     recordFlush(this.env.BID_ANALYTICS, session.id, {
       ok: true,
       rows: events.length,
@@ -469,58 +533,53 @@ export class BiddingSession extends DurableObject<Env> {
     });
   }
 
-  /** One alarm serves every purpose; it is always set to the earliest due time. */
+  /** Sets the one alarm to the earliest due job, unless it is already set at or before it. */
   private async armAlarm(): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    const now = Date.now();
-    const { consecutiveFailures: failures, flushedSeq, flushedVersion, endHandledAt } = this.flush;
-    const endDue = endHandledAt === null ? Math.max(now, session.endsAt) : Number.POSITIVE_INFINITY;
-    let next = endDue;
-    if (this.seq > flushedSeq || this.sessionVersion > flushedVersion) {
-      if (failures > 0) {
-        // Retry for as long as PostgreSQL is down, backing off to a minute.
-        next = now + Math.min(this.config.flushIntervalMs * 2 ** (failures - 1), MAX_FLUSH_BACKOFF_MS);
-      } else {
-        // A backlog larger than one batch drains right away; the end of the session flushes at once.
-        const backlog = this.seq - flushedSeq > MAX_FLUSH_ROWS;
-        next = Math.min(backlog ? now : now + this.config.flushIntervalMs, endDue);
-      }
-    }
-    if (!Number.isFinite(next)) return;
-    if (this.alarmAt !== null && this.alarmAt <= next) return;
-    this.alarmAt = next;
-    await this.ctx.storage.setAlarm(next);
+    const record = this.record;
+    if (!record) return;
+    const planned = this.schedule.next({
+      endsAt: record.params.endsAt,
+      endHandled: record.endHandledAt !== null,
+      pendingBids: this.seq - this.progress.flushedSeq,
+      sessionChanged: record.version > this.progress.flushedVersion,
+      consecutiveFailures: this.progress.consecutiveFailures,
+      ...this.store.oldestRemembered(),
+    });
+    if (planned === null) return;
+    if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;
+    this.nextAlarm = planned;
+    await this.ctx.storage.setAlarm(planned.at);
   }
 
   // ---- helpers ---------------------------------------------------------------
 
   /**
-   * The session's parameters. An object that was never initialised asks
+   * The session's record. An object that was never initialised asks
    * PostgreSQL once; an unknown id is remembered in memory only, so random ids
    * leave nothing in storage.
    */
-  private async loadSession(): Promise<SessionParams | undefined> {
-    if (this.session) return this.session;
-    if (Date.now() - this.missingCheckedAt < MISSING_SESSION_RECHECK_MS) return undefined;
+  private async loadSession(): Promise<SessionRecord | undefined> {
+    if (this.record) return this.record;
+    if (this.missingCheckedAt !== null && !this.schedule.mayRecheckMissing(this.missingCheckedAt))
+      return undefined;
     this.loadingSession ??= this.readSessionFromPostgres().finally(() => {
       this.loadingSession = null;
     });
     return this.loadingSession;
   }
 
-  private async readSessionFromPostgres(): Promise<SessionParams | undefined> {
+  private async readSessionFromPostgres(): Promise<SessionRecord | undefined> {
     const id = this.ctx.id.name;
     if (!id) return undefined;
     const [row] = await withDatabase(this.env, (db) =>
       db.select().from(biddingSessions).where(eq(biddingSessions.id, id)),
     );
-    if (this.session) return this.session;
+    if (this.record) return this.record;
     if (!row) {
       this.missingCheckedAt = Date.now();
       return undefined;
     }
-    const session: SessionParams = {
+    await this.initialize({
       id: row.id,
       title: row.title,
       startsAt: row.startsAt.getTime(),
@@ -528,15 +587,15 @@ export class BiddingSession extends DurableObject<Env> {
       minBid: row.minBid,
       minIncrement: row.minIncrement,
       createdAt: row.createdAt.getTime(),
-    };
-    return this.initialize(session).then(() => session);
+    });
+    return this.record;
   }
 
-  private async requireSession(): Promise<Outcome<SessionParams>> {
+  private async requireSession(): Promise<Outcome<SessionRecord>> {
     try {
-      const session = await this.loadSession();
-      return session
-        ? { ok: true, value: session }
+      const record = await this.loadSession();
+      return record
+        ? { ok: true, value: record }
         : { ok: false, code: "session_not_found", detail: "No bidding session has this id." };
     } catch {
       return {
@@ -563,17 +622,21 @@ export class BiddingSession extends DurableObject<Env> {
     };
   }
 
-  private snapshot(session: SessionParams, limit: number): BoardSnapshot {
+  private board(limit: number): Leaderboard {
+    const record = this.record;
+    if (!record) throw new Error("no session to show");
     const now = Date.now();
     return {
-      sessionId: session.id,
-      status: sessionStatus(session, now),
+      sessionId: record.params.id,
+      status: sessionStatus(record.params, now),
       asOf: iso(now),
       total: this.ranking.size,
       seq: this.seq,
+      // Every bidder's username was fetched once, in a batch, when they first bid.
       entries: this.ranking.top(limit).map((bid, i) => ({
         rank: i + 1,
         userId: bid.userId,
+        username: this.users.nameOf(bid.userId) ?? null,
         amount: bid.amount,
         placedAt: iso(bid.placedAt),
       })),
@@ -581,7 +644,7 @@ export class BiddingSession extends DurableObject<Env> {
   }
 
   private log(level: "info" | "error", event: string, fields: Record<string, unknown>): void {
-    const line = JSON.stringify({ level, event, sessionId: this.session?.id, ...fields });
+    const line = JSON.stringify({ level, event, sessionId: this.record?.params.id, ...fields });
     if (level === "error") console.error(line);
     else console.log(line);
   }

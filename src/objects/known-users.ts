@@ -6,6 +6,9 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Whether a bidder exists, as far as a batch of bids is concerned. */
+export type BidderLookup = "exists" | "missing" | "unavailable";
+
 /**
  * The users this session has seen, with their usernames. A bid's user must
  * exist in PostgreSQL before the bid is accepted (a foreign key would
@@ -14,15 +17,18 @@ interface Waiter {
  * one SQL query for the misses).
  */
 export class KnownUsers {
-  private readonly names: Map<number, string>;
+  private names = new Map<number, string>();
   private readonly waiting = new Map<number, Waiter[]>();
   private batchScheduled = false;
 
   constructor(
     private readonly env: Env,
     private readonly store: SessionStore,
-  ) {
-    this.names = store.readKnownUsers();
+  ) {}
+
+  /** Reads the names a created session's storage holds. */
+  restore(): void {
+    this.names = this.store.readKnownUsers();
   }
 
   has(userId: number): boolean {
@@ -33,8 +39,21 @@ export class KnownUsers {
     return this.names.get(userId);
   }
 
+  /** Looks up every unseen user among `userIds` in one batch. */
+  async lookUp(userIds: readonly number[]): Promise<Map<number, BidderLookup>> {
+    const unseen = [...new Set(userIds)].filter((id) => !this.names.has(id));
+    const settled = await Promise.allSettled(unseen.map((id) => this.ensure(id)));
+    const found = new Map<number, BidderLookup>();
+    settled.forEach((result, i) => {
+      const id = unseen[i];
+      if (id === undefined) return;
+      found.set(id, result.status === "rejected" ? "unavailable" : result.value ? "exists" : "missing");
+    });
+    return found;
+  }
+
   /** Resolves true when the user exists; rejects when the lookup itself failed. */
-  ensure(userId: number): Promise<boolean> {
+  private ensure(userId: number): Promise<boolean> {
     if (this.names.has(userId)) return Promise.resolve(true);
     return new Promise((resolve, reject) => {
       const waiters = this.waiting.get(userId) ?? [];

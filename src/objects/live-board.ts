@@ -1,4 +1,4 @@
-import type { Leaderboard } from "../users/leaderboard";
+import type { Leaderboard } from "./protocol";
 
 /** What the server sends on /live: a discriminated union, clients switch on `type`. */
 export type LiveMessage = ({ type: "leaderboard" } & Leaderboard) | { type: "status"; status: "ended" };
@@ -51,7 +51,7 @@ export class LiveBoard {
   /** The visible top changed: every socket gets the new board within 250 ms. */
   changed(): void {
     this.version += 1;
-    if (this.timer === undefined) this.timer = setTimeout(() => this.flushPending(), 0);
+    if (this.timer === undefined) this.timer = setTimeout(() => this.sendDueBoards(), 0);
   }
 
   /** Sends the final board and `status: ended`, then closes every socket normally. */
@@ -69,7 +69,7 @@ export class LiveBoard {
     }
   }
 
-  private flushPending(): void {
+  private sendDueBoards(): void {
     this.timer = undefined;
     const now = Date.now();
     const boards = new Map<number, string>();
@@ -90,7 +90,7 @@ export class LiveBoard {
       }
       this.sendRaw(socket, message, now);
     }
-    if (Number.isFinite(nextDue)) this.timer = setTimeout(() => this.flushPending(), nextDue);
+    if (Number.isFinite(nextDue)) this.timer = setTimeout(() => this.sendDueBoards(), nextDue);
   }
 
   private send(socket: WebSocket, message: LiveMessage): void {

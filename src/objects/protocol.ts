@@ -1,75 +1,45 @@
-import type { SessionStatus } from "../bidding/rules";
+import type { z } from "@hono/zod-openapi";
+import type {
+  BidReceiptSchema,
+  LeaderboardSchema,
+  MyBidSchema,
+  SessionSchema,
+  SessionStatsSchema,
+} from "../http/contract";
 import type { ProblemCode } from "../http/problem";
 
 /**
- * What the session object's RPC methods return. This is the compatibility
- * boundary between Worker and object versions during a deploy: add fields and
- * methods, never change the meaning of existing ones.
+ * What the session object's RPC methods take and return: the very shapes the
+ * routes serve (inferred from the contract's zod schemas), plus the Outcome
+ * wrapper. This is the compatibility boundary between Worker and object
+ * versions during a deploy: add fields and methods, never change the meaning
+ * of existing ones.
  */
 export type Outcome<T> =
   | { ok: true; value: T }
   | { ok: false; code: ProblemCode; detail: string; retryAfterSeconds?: number };
 
-export interface SessionView {
-  id: string;
-  title: string;
-  startsAt: string;
-  endsAt: string;
-  minBid: number;
-  minIncrement: number;
-  status: SessionStatus;
-  bidders: number;
-  highestBid: number | null;
-  createdAt: string;
-}
+export type SessionView = z.infer<typeof SessionSchema>;
+export type BidReceipt = z.infer<typeof BidReceiptSchema>;
+export type MyBid = z.infer<typeof MyBidSchema>;
+export type SessionStats = z.infer<typeof SessionStatsSchema>;
+/** Usernames are the object's own (fetched once per bidder); null where it has none. */
+export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 
-export interface BidReceipt {
-  sessionId: string;
+export interface BidRequest {
   userId: number;
   amount: number;
-  rank: number;
-  placedAt: string;
-  seq: number;
+  idempotencyKey?: string;
+  /**
+   * The Worker's id for this bid. Sent again (with `resend`) when the batch
+   * that carried it got no answer; the object then answers with the outcome
+   * it gave the first time instead of applying the bid twice.
+   */
+  requestId?: string;
+  resend?: boolean;
 }
 
 export interface PlacedBid {
   receipt: BidReceipt;
   replayed: boolean;
-}
-
-export interface MyBid extends BidReceipt {
-  bidCount: number;
-}
-
-export interface BoardEntry {
-  rank: number;
-  userId: number;
-  amount: number;
-  placedAt: string;
-}
-
-export interface BoardSnapshot {
-  sessionId: string;
-  status: SessionStatus;
-  asOf: string;
-  total: number;
-  seq: number;
-  entries: BoardEntry[];
-}
-
-export interface SessionStats {
-  sessionId: string;
-  seq: number;
-  flushedSeq: number;
-  pendingBids: number;
-  oldestPendingAgeMs: number | null;
-  lastFlushAt: string | null;
-  lastFlushDurationMs: number | null;
-  lastFlushRows: number | null;
-  totalFlushed: number;
-  consecutiveFlushFailures: number;
-  totalFlushFailures: number;
-  lastFlushError: string | null;
-  nextAlarmAt: string | null;
-  openSockets: number;
 }

@@ -1,9 +1,20 @@
 import { ApiError } from "../http/problem";
-import type { Outcome } from "./protocol";
+import { type KeepAlive, placeBatched } from "./bid-batcher";
+import type { BidRequest, Outcome, PlacedBid } from "./protocol";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {
   return env.BIDDING_SESSION.getByName(id);
+}
+
+/** Places a bid through the isolate's batch for its session: one object call for all bids arriving together. */
+export function placeBid(
+  env: Env,
+  id: string,
+  request: BidRequest,
+  keepAlive: KeepAlive,
+): Promise<Outcome<PlacedBid>> {
+  return placeBatched(id, (requests) => sessionObject(env, id).placeBids(requests), request, keepAlive);
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { RankedBid } from "../bidding/ranking";
 import type { SessionParams } from "../bidding/rules";
+import type { BidReceipt } from "./protocol";
+import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /** One accepted bid as stored in the object until it reaches PostgreSQL. */
 export interface PendingBid {
@@ -13,9 +15,21 @@ export interface LiveBid extends RankedBid {
   bidCount: number;
 }
 
-/** Flush figures that survive eviction. */
-export interface FlushRecord {
+/** The session's parameters as the object holds them. */
+export interface SessionRecord {
+  params: SessionParams;
+  /** Bumped by every change; PostgreSQL has `PostgresProgress.flushedVersion`. */
+  version: number;
+  /** When the end was handled (final flush done, sockets told); null while it is still ahead. */
+  endHandledAt: number | null;
+}
+
+/** How far PostgreSQL has caught up with this object, and how the flushes went. */
+export interface PostgresProgress {
+  /** Every bid up to this seq is in PostgreSQL. */
   flushedSeq: number;
+  /** The session version PostgreSQL has (PATCHes are flushed like bids). */
+  flushedVersion: number;
   flushedTotal: number;
   lastFlushAt: number | null;
   lastFlushMs: number | null;
@@ -23,14 +37,11 @@ export interface FlushRecord {
   consecutiveFailures: number;
   totalFailures: number;
   lastError: string | null;
-  /** The session version PostgreSQL has (PATCHes are flushed like bids). */
-  flushedVersion: number;
-  /** When the end of the session was handled (final flush, sockets told). */
-  endHandledAt: number | null;
 }
 
-const initialFlushRecord: FlushRecord = {
+export const noProgress: PostgresProgress = {
   flushedSeq: 0,
+  flushedVersion: 0,
   flushedTotal: 0,
   lastFlushAt: null,
   lastFlushMs: null,
@@ -38,72 +49,97 @@ const initialFlushRecord: FlushRecord = {
   consecutiveFailures: 0,
   totalFailures: 0,
   lastError: null,
-  flushedVersion: 0,
-  endHandledAt: null,
 };
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS session (
-  id TEXT PRIMARY KEY, title TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
-  min_bid INTEGER NOT NULL, min_increment INTEGER NOT NULL, created_at INTEGER NOT NULL,
-  version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS live_bids (
-  user_id INTEGER PRIMARY KEY, amount INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE,
-  bid_count INTEGER NOT NULL, placed_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pending_bids (
-  seq INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, amount INTEGER NOT NULL, placed_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-  user_id INTEGER NOT NULL, key TEXT NOT NULL, amount INTEGER NOT NULL, receipt TEXT NOT NULL,
-  created_at INTEGER NOT NULL, PRIMARY KEY (user_id, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
-CREATE TABLE IF NOT EXISTS known_users (user_id INTEGER PRIMARY KEY, username TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS flush_record (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
-`;
+/** An accepted bid with everything stored alongside it. */
+export interface AcceptedBid {
+  bid: LiveBid;
+  receipt: BidReceipt;
+  idempotencyKey?: string;
+  requestId?: string;
+}
 
 type Row = Record<string, SqlStorageValue>;
 
 const num = (row: Row, column: string): number => Number(row[column]);
+const numOrNull = (row: Row, column: string): number | null =>
+  row[column] === null || row[column] === undefined ? null : Number(row[column]);
 
-/** The object's SQLite: every statement the session object runs, in one place. */
+/**
+ * The object's SQLite: every statement the session object runs, in one place.
+ * Constructing it writes nothing: an object that is never created keeps an
+ * empty storage (no tables), whatever is asked of it.
+ */
 export class SessionStore {
   private readonly sql: SqlStorage;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
-    this.sql.exec(SCHEMA);
   }
 
-  readSession(): (SessionParams & { version: number }) | undefined {
+  /** True once `create` has run in this object, now or in an earlier life. */
+  exists(): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray()
+        .length > 0
+    );
+  }
+
+  /** The stored schema version: 0 for an empty store and for one made before versioning. */
+  version(): number {
+    const table = this.sql
+      .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_version'")
+      .toArray();
+    if (table.length === 0) return 0;
+    const row = this.sql.exec<Row>("SELECT version FROM store_version").toArray()[0];
+    return row ? num(row, "version") : 0;
+  }
+
+  /** Brings the schema to the latest version, in one transaction; creates it in an empty store. */
+  migrate(): void {
+    const from = this.version();
+    if (from >= STORE_VERSION) return;
+    this.storage.transactionSync(() => {
+      for (const migration of storeMigrations.slice(from)) this.sql.exec(migration);
+      this.sql.exec("CREATE TABLE IF NOT EXISTS store_version (version INTEGER NOT NULL)");
+      this.sql.exec("DELETE FROM store_version");
+      this.sql.exec("INSERT INTO store_version (version) VALUES (?)", STORE_VERSION);
+    });
+  }
+
+  readSession(): SessionRecord | undefined {
     const row = this.sql.exec<Row>("SELECT * FROM session LIMIT 1").toArray()[0];
     if (!row) return undefined;
     return {
-      id: String(row.id),
-      title: String(row.title),
-      startsAt: num(row, "starts_at"),
-      endsAt: num(row, "ends_at"),
-      minBid: num(row, "min_bid"),
-      minIncrement: num(row, "min_increment"),
-      createdAt: num(row, "created_at"),
+      params: {
+        id: String(row.id),
+        title: String(row.title),
+        startsAt: num(row, "starts_at"),
+        endsAt: num(row, "ends_at"),
+        minBid: num(row, "min_bid"),
+        minIncrement: num(row, "min_increment"),
+        createdAt: num(row, "created_at"),
+      },
       version: num(row, "version"),
+      endHandledAt: numOrNull(row, "end_handled_at"),
     };
   }
 
-  writeSession(session: SessionParams, version: number): void {
+  writeSession(record: SessionRecord): void {
+    const { params: s, version, endHandledAt } = record;
     this.sql.exec(
-      `INSERT OR REPLACE INTO session (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      session.id,
-      session.title,
-      session.startsAt,
-      session.endsAt,
-      session.minBid,
-      session.minIncrement,
-      session.createdAt,
+      `INSERT OR REPLACE INTO session
+         (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version, end_handled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.id,
+      s.title,
+      s.startsAt,
+      s.endsAt,
+      s.minBid,
+      s.minIncrement,
+      s.createdAt,
       version,
+      endHandledAt,
     );
   }
 
@@ -120,14 +156,19 @@ export class SessionStore {
       }));
   }
 
-  /** Stores an accepted bid: the live bid and its pending history row, in one transaction. */
-  recordBid(bid: LiveBid, idempotency?: { key: string; receipt: string }): void {
-    this.storage.transactionSync(() => this.writeBid(bid, idempotency));
+  /**
+   * Stores a batch of accepted bids in one transaction: each live bid, its
+   * pending history row, its idempotency key and request id. All or nothing.
+   */
+  recordBids(accepted: readonly AcceptedBid[]): void {
+    this.storage.transactionSync(() => {
+      for (const one of accepted) this.writeBid(one);
+    });
   }
 
-  private writeBid(bid: LiveBid, idempotency?: { key: string; receipt: string }): void {
+  private writeBid({ bid, receipt, idempotencyKey, requestId }: AcceptedBid): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO live_bids (user_id, amount, seq, bid_count, placed_at) VALUES (?, ?, ?, ?, ?)`,
+      "INSERT OR REPLACE INTO live_bids (user_id, amount, seq, bid_count, placed_at) VALUES (?, ?, ?, ?, ?)",
       bid.userId,
       bid.amount,
       bid.seq,
@@ -141,27 +182,64 @@ export class SessionStore {
       bid.amount,
       bid.placedAt,
     );
-    if (idempotency) {
-      this.sql.exec(
-        "INSERT INTO idempotency_keys (user_id, key, amount, receipt, created_at) VALUES (?, ?, ?, ?, ?)",
-        bid.userId,
-        idempotency.key,
-        bid.amount,
-        idempotency.receipt,
-        bid.placedAt,
-      );
+    if (idempotencyKey !== undefined || requestId !== undefined) {
+      const json = JSON.stringify(receipt);
+      if (idempotencyKey !== undefined) {
+        this.sql.exec(
+          "INSERT INTO idempotency_keys (user_id, key, amount, receipt, created_at) VALUES (?, ?, ?, ?, ?)",
+          bid.userId,
+          idempotencyKey,
+          bid.amount,
+          json,
+          bid.placedAt,
+        );
+      }
+      if (requestId !== undefined) {
+        this.sql.exec(
+          "INSERT INTO bid_requests (request_id, receipt, created_at) VALUES (?, ?, ?)",
+          requestId,
+          json,
+          bid.placedAt,
+        );
+      }
     }
   }
 
-  findIdempotencyKey(userId: number, key: string): { amount: number; receipt: string } | undefined {
+  findIdempotencyKey(userId: number, key: string): { amount: number; receipt: BidReceipt } | undefined {
     const row = this.sql
       .exec<Row>("SELECT amount, receipt FROM idempotency_keys WHERE user_id = ? AND key = ?", userId, key)
       .toArray()[0];
-    return row ? { amount: num(row, "amount"), receipt: String(row.receipt) } : undefined;
+    return row ? { amount: num(row, "amount"), receipt: JSON.parse(String(row.receipt)) } : undefined;
+  }
+
+  /** The receipt of a bid request this object accepted, if it did. */
+  findBidRequest(requestId: string): BidReceipt | undefined {
+    const row = this.sql
+      .exec<Row>("SELECT receipt FROM bid_requests WHERE request_id = ?", requestId)
+      .toArray()[0];
+    return row ? JSON.parse(String(row.receipt)) : undefined;
+  }
+
+  /** When the oldest idempotency key and the oldest request id were stored (null: none). */
+  oldestRemembered(): { oldestIdempotencyKeyAt: number | null; oldestBidRequestAt: number | null } {
+    const row = this.sql
+      .exec<Row>(
+        `SELECT (SELECT min(created_at) FROM idempotency_keys) AS keys,
+                (SELECT min(created_at) FROM bid_requests) AS requests`,
+      )
+      .toArray()[0];
+    return {
+      oldestIdempotencyKeyAt: row ? numOrNull(row, "keys") : null,
+      oldestBidRequestAt: row ? numOrNull(row, "requests") : null,
+    };
   }
 
   forgetIdempotencyKeysBefore(time: number): void {
     this.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", time);
+  }
+
+  forgetBidRequestsBefore(time: number): void {
+    this.sql.exec("DELETE FROM bid_requests WHERE created_at < ?", time);
   }
 
   /** Pending bids after `afterSeq`, oldest first, at most `limit`. */
@@ -204,12 +282,24 @@ export class SessionStore {
     }
   }
 
-  readFlushRecord(): FlushRecord {
+  readPostgresProgress(): PostgresProgress {
     const row = this.sql.exec<Row>("SELECT record FROM flush_record WHERE id = 1").toArray()[0];
-    return row ? { ...initialFlushRecord, ...JSON.parse(String(row.record)) } : { ...initialFlushRecord };
+    if (!row) return { ...noProgress };
+    const stored: Partial<PostgresProgress> = JSON.parse(String(row.record));
+    return {
+      flushedSeq: stored.flushedSeq ?? 0,
+      flushedVersion: stored.flushedVersion ?? 0,
+      flushedTotal: stored.flushedTotal ?? 0,
+      lastFlushAt: stored.lastFlushAt ?? null,
+      lastFlushMs: stored.lastFlushMs ?? null,
+      lastFlushRows: stored.lastFlushRows ?? null,
+      consecutiveFailures: stored.consecutiveFailures ?? 0,
+      totalFailures: stored.totalFailures ?? 0,
+      lastError: stored.lastError ?? null,
+    };
   }
 
-  writeFlushRecord(record: FlushRecord): void {
-    this.sql.exec("INSERT OR REPLACE INTO flush_record (id, record) VALUES (1, ?)", JSON.stringify(record));
+  writePostgresProgress(progress: PostgresProgress): void {
+    this.sql.exec("INSERT OR REPLACE INTO flush_record (id, record) VALUES (1, ?)", JSON.stringify(progress));
   }
 }

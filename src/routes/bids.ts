@@ -1,11 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { BidReceiptSchema } from "../http/contract";
+import { BidReceiptSchema, MyBidSchema } from "../http/contract";
 import { Money, SessionIdParam } from "../http/schemas";
-import { expectOk, sessionObject } from "../objects/session-client";
-
-const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
+import { expectOk, placeBid as placeBatchedBid, sessionObject } from "../objects/session-client";
 
 const params = z.object({ id: SessionIdParam });
 
@@ -61,7 +59,8 @@ export const bidsRouter = createRouter()
     const { amount } = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
-    const placed = await expectOk(sessionObject(c.env, id).placeBid({ userId, amount, idempotencyKey }));
+    const keepAlive = (call: Promise<unknown>) => c.executionCtx.waitUntil(call);
+    const placed = await expectOk(placeBatchedBid(c.env, id, { userId, amount, idempotencyKey }, keepAlive));
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);
   })

@@ -5,7 +5,7 @@ import { LeaderboardSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
 import { SessionIdParam } from "../http/schemas";
 import { expectOk, sessionObject } from "../objects/session-client";
-import { withUsernames } from "../users/leaderboard";
+import { withMissingUsernames } from "../users/leaderboard";
 
 const Limit = z
   .string()
@@ -63,7 +63,7 @@ export const leaderboardRouter = createRouter()
   .openapi(leaderboard, async (c) => {
     const { id } = c.req.valid("param");
     const limit = c.req.valid("query").limit ?? 50;
-    const snapshot = await expectOk(sessionObject(c.env, id).leaderboard(limit));
-    const board = await withUsernames(c.env, snapshot);
+    const named = await expectOk(sessionObject(c.env, id).leaderboard(limit));
+    const board = await withMissingUsernames(c.env, named);
     return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
   });

@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../src/db/client";
-import { writeFlushBatch } from "../../src/objects/flush";
+import { writeBatchToPostgres } from "../../src/objects/postgres-flush";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, objectBoard, sessionStub, statsOf } from "../support/objects";
@@ -73,7 +73,7 @@ describe("the flush to PostgreSQL", () => {
     if (!sentEarly) throw new Error("no early event");
     const old = { seq: sentEarly.seq, userId: user.id, amount: 100, placedAt: sentEarly.placedAt.getTime() };
     await withDatabase(env, async (db) => {
-      await writeFlushBatch(db, {
+      await writeBatchToPostgres(db, {
         sessionId: session.id,
         events: [old],
         liveBids: [{ ...old, bidCount: 1 }],
@@ -81,7 +81,7 @@ describe("the flush to PostgreSQL", () => {
       const newest = settled.events[1];
       if (!newest) throw new Error("no newest event");
       const replay = { seq: newest.seq, userId: user.id, amount: 200, placedAt: newest.placedAt.getTime() };
-      await writeFlushBatch(db, {
+      await writeBatchToPostgres(db, {
         sessionId: session.id,
         events: [replay],
         liveBids: [{ ...replay, bidCount: 2 }],
@@ -107,9 +107,9 @@ describe("the flush to PostgreSQL", () => {
     });
     // Each flush on its own connection, so PostgreSQL really runs them concurrently.
     await Promise.all([
-      withDatabase(env, (db) => writeFlushBatch(db, batch([older, newer], newer, 2))),
-      withDatabase(env, (db) => writeFlushBatch(db, batch([older], older, 1))),
-      withDatabase(env, (db) => writeFlushBatch(db, batch([older, newer], newer, 2))),
+      withDatabase(env, (db) => writeBatchToPostgres(db, batch([older, newer], newer, 2))),
+      withDatabase(env, (db) => writeBatchToPostgres(db, batch([older], older, 1))),
+      withDatabase(env, (db) => writeBatchToPostgres(db, batch([older, newer], newer, 2))),
     ]);
     const stored = await readSessionFromPostgres(session.id);
     expect(stored.bids.map((b) => [b.amount, b.seq, b.bidCount])).toEqual([[200, 2, 2]]);
@@ -150,7 +150,8 @@ describe("the flush to PostgreSQL", () => {
     const stored = await readSessionFromPostgres(session.id);
     expect(stored.bids.map((b) => b.amount)).toEqual([500]);
     expect(stored.session?.endsAt.toISOString()).toBe(endsAt);
-    expect(await statsOf(session.id)).toMatchObject({ pendingBids: 0, nextAlarmAt: null });
+    // Nothing is left to flush or to end; only forgetting the bid's request id is still due.
+    expect(await statsOf(session.id)).toMatchObject({ pendingBids: 0, nextAlarmJob: "prune" });
   });
 
   it("schedules the flush FLUSH_INTERVAL_MS after the first pending bid", async () => {

@@ -1,6 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { adminToken, call, createSession, type Session, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
+import { sessionStub } from "../support/objects";
 
 const hour = 3_600_000;
 
@@ -68,17 +70,19 @@ describe("GET /v1/sessions/{id}", () => {
     const res = await call("GET", `/v1/sessions/${id}`);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe("session_not_found");
-    const { runInDurableObject } = await import("cloudflare:test");
-    const { sessionStub } = await import("../support/objects");
-    const tables = await runInDurableObject(sessionStub(id), (_instance, state) =>
-      state.storage.sql
-        .exec<{ n: number }>(
-          "SELECT (SELECT count(*) FROM session) + (SELECT count(*) FROM live_bids) + (SELECT count(*) FROM flush_record) AS n",
-        )
-        .one(),
-    );
-    expect(tables.n).toBe(0);
-    expect(await runInDurableObject(sessionStub(id), (_i, state) => state.storage.getAlarm())).toBeNull();
+    // Storage as a fresh object has it: no tables at all, the size of an
+    // object nobody ever asked for anything, and no alarm.
+    const storageOf = (name: string) =>
+      runInDurableObject(sessionStub(name), async (_instance, state) => ({
+        tables: state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+          .toArray()
+          .map((row) => row.name),
+        size: state.storage.sql.databaseSize,
+        alarm: await state.storage.getAlarm(),
+      }));
+    const untouched = await storageOf(crypto.randomUUID());
+    expect(await storageOf(id)).toEqual({ tables: [], size: untouched.size, alarm: null });
   });
 
   it("answers 400 for a malformed id", async () => {

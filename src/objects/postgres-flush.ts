@@ -3,7 +3,7 @@ import type { SessionParams } from "../bidding/rules";
 import type { Database } from "../db/client";
 import type { LiveBid, PendingBid } from "./session-store";
 
-export interface FlushBatch {
+export interface PostgresBatch {
   sessionId: string;
   /** Every pending history row, oldest first. */
   events: PendingBid[];
@@ -23,7 +23,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Replays are harmless: a live bid only moves forward in `seq`, and history
  * rows already present are skipped.
  */
-export async function writeFlushBatch(db: Database, batch: FlushBatch): Promise<void> {
+export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): Promise<void> {
   const { sessionId, events, liveBids, session } = batch;
   await db.transaction(async (tx) => {
     if (session) {

@@ -1,0 +1,131 @@
+/**
+ * When the session object's single alarm must fire next, and for what. Pure
+ * code over plain figures and an injected clock: the object gathers the
+ * figures, asks, and only sets the alarm.
+ *
+ * One alarm serves every job; each job has a due time and the earliest wins
+ * (tldraw's AlarmScheduler). Whatever job the alarm was set for, the handler
+ * does everything that is due when it runs, so an alarm that fires early or
+ * twice is harmless.
+ */
+
+export interface ScheduleSettings {
+  /** How long accepted bids wait before the flush to PostgreSQL. */
+  flushIntervalMs: number;
+  /** Rows one flush sends; a larger backlog drains with back-to-back alarms. */
+  maxFlushRows: number;
+  /** The longest wait between retries while PostgreSQL is failing. */
+  maxBackoffMs: number;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyKeyTtlMs: number;
+  /** How long the Worker's bid request ids are remembered (retries follow within seconds). */
+  bidRequestTtlMs: number;
+  /** How long an unknown session id is believed unknown before PostgreSQL is asked again. */
+  missingSessionRecheckMs: number;
+}
+
+export const defaultScheduleSettings: Omit<ScheduleSettings, "flushIntervalMs"> = {
+  maxFlushRows: 20_000,
+  maxBackoffMs: 60_000,
+  idempotencyKeyTtlMs: 24 * 60 * 60 * 1000,
+  bidRequestTtlMs: 10 * 60 * 1000,
+  missingSessionRecheckMs: 30_000,
+};
+
+/** What the object knows that the schedule depends on. */
+export interface ScheduleFigures {
+  endsAt: number;
+  endHandled: boolean;
+  /** Accepted bids not yet in PostgreSQL. */
+  pendingBids: number;
+  /** A PATCH not yet in PostgreSQL. */
+  sessionChanged: boolean;
+  consecutiveFailures: number;
+  oldestIdempotencyKeyAt: number | null;
+  oldestBidRequestAt: number | null;
+}
+
+export type AlarmJob =
+  /** pending bids, after the flush interval */
+  | "flush"
+  /** pending bids beyond one batch: at once */
+  | "drain"
+  /** the last flush failed: after the backoff */
+  | "retry"
+  /** the session's end: final flush, sockets told */
+  | "end"
+  /** forget old idempotency keys and request ids */
+  | "prune";
+
+/** On equal due times the first of these names the alarm. */
+const jobsByPriority: readonly AlarmJob[] = ["retry", "drain", "end", "flush", "prune"];
+
+export interface PlannedAlarm {
+  at: number;
+  job: AlarmJob;
+}
+
+export class AlarmSchedule {
+  constructor(
+    private readonly settings: ScheduleSettings,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Every job that is due some time, with its due time. */
+  dueTimes(figures: ScheduleFigures): Partial<Record<AlarmJob, number>> {
+    const now = this.clock();
+    const s = this.settings;
+    const due: Partial<Record<AlarmJob, number>> = {};
+    const unflushed = figures.pendingBids > 0 || figures.sessionChanged;
+    if (unflushed && figures.consecutiveFailures > 0) {
+      // The end is handled only after a flush succeeds, so while PostgreSQL
+      // fails the retry is the only job that matters for both.
+      due.retry = now + this.backoffMs(figures.consecutiveFailures);
+    } else {
+      if (!figures.endHandled) due.end = Math.max(now, figures.endsAt);
+      if (figures.pendingBids > s.maxFlushRows) due.drain = now;
+      else if (unflushed) due.flush = now + s.flushIntervalMs;
+    }
+    const prune = Math.min(
+      figures.oldestIdempotencyKeyAt === null
+        ? Number.POSITIVE_INFINITY
+        : figures.oldestIdempotencyKeyAt + s.idempotencyKeyTtlMs,
+      figures.oldestBidRequestAt === null
+        ? Number.POSITIVE_INFINITY
+        : figures.oldestBidRequestAt + s.bidRequestTtlMs,
+    );
+    if (Number.isFinite(prune)) due.prune = Math.max(now, prune);
+    return due;
+  }
+
+  /** The earliest due job, or null when nothing is ever due. */
+  next(figures: ScheduleFigures): PlannedAlarm | null {
+    const due = this.dueTimes(figures);
+    let next: PlannedAlarm | null = null;
+    for (const job of jobsByPriority) {
+      const at = due[job];
+      if (at !== undefined && (next === null || at < next.at)) next = { at, job };
+    }
+    return next;
+  }
+
+  /** Retries double from the flush interval up to the cap, for as long as it takes. */
+  backoffMs(consecutiveFailures: number): number {
+    const { flushIntervalMs, maxBackoffMs } = this.settings;
+    return Math.min(flushIntervalMs * 2 ** Math.max(0, consecutiveFailures - 1), maxBackoffMs);
+  }
+
+  /** Whether an id found unknown at `checkedAt` may be looked up in PostgreSQL again. */
+  mayRecheckMissing(checkedAt: number): boolean {
+    return this.clock() - checkedAt >= this.settings.missingSessionRecheckMs;
+  }
+
+  /** Idempotency keys and request ids stored before these times can be forgotten. */
+  forgetBefore(): { idempotencyKeys: number; bidRequests: number } {
+    const now = this.clock();
+    return {
+      idempotencyKeys: now - this.settings.idempotencyKeyTtlMs,
+      bidRequests: now - this.settings.bidRequestTtlMs,
+    };
+  }
+}

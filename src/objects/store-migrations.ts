@@ -1,0 +1,46 @@
+/**
+ * The session object's own SQLite schema, as an append-only list: entry N
+ * brings a store from version N to N + 1. Never edit an entry that has
+ * shipped; objects in production hold data in every earlier shape.
+ *
+ * Version 1 is the schema objects were created with before versioning
+ * existed; its statements are idempotent, so an unversioned store that
+ * already has those tables is brought to version 1 by running it again.
+ */
+export const storeMigrations: readonly string[] = [
+  // 1: session parameters, live bids, pending history, idempotency keys, usernames, flush figures.
+  `
+  CREATE TABLE IF NOT EXISTS session (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
+    min_bid INTEGER NOT NULL, min_increment INTEGER NOT NULL, created_at INTEGER NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS live_bids (
+    user_id INTEGER PRIMARY KEY, amount INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE,
+    bid_count INTEGER NOT NULL, placed_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS pending_bids (
+    seq INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, amount INTEGER NOT NULL, placed_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS idempotency_keys (
+    user_id INTEGER NOT NULL, key TEXT NOT NULL, amount INTEGER NOT NULL, receipt TEXT NOT NULL,
+    created_at INTEGER NOT NULL, PRIMARY KEY (user_id, key)
+  );
+  CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
+  CREATE TABLE IF NOT EXISTS known_users (user_id INTEGER PRIMARY KEY, username TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS flush_record (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
+  `,
+  // 2: the end of the session is the session's fact, not a flush figure; bids
+  // carry the Worker's request id, so a batch sent again is answered, not re-applied.
+  `
+  ALTER TABLE session ADD COLUMN end_handled_at INTEGER;
+  UPDATE session SET end_handled_at =
+    (SELECT json_extract(record, '$.endHandledAt') FROM flush_record WHERE id = 1);
+  CREATE TABLE bid_requests (
+    request_id TEXT PRIMARY KEY, receipt TEXT NOT NULL, created_at INTEGER NOT NULL
+  );
+  CREATE INDEX bid_requests_created_at ON bid_requests (created_at);
+  `,
+];
+
+export const STORE_VERSION = storeMigrations.length;

@@ -12,6 +12,10 @@ declare module "vitest" {
     upstashToken: string;
     /** Cache keys of this run only, whatever else shares the Redis. */
     cacheNamespace: string;
+    /** The stand-in for Cloudflare's GraphQL Analytics API (test/support/cf-graphql-stub.ts). */
+    cfApiBaseUrl: string;
+    cfApiToken: string;
+    cfApiControlUrl: string;
   }
 }
 

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from "../tools/embedded-postgres.js";
 import { withPlaceholderPassword } from "../tools/net.js";
 import { startUpstashAdapter } from "../tools/upstash-adapter.js";
 import { startWsProxy } from "../tools/ws-proxy.js";
+import { startCfGraphqlStub } from "./support/cf-graphql-stub.js";
 import { startPgWireProxy } from "./support/pg-wire-proxy.js";
 
 /**
@@ -57,6 +58,10 @@ export default async function setup(project: TestProject) {
   const proxy = await startWsProxy({});
   cleanups.push(proxy.close);
 
+  // Stands in for Cloudflare's GraphQL Analytics API (unreachable here) for /metrics/pool's Hyperdrive block.
+  const cfApi = await startCfGraphqlStub({ token: randomBytes(16).toString("hex") });
+  cleanups.push(cfApi.close);
+
   let upstashUrl = "";
   const upstashToken = randomBytes(16).toString("hex");
   if (process.env.REDIS_URL) {
@@ -74,6 +79,9 @@ export default async function setup(project: TestProject) {
   project.provide("upstashUrl", upstashUrl);
   project.provide("upstashToken", upstashUrl ? upstashToken : "");
   project.provide("cacheNamespace", `test-${randomBytes(4).toString("hex")}`);
+  project.provide("cfApiBaseUrl", cfApi.apiBaseUrl);
+  project.provide("cfApiToken", cfApi.token);
+  project.provide("cfApiControlUrl", cfApi.controlUrl);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

@@ -33,10 +33,6 @@ export const SessionStatsSchema = z
     totalFlushFailures: z.number().int(),
     lastFlushError: z.string().nullable(),
     nextAlarmAt: z.string().nullable(),
-    nextAlarmJob: z
-      .enum(["flush", "drain", "retry", "end", "prune"])
-      .nullable()
-      .openapi({ description: "What the next alarm is set for" }),
     openSockets: z.number().int(),
   })
   .openapi("SessionStats");
@@ -51,8 +47,6 @@ export const BidReceiptSchema = z
     seq: z.number().int(),
   })
   .openapi("BidReceipt");
-
-export const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
 
 export const LeaderboardSchema = z
   .object({
@@ -73,6 +67,58 @@ export const LeaderboardSchema = z
   })
   .openapi("Leaderboard");
 
+const PoolStatusSchema = z.enum(["healthy", "degraded", "exhausted"]);
+
+/** One Hyperdrive pool location, averaged and peaked over the window (hyperdrivePoolSizesAdaptiveGroups). */
+export const HyperdrivePoolLocationSchema = z
+  .object({
+    colo: z.string().openapi({ description: "coloCode: the airport code of the location hosting the pool" }),
+    current_pool_size_avg: z.number(),
+    current_pool_size_max: z.number(),
+    available_pool_slots_avg: z.number(),
+    waiting_clients_avg: z.number(),
+    waiting_clients_max: z.number(),
+    max_pool_size: z.number(),
+    status: PoolStatusSchema,
+  })
+  .openapi("HyperdrivePoolLocation");
+
+const HyperdriveWindowSchema = z.object({
+  start: z.string().openapi({ format: "date-time" }),
+  end: z.string().openapi({ format: "date-time" }),
+});
+
+/** Hyperdrive's own pool figures from Cloudflare's GraphQL Analytics API, or why there are none. */
+export const HyperdrivePoolSchema = z
+  .discriminatedUnion("state", [
+    z.object({
+      state: z.literal("not_configured"),
+      missing: z.array(z.string()),
+    }),
+    z.object({
+      state: z.literal("ok"),
+      config_id: z.string(),
+      window: HyperdriveWindowSchema,
+      fetched_at: z.string().openapi({ format: "date-time" }),
+      status: PoolStatusSchema,
+      locations: z.array(HyperdrivePoolLocationSchema),
+      queries: z.object({
+        count: z.number(),
+        errors: z.number(),
+        query_latency_ms_avg: z.number().nullable(),
+        connection_latency_ms_avg: z.number().nullable(),
+      }),
+    }),
+    z.object({
+      state: z.literal("unavailable"),
+      config_id: z.string(),
+      window: HyperdriveWindowSchema,
+      fetched_at: z.string().openapi({ format: "date-time" }),
+      error: z.string(),
+    }),
+  ])
+  .openapi("HyperdrivePool");
+
 export const PoolFiguresSchema = z
   .object({
     pool_size: z.number().int(),
@@ -81,13 +127,16 @@ export const PoolFiguresSchema = z
     overflow_connections: z.number().int(),
     total_connections: z.number().int(),
     queue_size: z.number().int(),
-    status: z.enum(["healthy", "degraded", "exhausted"]),
+    status: PoolStatusSchema,
     max_connections: z.number().int().nullable(),
     source: z.object({
       connections: z.string(),
       pool_size: z.string(),
       driver: z.enum(["hyperdrive", "neon"]),
       error: z.string().optional(),
+      hyperdrive: z.string(),
+      hyperdrive_error: z.string().optional(),
     }),
+    hyperdrive: HyperdrivePoolSchema,
   })
   .openapi("PoolFigures");

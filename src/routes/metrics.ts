@@ -1,11 +1,12 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { and, eq, ne, sql } from "drizzle-orm";
-import { readConfig } from "../config";
+import { type Config, readConfig } from "../config";
 import { withDatabase } from "../db/client";
 import { pgStatActivity as activity } from "../db/pg-catalog";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
 import { PoolFiguresSchema } from "../http/contract";
+import { hyperdrivePoolFigures, worstStatus } from "../metrics/hyperdrive-analytics";
 
 const pool = createRoute({
   method: "get",
@@ -14,7 +15,11 @@ const pool = createRoute({
   summary: "Database connection figures",
   description:
     "Counted by PostgreSQL itself in pg_stat_activity, for connections whose application_name is this service's. " +
-    "status: healthy below 80 % of pool_size checked out, degraded from 80 %, exhausted from 95 % or when no connection can be had.",
+    "status: healthy below 80 % of pool_size checked out, degraded from 80 %, exhausted from 95 % or when no connection can be had. " +
+    "With CF_ACCOUNT_ID, CF_API_TOKEN and HYPERDRIVE_CONFIG_ID set, hyperdrive holds Hyperdrive's own pool figures per location " +
+    "for the last five complete minutes (Cloudflare's GraphQL Analytics API, cached per window), and status is also " +
+    "degraded when a client waited for a connection, exhausted when clients waited throughout or the pool sat at its " +
+    "maximum with no slot available. A failing API call leaves the PostgreSQL figures as they are and is named in source.hyperdrive_error.",
   security: bearerSecurity,
   middleware: [requireRole("admin")] as const,
   responses: {
@@ -54,8 +59,44 @@ export function poolStatus(checkedOut: number, poolSize: number): "healthy" | "d
   return usage >= 0.8 ? "degraded" : "healthy";
 }
 
+type PoolFigures = z.infer<typeof PoolFiguresSchema>;
+type DatabaseFigures = Omit<PoolFigures, "source" | "hyperdrive"> & { error?: string };
+
+async function databaseFigures(env: Env, config: Config): Promise<DatabaseFigures> {
+  const figures = { pool_size: config.poolSize, overflow_connections: 0, queue_size: 0 };
+  try {
+    const counts = await countConnections(env, config.applicationName);
+    const total = counts.idle + counts.busy;
+    return {
+      ...figures,
+      checked_in_connections: counts.idle,
+      checked_out_connections: counts.busy,
+      overflow_connections: Math.max(0, total - config.poolSize),
+      total_connections: total,
+      queue_size: counts.waiting,
+      status: poolStatus(counts.busy, config.poolSize),
+      max_connections: counts.max_connections,
+    };
+  } catch (error) {
+    // No connection could be had: that is what an exhausted pool looks like to us.
+    return {
+      ...figures,
+      checked_in_connections: 0,
+      checked_out_connections: 0,
+      total_connections: 0,
+      status: "exhausted",
+      max_connections: null,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
 export const metricsRouter = createRouter().openapi(pool, async (c) => {
   const config = readConfig(c.env);
+  const [{ error, ...database }, hyperdrive] = await Promise.all([
+    databaseFigures(c.env, config),
+    hyperdrivePoolFigures(c.env),
+  ]);
   const source = {
     connections: `pg_stat_activity, application_name = '${config.applicationName}'`,
     pool_size:
@@ -63,38 +104,14 @@ export const metricsRouter = createRouter().openapi(pool, async (c) => {
         ? "POOL_SIZE: the Hyperdrive origin connection limit"
         : "POOL_SIZE: the Neon pooler's size",
     driver: config.dbDriver,
+    ...(error === undefined ? {} : { error }),
+    hyperdrive:
+      hyperdrive.state === "not_configured"
+        ? `not configured: set ${hyperdrive.missing.join(", ")}`
+        : `GraphQL Analytics API, hyperdrivePoolSizesAdaptiveGroups and hyperdriveQueriesAdaptiveGroups, configId ${hyperdrive.config_id}, ${hyperdrive.window.start} to ${hyperdrive.window.end}`,
+    ...(hyperdrive.state === "unavailable" ? { hyperdrive_error: hyperdrive.error } : {}),
   };
-  const figures = { pool_size: config.poolSize, overflow_connections: 0, queue_size: 0 };
-  try {
-    const counts = await countConnections(c.env, config.applicationName);
-    const total = counts.idle + counts.busy;
-    return c.json(
-      {
-        ...figures,
-        checked_in_connections: counts.idle,
-        checked_out_connections: counts.busy,
-        overflow_connections: Math.max(0, total - config.poolSize),
-        total_connections: total,
-        queue_size: counts.waiting,
-        status: poolStatus(counts.busy, config.poolSize),
-        max_connections: counts.max_connections,
-        source,
-      },
-      200,
-    );
-  } catch (error) {
-    // No connection could be had: that is what an exhausted pool looks like to us.
-    return c.json(
-      {
-        ...figures,
-        checked_in_connections: 0,
-        checked_out_connections: 0,
-        total_connections: 0,
-        status: "exhausted" as const,
-        max_connections: null,
-        source: { ...source, error: error instanceof Error ? error.message : String(error) },
-      },
-      200,
-    );
-  }
+  const status =
+    hyperdrive.state === "ok" ? worstStatus(database.status, hyperdrive.status) : database.status;
+  return c.json({ ...database, status, source, hyperdrive }, 200);
 });

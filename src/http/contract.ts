@@ -33,6 +33,10 @@ export const SessionStatsSchema = z
     totalFlushFailures: z.number().int(),
     lastFlushError: z.string().nullable(),
     nextAlarmAt: z.string().nullable(),
+    nextAlarmJob: z
+      .enum(["flush", "drain", "retry", "end", "prune"])
+      .nullable()
+      .openapi({ description: "What the next alarm is set for" }),
     openSockets: z.number().int(),
   })
   .openapi("SessionStats");
@@ -47,6 +51,8 @@ export const BidReceiptSchema = z
     seq: z.number().int(),
   })
   .openapi("BidReceipt");
+
+export const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
 
 export const LeaderboardSchema = z
   .object({

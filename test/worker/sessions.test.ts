@@ -75,7 +75,9 @@ describe("GET /v1/sessions/{id}", () => {
     const storageOf = (name: string) =>
       runInDurableObject(sessionStub(name), async (_instance, state) => ({
         tables: state.storage.sql
-          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+          )
           .toArray()
           .map((row) => row.name),
         size: state.storage.sql.databaseSize,

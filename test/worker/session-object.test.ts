@@ -1,0 +1,204 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { storeMigrations } from "../../src/objects/store-migrations";
+import { adminToken, bid, call, createSession, createUsers } from "../support/api";
+import { readSessionFromPostgres } from "../support/database";
+import { watch } from "../support/live";
+import { fireAlarm, sessionStub, statsOf } from "../support/objects";
+
+const inObject = <T>(id: string, work: (sql: SqlStorage) => T) =>
+  runInDurableObject(sessionStub(id), (_instance, state) => work(state.storage.sql));
+
+const rows = (sql: SqlStorage, query: string) => sql.exec(query).toArray();
+
+describe("the session object's own schema", () => {
+  it("upgrades an object created before versioning in place, its bids intact", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [alice, bob] = await createUsers(2);
+    if (!alice || !bob) throw new Error("users");
+    const started = Date.parse(session.startsAt);
+    // Rewrite the object's storage as the first released version left it: the
+    // version-1 tables with no version row, two pending bids, and the end
+    // marker inside the flush record.
+    await inObject(session.id, (sql) => {
+      for (const { name } of rows(
+        sql,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'",
+      )) {
+        sql.exec(`DROP TABLE "${String(name)}"`);
+      }
+      sql.exec(storeMigrations[0] ?? "");
+      sql.exec(
+        "INSERT INTO session VALUES (?, ?, ?, ?, 100, 1, ?, 1)",
+        session.id,
+        session.title,
+        started,
+        Date.parse(session.endsAt),
+        started,
+      );
+      for (const [seq, user, amount] of [
+        [1, alice.id, 100],
+        [2, bob.id, 120],
+      ] as const) {
+        sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, 1, ?)", user, amount, seq, started + seq);
+        sql.exec("INSERT INTO pending_bids VALUES (?, ?, ?, ?)", seq, user, amount, started + seq);
+      }
+      sql.exec(
+        "INSERT INTO known_users VALUES (?, ?), (?, ?)",
+        alice.id,
+        alice.username,
+        bob.id,
+        bob.username,
+      );
+      sql.exec(
+        "INSERT INTO flush_record VALUES (1, ?)",
+        JSON.stringify({ flushedSeq: 0, flushedVersion: 1, flushedTotal: 0, endHandledAt: null }),
+      );
+    });
+    await evictDurableObject(sessionStub(session.id));
+
+    // The next instance upgrades the store before serving anything.
+    expect(await statsOf(session.id)).toMatchObject({ seq: 2, pendingBids: 2 });
+    const upgraded = await inObject(session.id, (sql) => ({
+      version: rows(sql, "SELECT version FROM store_version")[0]?.version,
+      columns: rows(sql, "SELECT name FROM pragma_table_info('session')").map((r) => r.name),
+    }));
+    expect(upgraded.version).toBe(storeMigrations.length);
+    expect(upgraded.columns).toContain("end_handled_at");
+
+    const raise = await bid(session.id, alice.id, 130);
+    expect(raise.body).toMatchObject({ seq: 3, rank: 1 });
+    const board = await call<{ entries: { username: string | null }[] }>(
+      "GET",
+      `/v1/sessions/${session.id}/leaderboard`,
+    );
+    expect(board.body.entries.map((e) => e.username)).toEqual([alice.username, bob.username]);
+    expect(await fireAlarm(session.id)).toBe(true);
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.events.map((e) => [e.seq, e.amount])).toEqual([
+      [1, 100],
+      [2, 120],
+      [3, 130],
+    ]);
+  });
+
+  it("carries an end already handled over into the upgraded session row", async () => {
+    const session = await createSession();
+    const handledAt = Date.now() - 1000;
+    await inObject(session.id, (sql) => {
+      sql.exec("DROP TABLE store_version");
+      sql.exec("DROP TABLE bid_requests");
+      sql.exec("ALTER TABLE session DROP COLUMN end_handled_at");
+      sql.exec("UPDATE session SET ends_at = ?", handledAt - 1);
+      sql.exec(
+        "INSERT OR REPLACE INTO flush_record VALUES (1, ?)",
+        JSON.stringify({ flushedSeq: 0, flushedVersion: 1, endHandledAt: handledAt }),
+      );
+    });
+    await evictDurableObject(sessionStub(session.id));
+    // Already ended and told: a new watcher is told at once, and the end is not due again.
+    const watcher = await watch(session.id);
+    await watcher.until((m) => m.type === "status" && m.status === "ended");
+    expect((await statsOf(session.id)).nextAlarmJob).not.toBe("end");
+    expect(await inObject(session.id, (sql) => rows(sql, "SELECT end_handled_at FROM session")[0])).toEqual({
+      end_handled_at: handledAt,
+    });
+  });
+});
+
+describe("the session object's alarm", () => {
+  it("drains a backlog larger than one flush with back-to-back alarms", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [alice, bob] = await createUsers(2);
+    if (!alice || !bob) throw new Error("users");
+    const backlog = 20_005;
+    // A backlog as a long database outage leaves it, written straight into the object's SQLite.
+    await inObject(session.id, (sql) => {
+      const at = Date.parse(session.startsAt);
+      for (let seq = 1; seq <= backlog; seq += 1) {
+        sql.exec(
+          "INSERT INTO pending_bids VALUES (?, ?, ?, ?)",
+          seq,
+          seq % 2 ? alice.id : bob.id,
+          100 + seq,
+          at,
+        );
+      }
+      sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, ?, ?)", alice.id, 100 + backlog, backlog, 10_003, at);
+      sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, ?, ?)", bob.id, 99 + backlog, backlog - 1, 10_002, at);
+      sql.exec(
+        "INSERT INTO known_users VALUES (?, ?), (?, ?)",
+        alice.id,
+        alice.username,
+        bob.id,
+        bob.username,
+      );
+    });
+    await evictDurableObject(sessionStub(session.id));
+    expect((await bid(session.id, bob.id, 200 + backlog)).status).toBe(201);
+    expect(await statsOf(session.id)).toMatchObject({ pendingBids: backlog + 1, nextAlarmJob: "drain" });
+
+    expect(await fireAlarm(session.id)).toBe(true);
+    expect(await statsOf(session.id)).toMatchObject({
+      lastFlushRows: 20_000,
+      pendingBids: backlog + 1 - 20_000,
+      nextAlarmJob: "flush",
+    });
+    expect(await fireAlarm(session.id)).toBe(true);
+    expect(await statsOf(session.id)).toMatchObject({ pendingBids: 0, totalFlushed: backlog + 1 });
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.events).toHaveLength(backlog + 1);
+    expect(stored.bids.map((b) => b.amount).sort()).toEqual([100 + backlog, 200 + backlog].sort());
+  });
+
+  it("handles the end again after an extension", async () => {
+    const session = await createSession();
+    const [user] = await createUsers(1);
+    if (!user) throw new Error("users");
+    const token = await adminToken();
+    const patchEnd = (endsAt: number) =>
+      call("PATCH", `/v1/sessions/${session.id}`, {
+        token,
+        body: { endsAt: new Date(endsAt).toISOString() },
+      });
+    await bid(session.id, user.id, 100);
+    await patchEnd(Date.now());
+    await fireAlarm(session.id);
+    const first = await watch(session.id);
+    await first.until((m) => m.type === "status" && m.status === "ended");
+
+    // Extended: bidding is open again, and the new end is handled like the first.
+    await patchEnd(Date.now() + 3_600_000);
+    expect((await bid(session.id, user.id, 200)).status).toBe(201);
+    const second = await watch(session.id);
+    await second.until((m) => m.type === "leaderboard" && m.status === "active");
+    await patchEnd(Date.now());
+    expect(await fireAlarm(session.id)).toBe(true);
+    await second.until((m) => m.type === "status" && m.status === "ended");
+    expect((await second.closed).code).toBe(1000);
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.events.map((e) => e.amount)).toEqual([100, 200]);
+  });
+
+  it("forgets idempotency keys after a day and request ids after ten minutes", async () => {
+    const session = await createSession();
+    const [user] = await createUsers(1);
+    if (!user) throw new Error("users");
+    await bid(session.id, user.id, 100, { "Idempotency-Key": "fresh" });
+    const now = Date.now();
+    await inObject(session.id, (sql) => {
+      sql.exec("INSERT INTO idempotency_keys VALUES (?, 'stale', 1, '{}', ?)", user.id, now - 25 * 3_600_000);
+      sql.exec("INSERT INTO bid_requests VALUES ('old-request', '{}', ?)", now - 11 * 60_000);
+    });
+    expect(await fireAlarm(session.id)).toBe(true);
+    const left = await inObject(session.id, (sql) => ({
+      keys: rows(sql, "SELECT key FROM idempotency_keys").map((r) => r.key),
+      requests: rows(sql, "SELECT count(*) AS n FROM bid_requests WHERE request_id = 'old-request'")[0]?.n,
+    }));
+    expect(left).toEqual({ keys: ["fresh"], requests: 0 });
+    // The fresh bid's request id is forgotten ten minutes after it: the next job, well before the end.
+    const stats = await statsOf(session.id);
+    expect(stats.nextAlarmJob).toBe("prune");
+    expect(Math.abs(Date.parse(stats.nextAlarmAt ?? "") - (now + 10 * 60_000))).toBeLessThan(5_000);
+  });
+});

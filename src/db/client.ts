@@ -89,17 +89,38 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+const CONNECTION_ERROR_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENOTCONN"]);
+const CONNECTION_ERROR_MESSAGE =
+  /connection (terminated|ended|lost|closed|error)|network connection lost|socket (has been |was )?closed|not queryable|timeout/i;
+
+/**
+ * Whether `error` means the database or the connection to it failed: SQLSTATE
+ * classes 08 (connection), 53 (insufficient resources) and 57 (operator
+ * intervention, such as a shutdown), or a driver's own connection errors,
+ * which carry no SQLSTATE. Anything else (a bug such as a TypeError, a
+ * constraint violation) is not an outage and must not look like one.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return /^(08|53|57)/.test(state);
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if ("code" in e && typeof e.code === "string" && CONNECTION_ERROR_CODES.has(e.code)) return true;
+    if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) return false;
+    if (CONNECTION_ERROR_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Runs `work` on a fresh connection and always closes it. */
 export async function withDatabase<T>(env: Env, work: (db: Database) => Promise<T>): Promise<T> {
   const connection = await connect(env);
   try {
     return await work(connection.db);
   } catch (error) {
-    // Integrity and data errors are the caller's to map; anything else means the
-    // database or the connection to it failed part-way.
     if (error instanceof ApiError) throw error;
-    const state = sqlState(error);
-    if (state === undefined || /^(08|53|57)/.test(state)) throw new DatabaseUnavailable(error);
+    // Only an outage is a 503 the client may retry; everything else is the
+    // caller's to map, or a logged 500.
+    if (isConnectionFailure(error)) throw new DatabaseUnavailable(error);
     throw error;
   } finally {
     connection.close().catch(() => {});

@@ -1,6 +1,7 @@
 import { ApiError } from "../http/problem";
 import { type KeepAlive, placeBatched } from "./bid-batcher";
-import type { BidRequest, Outcome, PlacedBid } from "./protocol";
+import type { BidRequest, Leaderboard, Outcome, PlacedBid, SessionView } from "./protocol";
+import { SingleFlight } from "./single-flight";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {
@@ -10,11 +11,40 @@ export function sessionObject(env: Env, id: string) {
 /** Places a bid through the isolate's batch for its session: one object call for all bids arriving together. */
 export function placeBid(
   env: Env,
+  ctx: Lifetime,
   id: string,
   request: BidRequest,
-  keepAlive: KeepAlive,
 ): Promise<Outcome<PlacedBid>> {
-  return placeBatched(id, (requests) => sessionObject(env, id).placeBids(requests), request, keepAlive);
+  return placeBatched(
+    id,
+    (requests) => sessionObject(env, id).placeBids(requests),
+    request,
+    keepAliveIn(ctx),
+  );
+}
+
+/** The part of a request's execution context that keeps work going after its answer. */
+interface Lifetime {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** A call shared by several requests outlives the answer of the one that started it. */
+const keepAliveIn =
+  (ctx: Lifetime): KeepAlive =>
+  (call) =>
+    ctx.waitUntil(call);
+
+const sessionReads = new SingleFlight<Outcome<SessionView>>();
+const boardReads = new SingleFlight<Outcome<Leaderboard>>();
+
+/** A session's public view; concurrent reads of it in this isolate share one object call. */
+export function readSession(env: Env, ctx: Lifetime, id: string): Promise<Outcome<SessionView>> {
+  return sessionReads.read(id, () => sessionObject(env, id).getSession(), keepAliveIn(ctx));
+}
+
+/** A session's top `limit`; concurrent reads of the same board in this isolate share one object call. */
+export function readBoard(env: Env, ctx: Lifetime, id: string, limit: number): Promise<Outcome<Leaderboard>> {
+  return boardReads.read(`${id}:${limit}`, () => sessionObject(env, id).leaderboard(limit), keepAliveIn(ctx));
 }
 
 /**

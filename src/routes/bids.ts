@@ -59,8 +59,9 @@ export const bidsRouter = createRouter()
     const { amount } = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
-    const keepAlive = (call: Promise<unknown>) => c.executionCtx.waitUntil(call);
-    const placed = await expectOk(placeBatchedBid(c.env, id, { userId, amount, idempotencyKey }, keepAlive));
+    const placed = await expectOk(
+      placeBatchedBid(c.env, c.executionCtx, id, { userId, amount, idempotencyKey }),
+    );
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);
   })

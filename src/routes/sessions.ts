@@ -6,7 +6,7 @@ import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
 import { SessionSchema, SessionStatsSchema } from "../http/contract";
 import { Instant, Money, SessionIdParam } from "../http/schemas";
-import { expectOk, sessionObject } from "../objects/session-client";
+import { expectOk, readSession, sessionObject } from "../objects/session-client";
 
 const Title = z
   .string()
@@ -109,7 +109,7 @@ export const sessionsRouter = createRouter()
   })
   .openapi(getSession, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(await expectOk(sessionObject(c.env, id).getSession()), 200);
+    return c.json(await expectOk(readSession(c.env, c.executionCtx, id)), 200);
   })
   .openapi(updateSession, async (c) => {
     const { id } = c.req.valid("param");

@@ -10,16 +10,16 @@ export class UsageError extends Error {}
  * The script's arguments without a leading `--`: `npm run x -- --flag` drops it, but
  * `npx tsx load/x.ts -- --flag` passes it on, and parseArgs would read it as a positional.
  */
-export function scriptArgv(argv = process.argv.slice(2)): string[] {
+function scriptArgv(): string[] {
+  const argv = process.argv.slice(2);
   return argv[0] === "--" ? argv.slice(1) : argv;
 }
 
-export function parseOptions<const O extends ParseArgsOptionsConfig>(
-  options: O,
-  argv = process.argv.slice(2),
-) {
+/** Every load script's options, parsed one way; `--help` is always accepted (runCommand answers it). */
+export function parseOptions<const O extends ParseArgsOptionsConfig>(options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean" } }, strict: true }).values;
+    return parseArgs({ args: scriptArgv(), options: { ...options, help: { type: "boolean" } }, strict: true })
+      .values;
   } catch (error) {
     throw new UsageError(errorMessage(error));
   }
@@ -30,7 +30,7 @@ export function parseOptions<const O extends ParseArgsOptionsConfig>(
  * prints the message and the usage (exit 2), any other failure one line (exit 1).
  */
 export function runCommand(name: string, usage: string, main: () => Promise<number>): void {
-  if (process.argv.includes("--help")) {
+  if (scriptArgv().includes("--help")) {
     console.log(usage);
     return;
   }

@@ -1,15 +1,19 @@
-// npm run corpus -- --url http://127.0.0.1:8787 [--database-url URL] [--report load/results/corpus.json]
-//   [--theme auth] [--request-timeout 10s] [--deadline 5m]
-// The bad-input corpus: creates its fixtures through the API, snapshots the
-// state (PostgreSQL row counts and fixture rows, the fixture sessions as the
-// API shows them), sends every case in load/corpus/, snapshots again, and
-// fails on any case without the expected 4xx problem document, on any 5xx,
-// and on any change of state. The row counts are the whole database's: run
-// it while nothing else writes there (not next to a load test).
+// npm run corpus -- --url http://127.0.0.1:8787 [--database-url URL] [--all] [--theme auth]
+//   [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
+// The bad-input cases only a raw socket can send (targets the URL parser
+// would rewrite, repeated headers, chunked bodies, header bytes a Headers
+// object refuses: load/corpus/raw-only.ts), against a live server. Every
+// other case runs inside `npm test` (test/worker/corpus.test.ts); `--all`
+// sends those here too. It creates its fixtures through the API, snapshots
+// the state (PostgreSQL rows and the fixture sessions as the API shows
+// them), runs the controls and the cases, snapshots again, and fails on any
+// case without the expected 4xx problem document, on any 5xx, and on any
+// change of state. The table counts are the whole database's: run it while
+// nothing else writes there (not next to a load test).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { errorMessage, redactUrl } from "../tools/net.js";
-import { readDevSecret } from "../tools/token.js";
+import { readDevSecret, signToken } from "../tools/token.js";
 import {
   databaseUrlOption,
   durationOption,
@@ -19,86 +23,25 @@ import {
   UsageError,
 } from "./args.js";
 import { CorpusApi } from "./corpus/api.js";
-import { authCases } from "./corpus/auth.js";
-import { bidCases } from "./corpus/bids.js";
-import { bodyCases } from "./corpus/bodies.js";
-import { type CaseRequest, get, json, post, SESSION, type Theme } from "./corpus/case.js";
+import type { Theme } from "./corpus/case.js";
+import { runControls } from "./corpus/controls.js";
+import { connectDatabase } from "./corpus/database.js";
 import { type CaseResult, CaseRunner } from "./corpus/execute.js";
-import { A_ACTIVE_BID, createFixtures, type Fixtures, placeholderValues } from "./corpus/fixtures.js";
-import { idCases } from "./corpus/ids.js";
-import { pathCases } from "./corpus/paths.js";
-import { queryCases } from "./corpus/queries.js";
-import { sessionCases } from "./corpus/sessions.js";
-import { connectDatabase, diffStates, StateReader } from "./corpus/snapshot.js";
-import {
-  type ControlResult,
-  type CorpusSummary,
-  isServerError,
-  printSummary,
-  tallyThemes,
-} from "./corpus/summary.js";
-import { bearer } from "./corpus/tokens.js";
-import { userCases } from "./corpus/users.js";
+import { createFixtures, type Fixtures, placeholderValues } from "./corpus/fixtures.js";
+import { rawTransport } from "./corpus/http.js";
+import { type BuiltCase, buildCases } from "./corpus/raw-only.js";
+import { RequestBuilder } from "./corpus/request.js";
+import { diffStates, namesSent, StateReader } from "./corpus/snapshot.js";
+import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "./corpus/summary.js";
+import { THEMES } from "./corpus/themes.js";
 import { writeReport } from "./results.js";
 
-const USAGE = `usage: npm run corpus -- [--url http://127.0.0.1:8787] [--database-url URL (else DATABASE_URL)]
+const USAGE = `usage: npm run corpus -- [--url http://127.0.0.1:8787] [--database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]
-themes: auth, bodies, users, sessions, bids, ids, paths, queries`;
-
-const THEMES: readonly Theme[] = [
-  { theme: "auth", cases: authCases },
-  { theme: "bodies", cases: bodyCases },
-  { theme: "users", cases: userCases },
-  { theme: "sessions", cases: sessionCases },
-  { theme: "bids", cases: bidCases },
-  { theme: "ids", cases: idCases },
-  { theme: "paths", cases: pathCases },
-  { theme: "queries", cases: queryCases },
-];
+themes: ${THEMES.map((t) => t.theme).join(", ")}`;
 
 const SETTLE_BEFORE_MS = 30_000;
 const SETTLE_AFTER_MS = 15_000;
-
-/**
- * The well-formed twins of the cases: they must succeed, or the cases prove
- * nothing (a broken token kit would make every token case "pass"). Each is
- * read-only or, like an idempotent replay, changes nothing by contract.
- */
-const CONTROLS: { name: string; request: CaseRequest; status: number }[] = [
-  { name: "GET /health", request: get("/health"), status: 200 },
-  { name: "GET the active session", request: get(SESSION.active), status: 200 },
-  {
-    name: "GET the active session by its upper-case id",
-    request: get("/v1/sessions/{{ACTIVE}}"),
-    status: 200,
-  },
-  { name: "leaderboard limit=1", request: get(`${SESSION.active}/leaderboard?limit=1`), status: 200 },
-  { name: "leaderboard limit=100", request: get(`${SESSION.active}/leaderboard?limit=100`), status: 200 },
-  { name: "GET bidder A", request: get("/v1/users/{{userA}}"), status: 200 },
-  {
-    name: "stats with an admin token from the corpus's own HS256 signer",
-    request: get(`${SESSION.active}/stats`, {
-      auth: (kit) => bearer(kit.jwt({ payload: kit.claims("admin") })),
-    }),
-    status: 200,
-  },
-  {
-    name: "my bid with a user token from the corpus's own HS256 signer",
-    request: get(`${SESSION.active}/bids/me`, {
-      auth: (kit) => bearer(kit.jwt({ payload: kit.claims("bidderA") })),
-    }),
-    status: 200,
-  },
-  { name: "GET /metrics/pool as admin", request: get("/metrics/pool", { auth: "admin" }), status: 200 },
-  {
-    name: "replay of bidder A's bid with its Idempotency-Key",
-    request: post(`${SESSION.active}/bids`, json({ amount: A_ACTIVE_BID }), {
-      auth: "bidderA",
-      headers: { "Idempotency-Key": "{{idempotencyKey}}" },
-    }),
-    status: 201,
-  },
-];
 
 function selectThemes(names: readonly string[] | undefined): readonly Theme[] {
   if (names === undefined || names.length === 0) return THEMES;
@@ -116,34 +59,17 @@ function writeReportFile(path: string | undefined, report: unknown): string {
   return relative(process.cwd(), absolute);
 }
 
-async function runControls(runner: CaseRunner): Promise<ControlResult[]> {
-  const results: ControlResult[] = [];
-  for (const control of CONTROLS) {
-    const probe = await runner.probe(control.request);
-    results.push({
-      name: control.name,
-      expected: control.status,
-      status: probe.status,
-      detail: probe.detail,
-      passed: probe.status === control.status,
-    });
-  }
-  return results;
-}
-
 /** Every case in order, one at a time (the bid rules are rate-limited per user); those past the deadline are not run. */
 async function runCases(
   runner: CaseRunner,
-  themes: readonly Theme[],
+  cases: readonly BuiltCase[],
   deadline: number,
 ): Promise<{ results: CaseResult[]; notRun: number }> {
   const results: CaseResult[] = [];
   let notRun = 0;
-  for (const { theme, cases } of themes) {
-    for (const corpusCase of cases) {
-      if (Date.now() > deadline) notRun += 1;
-      else results.push(await runner.run(theme, corpusCase));
-    }
+  for (const { theme, corpusCase, request } of cases) {
+    if (Date.now() > deadline) notRun += 1;
+    else results.push(await runner.run(theme, corpusCase, request));
   }
   return { results, notRun };
 }
@@ -161,6 +87,7 @@ async function main(): Promise<number> {
   const values = parseOptions({
     url: { type: "string" },
     "database-url": { type: "string" },
+    all: { type: "boolean" },
     report: { type: "string" },
     theme: { type: "string", multiple: true },
     "request-timeout": { type: "string" },
@@ -180,11 +107,11 @@ async function main(): Promise<number> {
     maxMs: 60 * 60_000,
   });
   const themes = selectThemes(values.theme);
-  const total = themes.reduce((sum, t) => sum + t.cases.length, 0);
   const startedAt = new Date();
   const deadline = startedAt.getTime() + deadlineMs;
 
-  const api = new CorpusApi(url, requestTimeoutMs);
+  const transport = rawTransport(url, requestTimeoutMs);
+  const api = new CorpusApi(transport);
   const health = await api.call("GET", "/health").catch((error: unknown) => {
     throw new Error(`cannot reach the API at ${url.origin} (${errorMessage(error)}): start the stack first`);
   });
@@ -196,11 +123,20 @@ async function main(): Promise<number> {
   // The database first: a run that cannot check the state must not create fixtures.
   const db = await connectDatabase(databaseUrl);
   try {
-    console.log(
-      `corpus: ${total} cases in ${themes.length} themes against ${url.origin}; creating fixtures…`,
+    console.log(`corpus: creating fixtures against ${url.origin}…`);
+    const secret = readDevSecret();
+    const fixtures = await createFixtures(api, secret, (subject, expiresInSeconds) =>
+      signToken({ ...subject, secret, expiresInSeconds }),
     );
-    const fixtures = await createFixtures(api, readDevSecret());
-    const state = new StateReader(db, api, fixtures);
+    const runner = new CaseRunner(transport, new RequestBuilder(fixtures.kit, placeholderValues(fixtures)));
+    const built = await buildCases(runner.builder, themes);
+    const cases = values.all ? built : built.filter((c) => c.rawOnly !== undefined);
+    const total = cases.length;
+    const state = new StateReader(db.query, api, {
+      fixtures,
+      names: namesSent(cases.map((c) => c.request)),
+      wholeTables: true,
+    });
     const missing = await state.missingSessions();
     if (missing.length > 0) {
       throw new Error(
@@ -214,14 +150,16 @@ async function main(): Promise<number> {
         `the fixtures did not reach PostgreSQL within ${SETTLE_BEFORE_MS / 1000} s: ${unsettled}`,
       );
     }
-    const runner = new CaseRunner(url, fixtures.kit, placeholderValues(fixtures), requestTimeoutMs);
     const before = await state.snapshot();
-    console.log(`corpus: fixtures ${fixtures.tag} ready and snapshot taken; running controls and cases…`);
+    console.log(
+      `corpus: fixtures ${fixtures.tag} ready and snapshot taken; ` +
+        `${total} of ${built.length} cases (${values.all ? "all" : "the raw-socket ones"}) and the controls…`,
+    );
 
     const controls = await runControls(runner);
     // Without working controls a pass proves nothing: the cases are not run.
     const { results, notRun } = controls.every((c) => c.passed)
-      ? await runCases(runner, themes, deadline)
+      ? await runCases(runner, cases, deadline)
       : { results: [], notRun: total };
 
     // Anything a case slipped through would be flushed within 5 s: wait for it, bounded.

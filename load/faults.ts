@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage, redactUrl } from "../tools/net.js";
-import { databaseUrlOption, parseOptions, UsageError } from "./args.js";
+import { databaseUrlOption, parseOptions, runCommand, UsageError } from "./args.js";
 import { Cleanups } from "./faults/cleanups.js";
 import { databaseOutage } from "./faults/database-outage.js";
 import {
@@ -177,17 +177,8 @@ async function finish(code: number, note?: string): Promise<never> {
   process.exit(code);
 }
 
-let scenarios: Scenario[] | undefined;
-try {
-  scenarios = process.argv.includes("--help") ? undefined : selectScenarios();
-} catch (error) {
-  console.error(`faults: ${errorMessage(error)}\n${USAGE}`);
-  process.exit(2);
-}
-
-if (scenarios === undefined) {
-  console.log(USAGE);
-} else {
+/** SIGINT, SIGTERM and the overall deadline stop the run through finish: cleanups, report, exit code. */
+function stopOnSignalsAndDeadline(): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       // A second signal leaves at once (the exit handler still kills wrangler's process group),
@@ -222,21 +213,25 @@ if (scenarios === undefined) {
     });
     void finish(1, `not finished after ${OVERALL_DEADLINE_MS / 1000} s: stopping and cleaning up`);
   }, OVERALL_DEADLINE_MS).unref();
-
-  main(scenarios).then(
-    () => finish(results.some((r) => r.status === "FAIL") ? 1 : 0),
-    (error: unknown) => {
-      results.push({
-        id: 0,
-        title: "stack",
-        status: "FAIL",
-        summary: "the fault run's stack did not start",
-        problems: [errorMessage(error)],
-        durationMs: Date.now() - startedAt,
-        details: {},
-      });
-      console.log(`FAIL 0 stack: ${errorMessage(error)}`);
-      void finish(1);
-    },
-  );
 }
+
+runCommand("faults", USAGE, async () => {
+  const scenarios = selectScenarios();
+  stopOnSignalsAndDeadline();
+  try {
+    await main(scenarios);
+  } catch (error) {
+    results.push({
+      id: 0,
+      title: "stack",
+      status: "FAIL",
+      summary: "the fault run's stack did not start",
+      problems: [errorMessage(error)],
+      durationMs: Date.now() - startedAt,
+      details: {},
+    });
+    console.log(`FAIL 0 stack: ${errorMessage(error)}`);
+    return finish(1);
+  }
+  return finish(results.some((r) => r.status === "FAIL") ? 1 : 0);
+});

@@ -19,7 +19,6 @@ import {
   loopbackApiUrl,
   parseOptions,
   runCommand,
-  scriptArgv,
   UsageError,
 } from "./args.js";
 import { DEFAULT_BID_ATTEMPTS, placeBid } from "./bid-client.js";
@@ -193,17 +192,14 @@ const median = (values: readonly number[]) =>
   );
 
 async function main(): Promise<number> {
-  const values = parseOptions(
-    {
-      url: { type: "string" },
-      bids: { type: "string" },
-      users: { type: "string" },
-      runs: { type: "string" },
-      concurrency: { type: "string" },
-      "database-url": { type: "string" },
-    },
-    scriptArgv(),
-  );
+  const values = parseOptions({
+    url: { type: "string" },
+    bids: { type: "string" },
+    users: { type: "string" },
+    runs: { type: "string" },
+    concurrency: { type: "string" },
+    "database-url": { type: "string" },
+  });
   if (values.bids === undefined) throw new UsageError("--bids is required");
   const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
   const databaseUrl = databaseUrlOption(values["database-url"]);

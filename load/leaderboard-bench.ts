@@ -27,7 +27,6 @@ import {
   loopbackApiUrl,
   parseOptions,
   runCommand,
-  scriptArgv,
   UsageError,
 } from "./args.js";
 import { type Phase, toPhase } from "./bench-summary.js";
@@ -160,23 +159,20 @@ const perRequest = (statements: number | null, requests: number) =>
 const formatPerRequest = (value: number | null) => (value === null ? "not counted" : value.toFixed(2));
 
 async function main(): Promise<number> {
-  const values = parseOptions(
-    {
-      url: { type: "string" },
-      run: { type: "string" },
-      connections: { type: "string" },
-      duration: { type: "string" },
-      rounds: { type: "string" },
-      limit: { type: "string" },
-      "probe-requests": { type: "string" },
-      "product-wire": { type: "string" },
-      "redis-url": { type: "string" },
-      "database-url": { type: "string" },
-      "naive-direct": { type: "boolean" },
-      "cache-namespace": { type: "string" },
-    },
-    scriptArgv(),
-  );
+  const values = parseOptions({
+    url: { type: "string" },
+    run: { type: "string" },
+    connections: { type: "string" },
+    duration: { type: "string" },
+    rounds: { type: "string" },
+    limit: { type: "string" },
+    "probe-requests": { type: "string" },
+    "product-wire": { type: "string" },
+    "redis-url": { type: "string" },
+    "database-url": { type: "string" },
+    "naive-direct": { type: "boolean" },
+    "cache-namespace": { type: "string" },
+  });
   const run = readRunFile(values.run ?? DEFAULT_RUN_FILE);
   const url = loopbackApiUrl(values.url ?? run.url);
   const databaseUrl = databaseUrlOption(values["database-url"]);

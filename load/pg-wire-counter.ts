@@ -5,23 +5,17 @@
 // with DATABASE_URL set to the proxy URL this prints, and read GET <control>/counters before and
 // after a measurement (load/leaderboard-bench.ts does it with --product-wire <control>).
 import { startPgWireProxy } from "../test/support/pg-wire-proxy.js";
-import {
-  databaseUrlOption,
-  integerOption,
-  parseOptions,
-  runCommand,
-  scriptArgv,
-  UsageError,
-} from "./args.js";
+import { databaseUrlOption, integerOption, parseOptions, runCommand, UsageError } from "./args.js";
 
 const USAGE = `usage: npx tsx load/pg-wire-counter.ts -- --target postgres://postgres@127.0.0.1:5432/DB [--port 55432]
                                           [--max-minutes 180]`;
 
 async function main(): Promise<number> {
-  const values = parseOptions(
-    { target: { type: "string" }, port: { type: "string" }, "max-minutes": { type: "string" } },
-    scriptArgv(),
-  );
+  const values = parseOptions({
+    target: { type: "string" },
+    port: { type: "string" },
+    "max-minutes": { type: "string" },
+  });
   if (values.target === undefined) throw new UsageError("--target is required");
   const target = databaseUrlOption(values.target);
   const port = integerOption("port", values.port, 0, { min: 0, max: 65535 });

@@ -1,33 +1,32 @@
 // Well-formed calls of the API for the fixtures and the snapshots, over the
-// corpus's own client so every request the run makes goes through one path.
+// same transport as the cases, so every request a run makes goes one way.
 import type { z } from "zod";
-import { type RawResponse, sendRaw } from "./http.js";
+import type { Transport } from "./request.js";
 
 export interface ApiAnswer {
   status: number;
   json: unknown;
 }
 
-export class CorpusApi {
-  constructor(
-    readonly baseUrl: URL,
-    readonly timeoutMs: number,
-  ) {}
+interface CallOptions {
+  token?: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+}
 
-  async call(
-    method: string,
-    path: string,
-    options: { token?: string; json?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<ApiAnswer> {
+export class CorpusApi {
+  constructor(private readonly send: Transport) {}
+
+  async call(method: string, path: string, options: CallOptions = {}): Promise<ApiAnswer> {
     const headers: [string, string][] = Object.entries(options.headers ?? {});
     if (options.token !== undefined) headers.push(["Authorization", `Bearer ${options.token}`]);
-    let body: Buffer | undefined;
+    let body: Uint8Array | undefined;
     if (options.json !== undefined) {
-      body = Buffer.from(JSON.stringify(options.json), "utf8");
+      body = new TextEncoder().encode(JSON.stringify(options.json));
       headers.push(["Content-Type", "application/json"]);
     }
-    const response = await sendRaw(this.baseUrl, { method, target: path, headers, body }, this.timeoutMs);
-    return { status: response.status, json: parseJson(response) };
+    const answer = await this.send({ method, target: path, headers, body, chunked: false });
+    return { status: answer.status, json: parseJson(answer.body) };
   }
 
   /** The call must answer `status` with a body matching `schema`. */
@@ -36,7 +35,7 @@ export class CorpusApi {
     schema: T,
     method: string,
     path: string,
-    options: { token?: string; json?: unknown; headers?: Record<string, string> } = {},
+    options: CallOptions = {},
   ): Promise<z.output<T>> {
     const answer = await this.call(method, path, options);
     const what = `${method} ${path}`;
@@ -51,10 +50,10 @@ export class CorpusApi {
   }
 }
 
-function parseJson(response: RawResponse): unknown {
+function parseJson(text: string): unknown {
   try {
-    return JSON.parse(response.body.toString("utf8"));
+    return JSON.parse(text);
   } catch {
-    return response.body.toString("utf8").slice(0, 300);
+    return text.slice(0, 300);
   }
 }

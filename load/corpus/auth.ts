@@ -24,7 +24,7 @@ import { base64url, bearer, type TokenKit, type TokenName } from "./tokens.js";
 /** A bad Authorization value, built for the subject whose valid token it imitates. */
 interface TokenVariant {
   name: string;
-  build: (kit: TokenKit, who: TokenName) => string;
+  build: (kit: TokenKit, who: TokenName) => string | Promise<string>;
   /** Default 401 unauthorized. */
   expect?: Expectation;
 }
@@ -41,8 +41,8 @@ const withPayload = (kit: TokenKit, who: TokenName, claims: Record<string, unkno
   if (payload === part(token, PAYLOAD)) throw new Error("the swapped payload equals the signed one");
   return bearer(`${part(token, HEADER)}.${payload}.${part(token, SIGNATURE)}`);
 };
-const claimsWith = (overrides: Record<string, unknown>) => (kit: TokenKit, who: TokenName) =>
-  bearer(kit.jwt({ payload: kit.claims(who, overrides) }));
+const claimsWith = (overrides: Record<string, unknown>) => async (kit: TokenKit, who: TokenName) =>
+  bearer(await kit.jwt({ payload: kit.claims(who, overrides) }));
 
 const unknownRole = problem([401, 403], ["unauthorized", "forbidden"]);
 
@@ -50,7 +50,7 @@ const variants: TokenVariant[] = [
   // The header itself.
   { name: "empty Authorization value", build: () => "" },
   { name: "scheme only: 'Bearer'", build: () => "Bearer" },
-  { name: "Basic credentials", build: () => `Basic ${Buffer.from("admin:admin").toString("base64")}` },
+  { name: "Basic credentials", build: () => `Basic ${btoa("admin:admin")}` },
   { name: "valid token without the Bearer scheme", build: (kit, who) => kit.token(who) },
   { name: "valid token under another scheme (Token)", build: (kit, who) => `Token ${kit.token(who)}` },
   { name: "not a JWT", build: () => "Bearer not-a-jwt" },
@@ -92,50 +92,53 @@ const variants: TokenVariant[] = [
   },
   {
     name: "signed with another secret",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), secret: "not-the-secret" })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), secret: "not-the-secret" })),
   },
   {
     name: "signed with an empty secret",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), secret: "" })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), secret: "" })),
   },
   {
     name: "signed with the secret upper-cased",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), secret: kit.devSecret.toUpperCase() })),
+    build: async (kit, who) =>
+      bearer(await kit.jwt({ payload: kit.claims(who), secret: kit.devSecret.toUpperCase() })),
   },
   // The algorithm.
   {
     name: "alg none, no signature",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), sign: "none" })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), sign: "none" })),
   },
   {
     name: "alg 'None', no signature",
-    build: (kit, who) =>
-      bearer(kit.jwt({ payload: kit.claims(who), sign: "none", header: { alg: "None", typ: "JWT" } })),
+    build: async (kit, who) =>
+      bearer(await kit.jwt({ payload: kit.claims(who), sign: "none", header: { alg: "None", typ: "JWT" } })),
   },
   {
     name: "alg none with a valid HS256 signature",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), header: { alg: "none", typ: "JWT" } })),
+    build: async (kit, who) =>
+      bearer(await kit.jwt({ payload: kit.claims(who), header: { alg: "none", typ: "JWT" } })),
   },
   {
     name: "HS384 with the right secret",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), sign: "HS384" })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), sign: "HS384" })),
   },
   {
     name: "HS512 with the right secret",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), sign: "HS512" })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), sign: "HS512" })),
   },
   {
     name: "header says RS256, HMAC-signed with the secret (alg confusion)",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), header: { alg: "RS256", typ: "JWT" } })),
+    build: async (kit, who) =>
+      bearer(await kit.jwt({ payload: kit.claims(who), header: { alg: "RS256", typ: "JWT" } })),
   },
   {
     name: "header without alg",
-    build: (kit, who) => bearer(kit.jwt({ payload: kit.claims(who), header: { typ: "JWT" } })),
+    build: async (kit, who) => bearer(await kit.jwt({ payload: kit.claims(who), header: { typ: "JWT" } })),
   },
   {
     name: "header is not JSON",
-    build: (kit, who) =>
-      bearer(kit.signParts(base64url("HS256"), base64url(JSON.stringify(kit.claims(who))))),
+    build: async (kit, who) =>
+      bearer(await kit.signParts(base64url("HS256"), base64url(JSON.stringify(kit.claims(who))))),
   },
   // Expiry and validity window.
   { name: "expired a minute ago", build: (kit, who) => claimsWith({ exp: kit.now - 60 })(kit, who) },
@@ -177,12 +180,14 @@ const variants: TokenVariant[] = [
   // The payload.
   {
     name: "payload is not JSON",
-    build: (kit) =>
-      bearer(kit.signParts(base64url(JSON.stringify({ alg: "HS256", typ: "JWT" })), base64url("hello"))),
+    build: async (kit) =>
+      bearer(
+        await kit.signParts(base64url(JSON.stringify({ alg: "HS256", typ: "JWT" })), base64url("hello")),
+      ),
   },
-  { name: "payload is a JSON array", build: (kit) => bearer(kit.jwt({ payload: ["admin"] })) },
-  { name: "payload is JSON null", build: (kit) => bearer(kit.jwt({ payload: null })) },
-  { name: "payload is an empty object", build: (kit) => bearer(kit.jwt({ payload: {} })) },
+  { name: "payload is a JSON array", build: async (kit) => bearer(await kit.jwt({ payload: ["admin"] })) },
+  { name: "payload is JSON null", build: async (kit) => bearer(await kit.jwt({ payload: null })) },
+  { name: "payload is an empty object", build: async (kit) => bearer(await kit.jwt({ payload: {} })) },
 ];
 
 /** Each variant is tried on a user route and an admin route, each time with a body that route would take. */

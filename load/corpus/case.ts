@@ -1,5 +1,7 @@
 // One bad-input case: the request, byte for byte where it matters, and the
-// problem document the contract (API.md) says must come back.
+// problem document the contract (API.md) says must come back. The case tables
+// are plain data and web-standard code only: the live runner (Node) and the
+// Vitest suite (workerd) import the same ones.
 import type { TokenKit, TokenName } from "./tokens.js";
 
 /** The stable `code`s a client can see (API.md, plus the router's own). */
@@ -24,9 +26,9 @@ export type ProblemCode =
 
 /**
  * `Authorization`: a fixture's valid token by name, or the whole header
- * value built with the token kit (bad tokens of every kind).
+ * value built with the token kit (bad tokens of every kind; signing is async).
  */
-export type Auth = TokenName | ((kit: TokenKit) => string);
+export type Auth = TokenName | ((kit: TokenKit) => string | Promise<string>);
 
 export type Body = { json: unknown } | { raw: string | Uint8Array };
 
@@ -93,6 +95,23 @@ type RequestOptions = Omit<CaseRequest, "method" | "path" | "body">;
 
 export const json = (value: unknown): Body => ({ json: value });
 export const raw = (text: string | Uint8Array): Body => ({ raw: text });
+
+/** Bytes no string can carry: text parts as UTF-8, numbers as single bytes. */
+export function bytes(...parts: (string | number)[]): Uint8Array {
+  const encoder = new TextEncoder();
+  return Uint8Array.from(parts.flatMap((p) => (typeof p === "number" ? [p] : [...encoder.encode(p)])));
+}
+
+/** Text as UTF-16LE code units, the way Buffer.from(text, "utf16le") writes it. */
+export function utf16le(text: string): Uint8Array {
+  const out = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    out[i * 2] = unit & 0xff;
+    out[i * 2 + 1] = unit >> 8;
+  }
+  return out;
+}
 
 export function get(path: string, options: RequestOptions = {}): CaseRequest {
   return { method: "GET", path, ...options };

@@ -1,10 +1,10 @@
 // Sends one case and judges the answer: a 4xx the case allows, served as
 // application/problem+json, with type/title/status/detail/code, status equal
 // to the HTTP status, and the expected code where the contract fixes one.
+// The transport is the caller's: a raw socket live, the Worker's fetch in workerd.
 import { z } from "zod";
 import type { CaseRequest, CorpusCase, Expectation } from "./case.js";
-import { NoResponse, type RawRequest, type RawResponse, sendRaw } from "./http.js";
-import type { TokenKit } from "./tokens.js";
+import type { Answer, RequestBuilder, SentRequest, Transport } from "./request.js";
 
 export interface ShownRequest {
   method: string;
@@ -41,115 +41,42 @@ const ProblemShape = z.object({
   code: z.string().min(1),
 });
 
-const PLACEHOLDER = /\{\{(\w+)\}\}/g;
-
 export class CaseRunner {
   constructor(
-    private readonly baseUrl: URL,
-    private readonly kit: TokenKit,
-    private readonly values: Readonly<Record<string, string>>,
-    private readonly timeoutMs: number,
+    private readonly send: Transport,
+    readonly builder: RequestBuilder,
   ) {}
 
-  async run(theme: string, corpusCase: CorpusCase): Promise<CaseResult> {
-    const request = this.build(corpusCase.request);
-    const shown = showRequest(request);
-    let response: RawResponse;
+  /** Sends the case (already built, or built here) and judges the answer. */
+  async run(theme: string, corpusCase: CorpusCase, built?: SentRequest): Promise<CaseResult> {
+    const request = built ?? (await this.builder.build(corpusCase.request));
+    const base = { theme, name: corpusCase.name, request: showRequest(request), expected: corpusCase.expect };
+    let answer: Answer;
     try {
-      response = await sendRaw(this.baseUrl, request, this.timeoutMs);
+      answer = await this.send(request);
     } catch (error) {
-      const reason = error instanceof NoResponse ? error.message : String(error);
-      return {
-        theme,
-        name: corpusCase.name,
-        request: shown,
-        expected: corpusCase.expect,
-        response: null,
-        passed: false,
-        reasons: [`no response: ${reason}`],
-      };
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ...base, response: null, passed: false, reasons: [`no response: ${reason}`] };
     }
-    const { reasons, shownResponse } = judge(response, corpusCase.expect);
-    return {
-      theme,
-      name: corpusCase.name,
-      request: shown,
-      expected: corpusCase.expect,
-      response: shownResponse,
-      passed: reasons.length === 0,
-      reasons,
-    };
+    const { reasons, shownResponse } = judge(answer, corpusCase.expect);
+    return { ...base, response: shownResponse, passed: reasons.length === 0, reasons };
   }
 
   /** Sends a well-formed request (a control) and returns its status and the start of its body. */
   async probe(request: CaseRequest): Promise<{ status: number | null; detail: string }> {
     try {
-      const response = await sendRaw(this.baseUrl, this.build(request), this.timeoutMs);
-      return { status: response.status, detail: clip(response.body.toString("utf8"), 200) };
+      const answer = await this.send(await this.builder.build(request));
+      return { status: answer.status, detail: clip(answer.body, 200) };
     } catch (error) {
       return { status: null, detail: error instanceof Error ? error.message : String(error) };
     }
   }
-
-  /** Replaces `{{name}}` with the fixture's value; an unknown name is a mistake in the corpus. */
-  private fill(text: string): string {
-    return text.replace(PLACEHOLDER, (_match, name: string) => {
-      const value = this.values[name];
-      if (value === undefined) throw new Error(`the corpus uses an unknown placeholder {{${name}}}`);
-      return value;
-    });
-  }
-
-  private fillJson(value: unknown): unknown {
-    if (typeof value === "string") return this.fill(value);
-    if (Array.isArray(value)) return value.map((item) => this.fillJson(item));
-    if (value !== null && typeof value === "object") {
-      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, this.fillJson(inner)]));
-    }
-    return value;
-  }
-
-  private build(request: CaseRequest): RawRequest {
-    const headers: [string, string][] = [];
-    if (request.auth !== undefined) {
-      const value =
-        typeof request.auth === "string" ? `Bearer ${this.kit.token(request.auth)}` : request.auth(this.kit);
-      headers.push(["Authorization", value]);
-    }
-    let body: Buffer | undefined;
-    if (request.body !== undefined) {
-      if ("json" in request.body) {
-        const text = JSON.stringify(this.fillJson(request.body.json));
-        if (text === undefined) throw new Error("a case's json body is not JSON-serialisable");
-        body = Buffer.from(text, "utf8");
-      } else {
-        const rawBody = request.body.raw;
-        body = typeof rawBody === "string" ? Buffer.from(this.fill(rawBody), "utf8") : Buffer.from(rawBody);
-      }
-    }
-    const contentType =
-      request.contentType === undefined ? (body ? "application/json" : null) : request.contentType;
-    if (contentType !== null) headers.push(["Content-Type", contentType]);
-    for (const [name, value] of Object.entries(request.headers ?? {})) {
-      for (const one of typeof value === "string" ? [value] : value) headers.push([name, this.fill(one)]);
-    }
-    return {
-      method: request.method,
-      target: this.fill(request.path),
-      headers,
-      body,
-      chunked: request.chunked ?? false,
-    };
-  }
 }
 
-function judge(
-  response: RawResponse,
-  expect: Expectation,
-): { reasons: string[]; shownResponse: ShownResponse } {
+function judge(response: Answer, expect: Expectation): { reasons: string[]; shownResponse: ShownResponse } {
   const reasons: string[] = [];
-  const text = response.body.toString("utf8");
-  const contentType = response.headers.get("content-type")?.join(", ") ?? null;
+  const text = response.body;
+  const contentType = response.contentType;
   let code: string | null = null;
 
   if (response.status < 400 || response.status > 499) reasons.push(`status ${response.status} is not a 4xx`);
@@ -203,7 +130,9 @@ function showValue(value: string, max: number): string {
   return escaped.length > max ? `${escaped.slice(0, max)}…(${value.length} chars)` : escaped;
 }
 
-function showRequest(request: RawRequest): ShownRequest {
+const decoder = new TextDecoder();
+
+function showRequest(request: SentRequest): ShownRequest {
   const shown: ShownRequest = {
     method: request.method,
     target: showValue(request.target, 200),
@@ -215,8 +144,8 @@ function showRequest(request: RawRequest): ShownRequest {
   if (request.body !== undefined) {
     shown.body = {
       bytes: request.body.length,
-      start: showValue(request.body.subarray(0, 200).toString("utf8"), 200),
-      chunked: request.chunked ?? false,
+      start: showValue(decoder.decode(request.body.subarray(0, 200)), 200),
+      chunked: request.chunked,
     };
   }
   return shown;

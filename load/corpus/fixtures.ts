@@ -1,11 +1,9 @@
 // What the corpus needs to exist before it runs, created through the API:
 // three bidders, an active session where bidder A holds a bid, a session that
 // has not started, and one that has ended (with A's bid in it).
-import { randomBytes } from "node:crypto";
-import { signToken } from "../../tools/token.js";
 import { BidReceiptSchema, CreatedUsersSchema, type Session, SessionSchema } from "../api-schemas.js";
 import type { CorpusApi } from "./api.js";
-import { ADMIN_SUB, GHOST_USER_ID, TokenKit } from "./tokens.js";
+import { ADMIN_SUB, GHOST_USER_ID, type SignToken, TokenKit } from "./tokens.js";
 
 export const FIXTURE_SESSIONS = ["active", "scheduled", "ended"] as const;
 export type FixtureSession = (typeof FIXTURE_SESSIONS)[number];
@@ -38,9 +36,20 @@ const ENDED_WAIT_MS = 20_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function createFixtures(api: CorpusApi, devSecret: string): Promise<Fixtures> {
-  const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
-  const admin = await signToken({ sub: ADMIN_SUB, role: "admin", secret: devSecret, expiresInSeconds: 7200 });
+/** A short id of this run: time and randomness, so two runs on one database never share names. */
+function runTag(): string {
+  const [random = 0] = crypto.getRandomValues(new Uint16Array(1));
+  return `${Date.now().toString(36)}${random.toString(16).padStart(4, "0")}`;
+}
+
+/** `devSecret` is the service's JWT_SECRET; `signToken` signs the fixtures' valid tokens with it. */
+export async function createFixtures(
+  api: CorpusApi,
+  devSecret: string,
+  signToken: SignToken,
+): Promise<Fixtures> {
+  const tag = runTag();
+  const admin = await signToken({ sub: ADMIN_SUB, role: "admin" }, 7200);
   const usernames = ["a", "b", "c"].map((who) => `corpus_${tag}_${who}`);
   const { users } = await api.expect(201, CreatedUsersSchema, "POST", "/v1/users/batch", {
     token: admin,
@@ -48,7 +57,7 @@ export async function createFixtures(api: CorpusApi, devSecret: string): Promise
   });
   const [a, b, c] = users;
   if (!a || !b || !c) throw new Error(`POST /v1/users/batch created ${users.length} users, not 3`);
-  const kit = await TokenKit.create(devSecret, { a: a.id, b: b.id, c: c.id });
+  const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id });
 
   const createSession = (name: FixtureSession, startsAt: number, endsAt: number) =>
     api.expect(201, SessionSchema, "POST", "/v1/sessions", {

@@ -4,17 +4,7 @@
 // One connection per request (Connection: close), so a bad request cannot
 // poison the next one.
 import { connect } from "node:net";
-
-export interface RawRequest {
-  method: string;
-  /** The request target, sent verbatim. */
-  target: string;
-  /** In order; a name may repeat. Host and Content-Length are added, and Connection: close unless given. */
-  headers: readonly (readonly [string, string])[];
-  body?: Buffer;
-  /** Transfer-Encoding: chunked instead of Content-Length. */
-  chunked?: boolean;
-}
+import type { SentRequest, Transport } from "./request.js";
 
 export interface RawResponse {
   status: number;
@@ -29,7 +19,8 @@ export class NoResponse extends Error {}
 
 const CHUNK_BYTES = 4096;
 
-function serialize(host: string, request: RawRequest): Buffer {
+/** The request's bytes, with Host and Content-Length added, and Connection: close unless given. */
+function serialize(host: string, request: SentRequest): Buffer {
   const lines = [`${request.method} ${request.target} HTTP/1.1`, `Host: ${host}`];
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   const body = request.body;
@@ -43,7 +34,7 @@ function serialize(host: string, request: RawRequest): Buffer {
   const head = Buffer.from(lines.join("\r\n"), "utf8");
   if (body === undefined) return head;
   if (!request.chunked) return Buffer.concat([head, body]);
-  const parts: Buffer[] = [head];
+  const parts: Uint8Array[] = [head];
   for (let offset = 0; offset < body.length; offset += CHUNK_BYTES) {
     const chunk = body.subarray(offset, offset + CHUNK_BYTES);
     parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n"));
@@ -110,7 +101,7 @@ function completeBody(head: Head, data: Buffer, closed: boolean): Buffer | undef
   return closed ? rest : undefined;
 }
 
-export function sendRaw(base: URL, request: RawRequest, timeoutMs: number): Promise<RawResponse> {
+export function sendRaw(base: URL, request: SentRequest, timeoutMs: number): Promise<RawResponse> {
   const started = performance.now();
   const host = base.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(base.port || 80);
@@ -151,4 +142,17 @@ export function sendRaw(base: URL, request: RawRequest, timeoutMs: number): Prom
     // A server may answer (413) and reset before reading the whole body: keep what arrived.
     socket.on("error", (error) => tryFinish(true, error));
   });
+}
+
+/** The corpus's transport live: one raw connection per request. */
+export function rawTransport(base: URL, timeoutMs: number): Transport {
+  return async (request) => {
+    const response = await sendRaw(base, request, timeoutMs);
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type")?.join(", ") ?? null,
+      body: response.body.toString("utf8"),
+      ms: response.ms,
+    };
+  };
 }

@@ -1,21 +1,27 @@
 // "The corpus changes nothing": the state it compares before and after the
-// cases. From PostgreSQL, the row counts of every table and the fixture
-// sessions' own rows; from the API, each fixture session as clients and the
-// admin see it. Flush timing (nextAlarmAt, lastFlushAt) is left out: a
-// 5-second flush may move it without anything having changed.
-import pg from "pg";
+// cases. From PostgreSQL, the rows the corpus could have created (users and
+// sessions bearing a name it sent) and the fixture sessions' own rows; from
+// the API, each fixture session as clients and the admin see it. Flush timing
+// (nextAlarmAt, lastFlushAt) is left out: a 5-second flush may move it
+// without anything having changed. The queries run on whatever connection the
+// caller has: pg live, the Worker's own driver in workerd.
+import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { errorMessage, redactUrl } from "../../tools/net.js";
 import { SessionSchema, SessionStatsSchema } from "../api-schemas.js";
 import type { CorpusApi } from "./api.js";
 import { FIXTURE_SESSIONS, type FixtureSession, type Fixtures } from "./fixtures.js";
+import type { SentRequest } from "./request.js";
 import type { TokenName } from "./tokens.js";
+
+/** Runs one read-only query and returns its rows. */
+export type QueryRows = (query: SQL) => Promise<unknown[]>;
 
 const BIDDERS = ["bidderA", "bidderB", "bidderC"] as const satisfies readonly TokenName[];
 
 const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
 const CountsSchema = z.object({ users: Int8, bidding_sessions: Int8, bids: Int8, bid_events: Int8 });
-const JsonRows = z.array(z.record(z.string(), z.unknown()));
+const NamedSchema = z.object({ users: Int8, bidding_sessions: Int8 });
+const JsonRows = z.object({ rows: z.array(z.record(z.string(), z.unknown())) });
 
 const LeaderboardSchema = z.object({
   total: z.number().int(),
@@ -25,7 +31,10 @@ const MyBidSchema = z.object({ amount: z.number().int(), seq: z.number().int(), 
 const CodeSchema = z.object({ code: z.string() });
 
 export interface DatabaseState {
-  counts: z.output<typeof CountsSchema>;
+  /** Every table's row count: only where nothing else writes to the database. */
+  tables?: z.output<typeof CountsSchema>;
+  /** Users and sessions bearing a name the corpus sent, or its run tag. */
+  named: z.output<typeof NamedSchema>;
   /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, and bid_events per session. */
   sessions: unknown[];
   bids: unknown[];
@@ -46,79 +55,111 @@ export interface Snapshot {
   api: Record<FixtureSession, SessionState>;
 }
 
-/** A client on the service's database, checked to hold the service's tables. */
-export async function connectDatabase(databaseUrl: string): Promise<pg.Client> {
-  const db = new pg.Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-    application_name: "bidding-corpus",
-  });
-  try {
-    await db.connect();
-    await db.query("select 1 from users, bidding_sessions, bids, bid_events limit 0");
-  } catch (error) {
-    await db.end().catch(() => {});
-    throw new Error(`the database at ${redactUrl(databaseUrl)} is not usable: ${errorMessage(error)}`);
+export interface StateScope {
+  fixtures: Fixtures;
+  /** The strings the corpus sends in POST and PUT bodies: see namesSent. */
+  names: readonly string[];
+  /** Also count every table (the live runner's scratch database; not a database other tests share). */
+  wholeTables: boolean;
+}
+
+const decoder = new TextDecoder();
+
+function stringsIn(value: unknown, into: Set<string>): void {
+  if (typeof value === "string") into.add(value);
+  else if (value !== null && typeof value === "object") {
+    for (const inner of Object.values(value)) stringsIn(inner, into);
   }
-  return db;
+}
+
+/**
+ * Every string in the JSON bodies of the POST and PUT requests (the methods
+ * that create), also trimmed and NFKC-normalised in case a server cleans a
+ * name up before storing it. A user or session bearing one of these after
+ * the run was created by a case. PostgreSQL text cannot hold NUL: those are left out.
+ */
+export function namesSent(requests: readonly SentRequest[]): string[] {
+  const names = new Set<string>();
+  for (const request of requests) {
+    if ((request.method !== "POST" && request.method !== "PUT") || request.body === undefined) continue;
+    try {
+      stringsIn(JSON.parse(decoder.decode(request.body)), names);
+    } catch {
+      // Not JSON: nothing a JSON route could store (and the run tag covers the corpus's own names).
+    }
+  }
+  for (const name of [...names]) names.add(name.normalize("NFKC").trim());
+  return [...names].filter((name) => !name.includes("\u0000"));
 }
 
 export class StateReader {
   constructor(
-    private readonly db: pg.Client,
+    private readonly query: QueryRows,
     private readonly api: CorpusApi,
-    private readonly fixtures: Fixtures,
+    private readonly scope: StateScope,
   ) {}
 
-  private get sessionIds(): string[] {
-    return FIXTURE_SESSIONS.map((name) => this.fixtures.sessions[name].id);
+  private get fixtures(): Fixtures {
+    return this.scope.fixtures;
+  }
+
+  private get sessionIds(): SQL {
+    return sql`${sql.param(FIXTURE_SESSIONS.map((name) => this.fixtures.sessions[name].id))}::uuid[]`;
   }
 
   /** The fixture sessions without a bidding_sessions row: the service writes it before answering 201. */
   async missingSessions(): Promise<FixtureSession[]> {
-    const result = await this.db.query(
-      "select id::text as id from bidding_sessions where id = any($1::uuid[])",
-      [this.sessionIds],
+    const rows = await this.query(
+      sql`select id::text as id from bidding_sessions where id = any(${this.sessionIds})`,
     );
     const found = new Set(
       z
         .array(z.object({ id: z.string() }))
-        .parse(result.rows)
+        .parse(rows)
         .map((row) => row.id),
     );
     return FIXTURE_SESSIONS.filter((name) => !found.has(this.fixtures.sessions[name].id));
   }
 
   async database(): Promise<DatabaseState> {
-    const counts = await this.db.query(
-      `select (select count(*) from users) as users,
-              (select count(*) from bidding_sessions) as bidding_sessions,
-              (select count(*) from bids) as bids,
-              (select count(*) from bid_events) as bid_events`,
-    );
-    const rows = async (query: string) => {
-      const result = await this.db.query(
-        `select coalesce(json_agg(t), '[]'::json) as rows from (${query}) t`,
-        [this.sessionIds],
+    const names = sql`${sql.param(this.scope.names)}::text[]`;
+    const { tag } = this.fixtures;
+    const [named] = await this.query(sql`
+      select (select count(*) from users
+               where username = any(${names}) or username like ${`corpus\\_${tag}\\_%`}) as users,
+             (select count(*) from bidding_sessions
+               where title = any(${names}) or title like ${`Corpus ${tag} %`}) as bidding_sessions`);
+    const rows = async (query: SQL) => {
+      const [result] = await this.query(
+        sql`select coalesce(json_agg(t), '[]'::json) as rows from (${query}) t`,
       );
-      return JsonRows.parse(result.rows[0]?.rows);
+      return JsonRows.parse(result).rows;
     };
-    return {
-      counts: CountsSchema.parse(counts.rows[0]),
+    const state: DatabaseState = {
+      named: NamedSchema.parse(named),
       sessions: await rows(
-        `select id, title, starts_at, ends_at, min_bid, min_increment
-           from bidding_sessions where id = any($1::uuid[]) order by id`,
+        sql`select id, title, starts_at, ends_at, min_bid, min_increment
+              from bidding_sessions where id = any(${this.sessionIds}) order by id`,
       ),
       bids: await rows(
-        `select session_id, user_id, amount, seq, bid_count, placed_at
-           from bids where session_id = any($1::uuid[]) order by session_id, user_id`,
+        sql`select session_id, user_id, amount, seq, bid_count, placed_at
+              from bids where session_id = any(${this.sessionIds}) order by session_id, user_id`,
       ),
       events: await rows(
-        `select session_id, count(*) as events, max(seq) as max_seq, sum(amount) as amounts
-           from bid_events where session_id = any($1::uuid[]) group by session_id order by session_id`,
+        sql`select session_id, count(*) as events, max(seq) as max_seq, sum(amount) as amounts
+              from bid_events where session_id = any(${this.sessionIds}) group by session_id order by session_id`,
       ),
     };
+    if (this.scope.wholeTables) {
+      const [counts] = await this.query(
+        sql`select (select count(*) from users) as users,
+                   (select count(*) from bidding_sessions) as bidding_sessions,
+                   (select count(*) from bids) as bids,
+                   (select count(*) from bid_events) as bid_events`,
+      );
+      state.tables = CountsSchema.parse(counts);
+    }
+    return state;
   }
 
   async session(name: FixtureSession): Promise<SessionState> {

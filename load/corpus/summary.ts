@@ -2,15 +2,8 @@
 // expectation and answer, the 5xx answers on their own, and the state check.
 import { formatTable } from "../table.js";
 import type { Expectation } from "./case.js";
+import type { ControlResult } from "./controls.js";
 import type { CaseResult, ShownRequest } from "./execute.js";
-
-export interface ControlResult {
-  name: string;
-  expected: number;
-  status: number | null;
-  detail: string;
-  passed: boolean;
-}
 
 export interface ThemeTally {
   theme: string;

@@ -14,9 +14,10 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;
 const KILL_TIMEOUT_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 6_000;
-const WRANGLER_TMP = join(ROOT, ".wrangler/tmp");
+export const WRANGLER_TMP = join(ROOT, ".wrangler/tmp");
 
-function wranglerTmpEntries(): Set<string> {
+/** The build folders in the project's .wrangler/tmp: wrangler removes its own on a clean exit only. */
+export function wranglerTmpEntries(): Set<string> {
   try {
     return new Set(readdirSync(WRANGLER_TMP));
   } catch {

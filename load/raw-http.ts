@@ -1,0 +1,176 @@
+// A lean HTTP/1.1 client for hot loops: one keep-alive TCP socket, one
+// request at a time, each request written as one pre-built string, each answer
+// read only as far as its status and body (Content-Length or chunked). No
+// agent, no header objects, no streams: a load generator that stays cheap
+// next to the servers it measures on the same cores.
+import { connect, type Socket } from "node:net";
+
+export interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/** `POST /path HTTP/1.1` with the given headers and body, ready to write. */
+export function buildRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): string {
+  const lines = [`${method} ${path} HTTP/1.1`, "Host: 127.0.0.1"];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  return `${lines.join("\r\n")}\r\n\r\n${body ?? ""}`;
+}
+
+const HEADER_END = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+
+interface Parsed {
+  answer: RawAnswer;
+  /** Bytes the answer took from the buffer. */
+  length: number;
+  close: boolean;
+}
+
+/** Decodes a chunked body starting at `start`; undefined while incomplete. */
+function chunkedBody(buffer: Buffer, start: number): { body: Buffer; end: number } | undefined {
+  const parts: Buffer[] = [];
+  let at = start;
+  for (;;) {
+    const lineEnd = buffer.indexOf(CRLF, at);
+    if (lineEnd < 0) return undefined;
+    const size = Number.parseInt(buffer.toString("latin1", at, lineEnd), 16);
+    if (!Number.isFinite(size)) throw new Error("malformed chunk size");
+    const dataStart = lineEnd + 2;
+    if (size === 0) {
+      // No trailers expected: the last chunk is followed by an empty line.
+      if (buffer.length < dataStart + 2) return undefined;
+      return { body: Buffer.concat(parts), end: dataStart + 2 };
+    }
+    if (buffer.length < dataStart + size + 2) return undefined;
+    parts.push(buffer.subarray(dataStart, dataStart + size));
+    at = dataStart + size + 2;
+  }
+}
+
+/** One complete answer at the start of `buffer`, or undefined while more bytes are needed. */
+function parseAnswer(buffer: Buffer): Parsed | undefined {
+  const headerEnd = buffer.indexOf(HEADER_END);
+  if (headerEnd < 0) return undefined;
+  const head = buffer.toString("latin1", 0, headerEnd);
+  const status = Number(head.slice(9, 12));
+  const close = /\r\nconnection: *close/i.test(head);
+  const bodyStart = headerEnd + 4;
+  const lengthMatch = head.match(/\r\ncontent-length: *([0-9]+)/i);
+  if (lengthMatch?.[1] !== undefined) {
+    const end = bodyStart + Number(lengthMatch[1]);
+    if (buffer.length < end) return undefined;
+    return { answer: { status, body: buffer.toString("utf8", bodyStart, end) }, length: end, close };
+  }
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+    const chunked = chunkedBody(buffer, bodyStart);
+    if (!chunked) return undefined;
+    return { answer: { status, body: chunked.body.toString("utf8") }, length: chunked.end, close };
+  }
+  // 1xx, 204, 304, or a body up to the close we do not wait for: no body.
+  return { answer: { status, body: "" }, length: bodyStart, close: true };
+}
+
+interface Waiting {
+  socket: Socket;
+  resolve: (answer: RawAnswer) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class RawConnection {
+  private socket: Socket | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: Waiting | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  /** False before the first connect and after the server (or an error) closed the socket. */
+  get open(): boolean {
+    return this.socket !== undefined;
+  }
+
+  connect(timeoutMs = 10_000): Promise<void> {
+    if (this.socket) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      const timer = setTimeout(() => socket.destroy(new Error("connect timeout")), timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        this.socket = socket;
+        this.buffer = Buffer.alloc(0);
+        resolve();
+      });
+      socket.on("data", (chunk: Buffer) => {
+        if (this.socket === socket) this.onData(chunk);
+      });
+      socket.on("error", (error) => {
+        clearTimeout(timer);
+        this.fail(socket, error);
+        reject(error);
+      });
+      socket.on("close", () => this.fail(socket, new Error("connection closed by the server")));
+    });
+  }
+
+  /** Writes `request` (connecting first if needed) and resolves with its answer. */
+  async send(request: string, timeoutMs = 30_000): Promise<RawAnswer> {
+    if (this.waiting) throw new Error("one request at a time per connection");
+    await this.connect();
+    const socket = this.socket;
+    if (!socket) throw new Error("not connected");
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => socket.destroy(new Error("timeout")), timeoutMs);
+      this.waiting = { socket, resolve, reject, timer };
+      socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const waiting = this.waiting;
+    if (!waiting) return;
+    let parsed: Parsed | undefined;
+    try {
+      parsed = parseAnswer(this.buffer);
+    } catch (error) {
+      this.socket?.destroy(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (!parsed) return;
+    this.buffer = this.buffer.subarray(parsed.length);
+    this.waiting = undefined;
+    clearTimeout(waiting.timer);
+    if (parsed.close) this.close();
+    waiting.resolve(parsed.answer);
+  }
+
+  private fail(socket: Socket, error: Error): void {
+    if (this.socket === socket) this.socket = undefined;
+    const waiting = this.waiting;
+    if (waiting?.socket !== socket) return;
+    this.waiting = undefined;
+    clearTimeout(waiting.timer);
+    waiting.reject(error);
+  }
+}
+
+/** `ECONNRESET`, `timeout`, …: a short label for a failed request. */
+export function errorLabel(error: unknown): string {
+  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
+  return error instanceof Error ? error.message : String(error);
+}

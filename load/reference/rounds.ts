@@ -1,0 +1,149 @@
+// The rounds of the side-by-side benchmark: in each, every workload on both
+// systems one after the other, the first alternating per round, each system
+// given its flush before the next measurement so one's flush never lands in
+// the other's figures.
+import type { BiddingApi, Session } from "../api.js";
+import { sleep } from "../faults/harness.js";
+import type { CreatedBidder } from "../user-batches.js";
+import type { DevWorker } from "../worker-dev.js";
+import { type FaultPlan, runFaultRound } from "./fault-run.js";
+import { measureFloor } from "./floor.js";
+import { type AcknowledgedAmount, checkLiveBids } from "./live-bids.js";
+import type { BenchResults } from "./summary.js";
+import type { BenchSystem } from "./systems.js";
+import { runLeaderboardReads, runRaises, runSimultaneousBids } from "./workloads.js";
+
+export interface Contender {
+  system: BenchSystem;
+  api: BiddingApi;
+  users: CreatedBidder[];
+}
+
+export interface RoundsPlan {
+  contenders: Contender[];
+  adminToken: string;
+  rounds: number;
+  durationMs: number;
+  faultPlan: FaultPlan;
+  floor: DevWorker;
+  signal: AbortSignal;
+  /** Filled in as each measurement ends, so an interrupted run keeps what it measured. */
+  results: BenchResults;
+  notes: string[];
+  log: (line: string) => void;
+}
+
+const SESSION_MS = 6 * 3600_000;
+const SETTLE_TIMEOUT_MS = 30_000;
+const PAUSE_MS = 1_000;
+const W4_USERS = 200;
+const MIN_BID = 100;
+const MIN_INCREMENT = 1;
+
+function newSession(contender: Contender, adminToken: string, title: string): Promise<Session> {
+  const now = Date.now();
+  return contender.api.createSession(adminToken, {
+    title,
+    startsAt: new Date(now).toISOString(),
+    endsAt: new Date(now + SESSION_MS).toISOString(),
+    minBid: MIN_BID,
+    minIncrement: MIN_INCREMENT,
+  });
+}
+
+export async function runRounds(plan: RoundsPlan): Promise<void> {
+  const settle = async (contender: Contender, sessionId: string, acknowledged: AcknowledgedAmount[]) => {
+    const check = await checkLiveBids(
+      contender.system.databaseUrl,
+      sessionId,
+      acknowledged,
+      SETTLE_TIMEOUT_MS,
+    );
+    if (check.lostBids > 0) {
+      plan.notes.push(
+        `${contender.system.label}: ${check.lostBids} acknowledged bids not in PostgreSQL ${SETTLE_TIMEOUT_MS / 1000} s after a run without fault (session ${sessionId})`,
+      );
+    }
+    await sleep(PAUSE_MS);
+    return check;
+  };
+
+  // Once interrupted, no further workload starts (the cleanup is already under way).
+  const next = () => {
+    if (plan.signal.aborted) throw new Error("interrupted");
+  };
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse();
+    plan.log(`round ${round + 1}/${plan.rounds}: ${order.map((c) => c.system.label).join(" first, then ")}`);
+    const boards = new Map<Contender, string>();
+    for (const contender of order) {
+      const { system } = contender;
+      next();
+      const session = await newSession(contender, plan.adminToken, `W1 round ${round + 1}`);
+      const acknowledged: AcknowledgedAmount[] = [];
+      const w1 = await runSimultaneousBids(system, session, contender.users, acknowledged);
+      plan.log(
+        `  W1 ${system.label}: all ${w1.result.connections} answered in ${(w1.result.allAnsweredMs / 1000).toFixed(2)} s, ` +
+          `${acknowledged.length} × 201, p50 ${Math.round(w1.result.latency.p50)} ms, p99 ${Math.round(w1.result.latency.p99)} ms`,
+      );
+      plan.results.w1[system.key].push({ ...w1, settle: await settle(contender, session.id, acknowledged) });
+      boards.set(contender, session.id);
+    }
+    for (const contender of order) {
+      const { system } = contender;
+      next();
+      const session = await newSession(contender, plan.adminToken, `W2 round ${round + 1}`);
+      const acknowledged: AcknowledgedAmount[] = [];
+      const w2 = await runRaises(
+        system,
+        session,
+        contender.users,
+        plan.durationMs,
+        acknowledged,
+        plan.signal,
+      );
+      plan.log(
+        `  W2 ${system.label}: ${Math.round(w2.result.okPerSecond)} bids/s, p50 ${Math.round(w2.result.latency.p50)} ms, ` +
+          `p99 ${Math.round(w2.result.latency.p99)} ms, non-2xx ${w2.result.non2xx}, errors ${w2.result.errors}`,
+      );
+      plan.results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
+    }
+    for (const contender of order) {
+      const { system } = contender;
+      next();
+      const sessionId = boards.get(contender) ?? "";
+      const w3 = await runLeaderboardReads(system, sessionId, plan.durationMs, plan.signal);
+      plan.log(
+        `  W3 ${system.label}: ${Math.round(w3.result.okPerSecond)} req/s, p50 ${Math.round(w3.result.latency.p50)} ms, ` +
+          `p99 ${Math.round(w3.result.latency.p99)} ms, non-2xx ${w3.result.non2xx}, errors ${w3.result.errors}`,
+      );
+      plan.results.w3[system.key].push(w3);
+      await sleep(PAUSE_MS);
+    }
+    next();
+    const floorRound = await measureFloor(plan.floor, plan.durationMs, plan.signal);
+    plan.log(
+      `  floor: ${Object.entries(floorRound)
+        .map(([route, m]) => `${route} ${Math.round(m.result.okPerSecond)} req/s`)
+        .join(", ")}`,
+    );
+    plan.results.floor.push(floorRound);
+    for (const contender of order) {
+      const { system } = contender;
+      next();
+      const session = await newSession(contender, plan.adminToken, `W4 round ${round + 1}`);
+      const w4 = await runFaultRound(
+        system,
+        session,
+        contender.users.slice(0, W4_USERS),
+        plan.faultPlan,
+        plan.signal,
+      );
+      plan.log(
+        `  W4 ${system.label}: ${w4.fault}; ${w4.recovery}; ${w4.acknowledged} × 201, ${w4.unresolved} unresolved, lost ${w4.lost}`,
+      );
+      plan.results.w4[system.key].push(w4);
+      await sleep(PAUSE_MS);
+    }
+  }
+}

@@ -10,7 +10,7 @@ export interface Config {
   cacheNamespace: string;
 }
 
-function positiveNumber(value: string | undefined, fallback: number): number {
+export function positiveNumber(value: string | undefined, fallback: number): number {
   const parsed = Number(value);
   return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
 }

@@ -1,7 +1,7 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { createRouter, handleError } from "./http/app";
+import { corsFromEnv } from "./http/cors";
 import { ApiError, problemResponse } from "./http/problem";
 import { bidsRouter } from "./routes/bids";
 import { healthRouter } from "./routes/health";
@@ -30,6 +30,8 @@ const requireJsonBody = createMiddleware(async (c, next) => {
 
 const app = createRouter();
 
+// First, so preflights are answered before any other check and every answer, problems included, carries the headers.
+app.use(corsFromEnv);
 app.use(
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -38,12 +40,16 @@ app.use(
 );
 app.use(requireJsonBody);
 
-app.route("/health", healthRouter);
-app.route("/v1/users", usersRouter);
-app.route("/v1/sessions", sessionsRouter);
-app.route("/v1/sessions", bidsRouter);
-app.route("/v1/sessions", leaderboardRouter);
-app.route("/metrics", metricsRouter);
+// Chained, so the routes' types add up to AppType, which the typed client (src/client.ts) is built on.
+const routes = app
+  .route("/health", healthRouter)
+  .route("/v1/users", usersRouter)
+  .route("/v1/sessions", sessionsRouter)
+  .route("/v1/sessions", bidsRouter)
+  .route("/v1/sessions", leaderboardRouter)
+  .route("/metrics", metricsRouter);
+
+export type AppType = typeof routes;
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
@@ -58,7 +64,6 @@ app.doc31("/openapi.json", {
     description: "Real-time bidding sessions on Cloudflare Workers. Errors are RFC 9457 problem documents.",
   },
 });
-app.get("/docs", swaggerUI({ url: "/openapi.json" }));
 
 app.notFound((c) => problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}.`));
 app.onError(handleError);

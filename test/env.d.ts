@@ -16,6 +16,10 @@ declare module "vitest" {
     cfApiBaseUrl: string;
     cfApiToken: string;
     cfApiControlUrl: string;
+    /** The stand-in identity provider (test/support/jwks-server.ts): its key set, control API, keys, iss and aud. */
+    jwksUrl: string;
+    jwksControlUrl: string;
+    providerKeys: import("../load/corpus/provider-tokens").ProviderKeys;
   }
 }
 

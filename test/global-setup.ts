@@ -7,6 +7,7 @@ import { withPlaceholderPassword } from "../tools/net.js";
 import { startUpstashAdapter } from "../tools/upstash-adapter.js";
 import { startWsProxy } from "../tools/ws-proxy.js";
 import { startCfGraphqlStub } from "./support/cf-graphql-stub.js";
+import { startJwksServer } from "./support/jwks-server.js";
 import { startPgWireProxy } from "./support/pg-wire-proxy.js";
 
 /**
@@ -62,6 +63,13 @@ export default async function setup(project: TestProject) {
   const cfApi = await startCfGraphqlStub({ token: randomBytes(16).toString("hex") });
   cleanups.push(cfApi.close);
 
+  // Stands in for an identity provider: its JWKS, and the private keys the tests sign provider tokens with.
+  const jwks = await startJwksServer({
+    issuer: "https://issuer.bidding.test/",
+    audience: "bidding-api-tests",
+  });
+  cleanups.push(jwks.close);
+
   let upstashUrl = "";
   const upstashToken = randomBytes(16).toString("hex");
   if (process.env.REDIS_URL) {
@@ -82,6 +90,9 @@ export default async function setup(project: TestProject) {
   project.provide("cfApiBaseUrl", cfApi.apiBaseUrl);
   project.provide("cfApiToken", cfApi.token);
   project.provide("cfApiControlUrl", cfApi.controlUrl);
+  project.provide("jwksUrl", jwks.url);
+  project.provide("jwksControlUrl", jwks.controlUrl);
+  project.provide("providerKeys", jwks.keys);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

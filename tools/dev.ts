@@ -1,6 +1,7 @@
 // `npm run dev`: the whole local stack in one command, on a machine with only Node.
 //   DATABASE_URL  use this PostgreSQL instead of the embedded PGlite (.data/pglite)
 //   PGLITE_PORT   port of the embedded PGlite (default 5433)
+//   PGLITE_DATA_DIR  its data directory (default .data/pglite), e.g. a scratch one for a test run
 //   REDIS_URL     serve the Upstash REST protocol over this Redis for the username cache
 //   UPSTASH_PORT  port of that adapter (default 8079, or any free port when 8079 is taken)
 //   PORT          port of the API (default 8787)
@@ -115,15 +116,12 @@ async function main(): Promise<void> {
   let databaseUrl: string;
   let databaseLabel: string;
   if (externalDatabaseUrl === undefined) {
-    console.log("dev: starting the embedded PostgreSQL (PGlite, data in .data/pglite)...");
-    const embedded = await startEmbeddedPostgres({
-      dataDir: join(ROOT, ".data/pglite"),
-      host: HOST,
-      port: pglitePort,
-    });
+    const dataDir = process.env.PGLITE_DATA_DIR || join(ROOT, ".data/pglite");
+    console.log(`dev: starting the embedded PostgreSQL (PGlite, data in ${dataDir})...`);
+    const embedded = await startEmbeddedPostgres({ dataDir, host: HOST, port: pglitePort });
     cleanups.push(embedded.close);
     databaseUrl = embedded.url;
-    databaseLabel = `${redactUrl(databaseUrl)} (embedded PGlite, data in .data/pglite)`;
+    databaseLabel = `${redactUrl(databaseUrl)} (embedded PGlite, data in ${dataDir})`;
   } else {
     databaseUrl = externalDatabaseUrl;
     databaseLabel = `${redactUrl(databaseUrl)} (DATABASE_URL)`;

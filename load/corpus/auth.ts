@@ -19,6 +19,7 @@ import {
   unauthorized,
   VALID_BID,
 } from "./case.js";
+import { providerClaims, providerKeys, providerToken, signJwt } from "./provider-tokens.js";
 import { base64url, bearer, type TokenKit, type TokenName } from "./tokens.js";
 
 /** A bad Authorization value, built for the subject whose valid token it imitates. */
@@ -188,6 +189,65 @@ const variants: TokenVariant[] = [
   { name: "payload is a JSON array", build: async (kit) => bearer(await kit.jwt({ payload: ["admin"] })) },
   { name: "payload is JSON null", build: async (kit) => bearer(await kit.jwt({ payload: null })) },
   { name: "payload is an empty object", build: async (kit) => bearer(await kit.jwt({ payload: {} })) },
+  // Identity-provider tokens (API.md, "Browsers"): each flawed in one way, signed with the provider's keys.
+  {
+    name: "provider RS256 with a kid the key set lacks",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "rsa", header: { kid: "rotated-away" } })),
+  },
+  {
+    name: "provider ES256 from another issuer",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "ec", claims: { iss: "https://elsewhere.test/" } })),
+  },
+  {
+    name: "provider RS256 for another audience",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "rsa", claims: { aud: "another-api" } })),
+  },
+  {
+    name: "provider ES256 expired a minute ago",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "ec", claims: { exp: kit.now - 60 } })),
+  },
+  {
+    name: "provider RS256 not valid before an hour from now (nbf)",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "rsa", claims: { nbf: kit.now + 3600 } })),
+  },
+  {
+    name: "provider key, RS384 (an algorithm outside the contract)",
+    build: async (kit, who) => {
+      const { rsa } = await providerKeys(kit);
+      const header = { alg: "RS384", typ: "JWT", kid: rsa.kid };
+      return bearer(await signJwt(header, await providerClaims(kit, who), { alg: "RS384", jwk: rsa }));
+    },
+  },
+  {
+    name: "provider EC key's signature under the RSA key's kid (ES256 header)",
+    build: async (kit, who) => {
+      const { rsa } = await providerKeys(kit);
+      return bearer(await providerToken(kit, who, { key: "ec", header: { kid: rsa.kid } }));
+    },
+  },
+  {
+    name: "alg none naming the provider's RSA key",
+    build: async (kit, who) => {
+      const { rsa } = await providerKeys(kit);
+      const header = { alg: "none", typ: "JWT", kid: rsa.kid };
+      return bearer(await signJwt(header, await providerClaims(kit, who), { alg: "none" }));
+    },
+  },
+  {
+    name: "HS256 signed with the provider's RSA public key (PEM) as HMAC secret (alg confusion)",
+    build: async (kit, who) => {
+      const { rsa, rsaPublicPem } = await providerKeys(kit);
+      const header = { alg: "HS256", typ: "JWT", kid: rsa.kid };
+      return bearer(
+        await signJwt(header, await providerClaims(kit, who), { alg: "HS256", secret: rsaPublicPem }),
+      );
+    },
+  },
 ];
 
 /** Each variant is tried on a user route and an admin route, each time with a body that route would take. */

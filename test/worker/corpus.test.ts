@@ -12,6 +12,7 @@ import {
   type Fixtures,
   placeholderValues,
 } from "../../load/corpus/fixtures";
+import { useProviderKeys } from "../../load/corpus/provider-tokens";
 import { type BuiltCase, buildCases } from "../../load/corpus/raw-only";
 import { RequestBuilder } from "../../load/corpus/request";
 import { diffStates, namesSent, StateReader } from "../../load/corpus/snapshot";
@@ -43,6 +44,8 @@ const describeFailure = (r: CaseResult) =>
 beforeAll(async () => {
   const api = new CorpusApi(workerTransport);
   fixtures = await createFixtures(api, inject("jwtSecret"), signTestToken);
+  // The provider-token cases sign with the keys the stand-in provider publishes, so each is refused for its own flaw.
+  useProviderKeys(fixtures.kit, inject("providerKeys"));
   runner = new CaseRunner(workerTransport, new RequestBuilder(fixtures.kit, placeholderValues(fixtures)));
   // Without working controls (fixtures, tokens, the kit's signer) a passing case proves nothing.
   const failedControls = (await runControls(runner)).filter((c) => !c.passed);

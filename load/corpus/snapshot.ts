@@ -42,7 +42,8 @@ export interface DatabaseState {
 }
 
 export interface SessionState {
-  session: Omit<z.output<typeof SessionSchema>, "createdAt" | "id">;
+  /** Without the clock fields, which move by themselves. */
+  session: Omit<z.output<typeof SessionSchema>, "createdAt" | "id" | "serverTime" | "endsInMs">;
   stats: { seq: number; flushedSeq: number; pendingBids: number };
   leaderboard: z.output<typeof LeaderboardSchema>;
   /** Each bidder's GET .../bids/me: the bid, or the refusal's status and code. */
@@ -168,6 +169,8 @@ export class StateReader {
     const {
       createdAt: _createdAt,
       id: _id,
+      serverTime: _serverTime,
+      endsInMs: _endsInMs,
       ...session
     } = await this.api.expect(200, SessionSchema, "GET", path);
     const stats = await this.api.expect(200, SessionStatsSchema, "GET", `${path}/stats`, {

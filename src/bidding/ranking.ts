@@ -4,12 +4,18 @@ export interface RankedBid {
   amount: number;
   /** The session's sequence number of the bid that set this amount. */
   seq: number;
+  /**
+   * Who reached an amount first: the seq at which the bidder committed to it.
+   * For a plain bid that is its own seq; for an automatic raise, the seq of
+   * the maximum that made it (so of equal maxima the earlier leads).
+   */
+  tieSeq: number;
   placedAt: number;
 }
 
-/** Highest amount first; equal amounts by who reached them first (lower seq). */
+/** Highest amount first; equal amounts by who reached them first. */
 export function compareBids(a: RankedBid, b: RankedBid): number {
-  return b.amount - a.amount || a.seq - b.seq;
+  return b.amount - a.amount || a.tieSeq - b.tieSeq;
 }
 
 /**
@@ -51,14 +57,6 @@ export class Ranking<Bid extends RankedBid = RankedBid> {
     this.byUser.delete(userId);
   }
 
-  /** The rank `bid` would have once placed, without placing it. */
-  rankIfPlaced(bid: RankedBid): number {
-    const index = this.insertionPoint(bid);
-    const previous = this.byUser.get(bid.userId);
-    const previousAhead = previous !== undefined && compareBids(previous, bid) < 0;
-    return previousAhead ? index : index + 1;
-  }
-
   rankOf(userId: number): number | undefined {
     const bid = this.byUser.get(userId);
     return bid ? this.indexOf(bid) + 1 : undefined;
@@ -81,7 +79,7 @@ export class Ranking<Bid extends RankedBid = RankedBid> {
   }
 
   private indexOf(bid: RankedBid): number {
-    // seq is unique, so the insertion point of an entry is where it stands.
+    // tieSeq is unique across bidders, so the insertion point of an entry is where it stands.
     return this.insertionPoint(bid);
   }
 }

@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 // Money is bigint minor units; every amount fits in a JS number (<= 10^12 < 2^53).
 const money = (name: string) => bigint(name, { mode: "number" });
@@ -22,11 +34,24 @@ export const biddingSessions = pgTable(
     minIncrement: money("min_increment").notNull(),
     createdAt: instant("created_at").notNull().defaultNow(),
     updatedAt: instant("updated_at").notNull().defaultNow(),
+    // Auction rules (v1.1). `ends_at` is the end in force, moved by soft-close
+    // extensions; `scheduled_ends_at` the end as created or last PATCHed.
+    units: integer("units").notNull().default(1),
+    reservePrice: money("reserve_price"),
+    softCloseWindowSeconds: integer("soft_close_window_seconds"),
+    softCloseExtendSeconds: integer("soft_close_extend_seconds"),
+    hardEndsAt: instant("hard_ends_at"),
+    scheduledEndsAt: instant("scheduled_ends_at"),
+    extensions: integer("extensions").notNull().default(0),
+    // Set once, with the final flush.
+    closedAt: instant("closed_at"),
+    finalSeq: bigint("final_seq", { mode: "number" }),
   },
   (t) => [
     check("bidding_sessions_window", sql`${t.endsAt} > ${t.startsAt}`),
     check("bidding_sessions_min_bid", sql`${t.minBid} >= 1`),
     check("bidding_sessions_min_increment", sql`${t.minIncrement} >= 1`),
+    check("bidding_sessions_units", sql`${t.units} BETWEEN 1 AND 1000`),
   ],
 );
 
@@ -45,6 +70,8 @@ export const bids = pgTable(
     seq: bigint("seq", { mode: "number" }).notNull(),
     bidCount: integer("bid_count").notNull(),
     placedAt: instant("placed_at").notNull(),
+    // A proxy bidder's maximum: private, never served but to its owner.
+    maxAmount: money("max_amount"),
     updatedAt: instant("updated_at").notNull().defaultNow(),
   },
   (t) => [
@@ -67,9 +94,29 @@ export const bidEvents = pgTable(
       .references(() => users.id),
     amount: money("amount").notNull(),
     placedAt: instant("placed_at").notNull(),
+    // Placed by the proxy rules on the bidder's behalf.
+    auto: boolean("auto").notNull().default(false),
   },
   (t) => [
     unique("bid_events_session_id_seq_key").on(t.sessionId, t.seq),
     index("bid_events_user_idx").on(t.sessionId, t.userId),
   ],
+);
+
+// The winners of an ended session, fixed once by its object: written with the
+// final flush, never changed afterwards.
+export const sessionResults = pgTable(
+  "session_results",
+  {
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => biddingSessions.id),
+    rank: integer("rank").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    amount: money("amount").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.rank], name: "session_results_pkey" })],
 );

@@ -30,3 +30,17 @@ export const requireRole = (...roles: Role[]) =>
     c.set("caller", caller);
     await next();
   });
+
+/**
+ * The role of the caller on a route anyone may call, when they sent a token:
+ * undefined without one, 401 for a bad one (a client that sends a token wants
+ * to know it is refused).
+ */
+export async function callerRoleIfAny(c: Context): Promise<Role | undefined> {
+  const header = c.req.header("Authorization");
+  if (header === undefined) return undefined;
+  const token = header.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
+  if (!token) throw new ApiError("unauthorized", "A Bearer token is required.");
+  const caller = await tokenVerifier(c.env).verify(token, (promise) => keepAlive(c, promise));
+  return caller.role;
+}

@@ -3,6 +3,16 @@
 // them. Only zod here, so Node scripts can import it too.
 import { z } from "@hono/zod-openapi";
 
+export const SoftCloseSchema = z
+  .object({
+    windowSeconds: z
+      .number()
+      .int()
+      .openapi({ description: "An accepted bid this close to the end extends it" }),
+    extendSeconds: z.number().int().openapi({ description: "…to this long after the bid" }),
+  })
+  .openapi("SoftClose");
+
 export const SessionSchema = z
   .object({
     id: z.string().openapi({ format: "uuid" }),
@@ -15,6 +25,25 @@ export const SessionSchema = z
     bidders: z.number().int(),
     highestBid: z.number().int().nullable(),
     createdAt: z.string().openapi({ format: "date-time" }),
+    units: z.number().int().openapi({ description: "How many top bidders win" }),
+    reserveMet: z
+      .boolean()
+      .openapi({ description: "The highest live bid is at or above the reserve; true when there is none" }),
+    softClose: SoftCloseSchema.nullable(),
+    scheduledEndsAt: z.string().openapi({
+      format: "date-time",
+      description: "The end as created or last PATCHed; `endsAt` is the end in force",
+    }),
+    extensions: z.number().int().openapi({ description: "Soft-close extensions so far" }),
+    serverTime: z
+      .string()
+      .openapi({ format: "date-time", description: "The server's clock when the answer was made" }),
+    endsInMs: z.number().int().openapi({ description: "From serverTime to endsAt; 0 once ended" }),
+    reservePrice: z.number().int().nullable().optional().openapi({ description: "Admins only" }),
+    hardEndsAt: z
+      .string()
+      .optional()
+      .openapi({ format: "date-time", description: "Admins only: no extension moves the end past it" }),
   })
   .openapi("Session");
 
@@ -49,10 +78,32 @@ export const BidReceiptSchema = z
     rank: z.number().int(),
     placedAt: z.string().openapi({ format: "date-time" }),
     seq: z.number().int(),
+    maxAmount: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The caller's own maximum (proxy bid), or null: never shown to anyone else" }),
   })
   .openapi("BidReceipt");
 
 export const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
+
+export const ResultsSchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    closedAt: z.string().openapi({ format: "date-time" }),
+    finalSeq: z.number().int(),
+    reserveMet: z.boolean(),
+    winners: z.array(
+      z.object({
+        rank: z.number().int(),
+        userId: z.number().int(),
+        username: z.string().nullable(),
+        amount: z.number().int(),
+      }),
+    ),
+  })
+  .openapi("Results");
 
 export const LeaderboardSchema = z
   .object({

@@ -1,13 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { Ranking } from "../bidding/ranking";
+import { endAfterBid, isReserveMet, winnersOf } from "../bidding/auction";
+import { BidBook, type BidOrder } from "../bidding/bid-book";
 import { type Bucket, RateLimiter } from "../bidding/rate-limit";
 import {
   changeSession,
+  type NewSessionParams,
   refuseBid,
+  refuseMaximum,
   type SessionChange,
   type SessionParams,
   sessionStatus,
+  withAuctionDefaults,
 } from "../bidding/rules";
 import { type Config, readConfig } from "../config";
 import { withDatabase } from "../db/client";
@@ -25,15 +29,18 @@ import type {
   MyBid,
   Outcome,
   PlacedBid,
+  Results,
   SessionStats,
   SessionView,
 } from "./protocol";
 import {
   type AcceptedBid,
+  bodyKey,
   type LiveBid,
   noProgress,
   type PostgresProgress,
   type SessionRecord,
+  type SessionResults,
   SessionStore,
 } from "./session-store";
 
@@ -46,9 +53,17 @@ const RECENT_REQUESTS = 20_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The order a request makes, when it makes exactly one. */
+function orderOf({ userId, amount, maxAmount }: BidRequest): BidOrder | undefined {
+  if (amount !== undefined && maxAmount === undefined) return { userId, amount };
+  if (maxAmount !== undefined && amount === undefined) return { userId, maxAmount };
+  return undefined;
+}
+
 /** What a batch changed in memory before its write, so a failed write can put it all back. */
 interface BatchUndo {
   seq: number;
+  record: SessionRecord;
   bids: Map<number, LiveBid | undefined>;
   buckets: Map<number, Bucket | undefined>;
 }
@@ -69,8 +84,8 @@ export class BiddingSession extends DurableObject<Env> {
   private readonly store: SessionStore;
   private readonly users: KnownUsers;
   private readonly schedule: AlarmSchedule;
-  /** Every user's live bid, in leaderboard order. */
-  private readonly ranking = new Ranking<LiveBid>();
+  /** Every user's live bid, in leaderboard order, and who bids by proxy. */
+  private readonly book = new BidBook();
   private readonly rateLimiter: RateLimiter;
   private readonly live: LiveBoard;
   private readonly recentRequests = new Map<string, Outcome<PlacedBid>>();
@@ -113,7 +128,7 @@ export class BiddingSession extends DurableObject<Env> {
     this.record = this.store.readSession();
     this.users.restore();
     for (const bid of this.store.readLiveBids()) {
-      this.ranking.place(bid);
+      this.book.put(bid);
       this.seq = Math.max(this.seq, bid.seq);
     }
     return this.store.readPostgresProgress();
@@ -121,11 +136,14 @@ export class BiddingSession extends DurableObject<Env> {
 
   // ---- RPC: session lifecycle -------------------------------------------------
 
-  /** Hands the object its parameters right after the row was written to PostgreSQL. */
-  async initialize(session: SessionParams): Promise<SessionView> {
+  /**
+   * Hands the object its parameters right after the row was written to
+   * PostgreSQL. A Worker of the v1 version sends no auction rules: defaults.
+   */
+  async initialize(session: NewSessionParams): Promise<SessionView> {
     if (!this.record) {
       this.store.migrate();
-      this.record = { params: session, version: 1, endHandledAt: null };
+      this.record = { params: withAuctionDefaults(session), version: 1, endHandledAt: null, results: null };
       // PostgreSQL already has this version.
       this.progress = { ...this.progress, flushedVersion: 1 };
       this.store.writeSession(this.record);
@@ -143,12 +161,9 @@ export class BiddingSession extends DurableObject<Env> {
   async updateSession(change: SessionChange): Promise<Outcome<SessionView>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
-    const next = changeSession(found.value.params, change);
-    if ("invalid" in next) return { ok: false, code: "invalid_request", detail: next.invalid };
-    const { version, endHandledAt } = found.value;
-    // Extended past an end already handled: the new end must be handled again.
-    const stillEnded = endHandledAt !== null && next.endsAt <= Date.now();
-    this.record = { params: next, version: version + 1, endHandledAt: stillEnded ? endHandledAt : null };
+    const next = changeSession(found.value.params, change, Date.now());
+    if ("refused" in next) return { ok: false, ...next.refused };
+    this.record = { ...found.value, params: next, version: found.value.version + 1 };
     this.store.writeSession(this.record);
     await this.armAlarm();
     return { ok: true, value: this.view(next) };
@@ -178,7 +193,8 @@ export class BiddingSession extends DurableObject<Env> {
     requests.forEach((request, i) => {
       const outcome = outcomes[i];
       if (outcome && !(outcome.ok && outcome.value.replayed)) {
-        recordBid(this.env.BID_ANALYTICS, sessionId, outcome.ok ? "accepted" : outcome.code, request.amount);
+        const amount = outcome.ok ? outcome.value.receipt.amount : (request.amount ?? request.maxAmount ?? 0);
+        recordBid(this.env.BID_ANALYTICS, sessionId, outcome.ok ? "accepted" : outcome.code, amount);
       }
     });
     return outcomes;
@@ -188,14 +204,13 @@ export class BiddingSession extends DurableObject<Env> {
     const record = this.record;
     if (!record) return requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." }));
     const now = Date.now();
-    const undo: BatchUndo = { seq: this.seq, bids: new Map(), buckets: new Map() };
+    const undo: BatchUndo = { seq: this.seq, record, bids: new Map(), buckets: new Map() };
     const accepted: AcceptedBid[] = [];
-    const outcomes = requests.map((request) =>
-      this.decide(record.params, request, bidders, now, undo, accepted),
-    );
+    const outcomes = requests.map((request) => this.decide(request, bidders, now, undo, accepted));
     if (accepted.length === 0) return outcomes;
+    const extended = this.record !== undo.record;
     try {
-      this.store.recordBids(accepted);
+      this.store.recordBids(accepted, extended ? this.record : undefined);
     } catch (error) {
       this.undo(undo);
       this.log("error", "bid_write_failed", { bids: accepted.length, error: String(error) });
@@ -210,7 +225,15 @@ export class BiddingSession extends DurableObject<Env> {
       const outcome = outcomes[i];
       if (request.requestId !== undefined && outcome) this.rememberRequest(request.requestId, outcome);
     });
-    if (accepted.some((a) => a.receipt.rank <= MAX_LIVE_DEPTH)) this.live.changed();
+    if (
+      accepted.some((a) => (this.book.rankOf(a.bid.userId) ?? Number.POSITIVE_INFINITY) <= MAX_LIVE_DEPTH)
+    ) {
+      this.live.changed();
+    }
+    if (extended && this.record) {
+      const { endsAt, extensions } = this.record.params;
+      this.live.broadcast({ type: "extended", endsAt: iso(endsAt), extensions, serverTime: iso(Date.now()) });
+    }
     const interval = this.config.flushIntervalMs;
     if (this.nextAlarm === null || this.nextAlarm.at > now + interval) void this.armAlarm();
     return outcomes;
@@ -218,17 +241,22 @@ export class BiddingSession extends DurableObject<Env> {
 
   /** Decides one bid of a batch against memory as the earlier bids of the batch left it. */
   private decide(
-    session: SessionParams,
     request: BidRequest,
     bidders: Map<number, BidderLookup>,
     now: number,
     undo: BatchUndo,
     accepted: AcceptedBid[],
   ): Outcome<PlacedBid> {
-    const { userId, amount, idempotencyKey, requestId } = request;
+    const record = this.record ?? undo.record;
+    const session = record.params;
+    const { userId, idempotencyKey, requestId } = request;
+    const order = orderOf(request);
+    if (!order)
+      return { ok: false, code: "invalid_request", detail: "Send exactly one of amount and maxAmount." };
     const sentBefore = requestId === undefined ? undefined : this.earlierOutcome(requestId, request.resend);
     if (sentBefore) return sentBefore;
-    const earlier = this.earlierAnswer(userId, amount, idempotencyKey, accepted);
+    const body = bodyKey(request);
+    const earlier = this.earlierAnswer(userId, body, idempotencyKey, accepted);
     if (earlier) return earlier;
 
     if (!undo.buckets.has(userId)) undo.buckets.set(userId, this.rateLimiter.save(userId));
@@ -252,37 +280,51 @@ export class BiddingSession extends DurableObject<Env> {
         retryAfterSeconds: 5,
       };
     }
-    const previous = this.ranking.bidOf(userId);
-    const refusal = refuseBid(session, previous?.amount, amount, now);
+    const previous = this.book.bidOf(userId);
+    const refusal =
+      "maxAmount" in order
+        ? refuseMaximum(session, previous, order.maxAmount, now)
+        : refuseBid(session, previous?.amount, order.amount, now);
     if (refusal) return { ok: false, ...refusal };
 
-    const bid: LiveBid = {
-      userId,
-      amount,
-      seq: this.seq + 1,
-      placedAt: now,
-      bidCount: (previous?.bidCount ?? 0) + 1,
-    };
-    if (!undo.bids.has(userId)) undo.bids.set(userId, previous);
-    this.seq = bid.seq;
-    const rank = this.ranking.place(bid);
+    // The bidder's own bid, then the automatic raises it provokes: each its own seq.
+    const settled = this.book.settle(order, this.seq + 1, now, session);
+    for (const bid of settled) {
+      if (!undo.bids.has(bid.userId)) undo.bids.set(bid.userId, this.book.bidOf(bid.userId));
+      this.book.put(bid);
+      this.seq = bid.seq;
+    }
+    const endsAt = endAfterBid(session.endsAt, now, session.softClose, session.hardEndsAt);
+    if (endsAt !== session.endsAt) {
+      this.record = {
+        ...record,
+        params: { ...session, endsAt, extensions: session.extensions + 1 },
+        version: record.version + 1,
+      };
+    }
+    const [own, ...raises] = settled;
+    if (!own) return { ok: false, code: "internal_error", detail: "The bid settled to nothing." };
     const receipt: BidReceipt = {
       sessionId: session.id,
       userId,
-      amount,
-      rank,
+      amount: own.amount,
+      rank: this.book.rankOf(userId) ?? 0,
       placedAt: iso(now),
-      seq: bid.seq,
+      seq: own.seq,
+      maxAmount: own.maxAmount,
     };
-    accepted.push({ bid, receipt, idempotencyKey, requestId });
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, body };
+    accepted.push({ bid: own, receipt, idempotency, requestId });
+    for (const bid of raises) accepted.push({ bid });
     return { ok: true, value: { receipt, replayed: false } };
   }
 
-  private undo({ seq, bids, buckets }: BatchUndo): void {
+  private undo({ seq, record, bids, buckets }: BatchUndo): void {
     this.seq = seq;
+    this.record = record;
     for (const [userId, bid] of bids) {
-      if (bid) this.ranking.place(bid);
-      else this.ranking.remove(userId);
+      if (bid) this.book.put(bid);
+      else this.book.remove(userId);
     }
     for (const [userId, bucket] of buckets) this.rateLimiter.restore(userId, bucket);
   }
@@ -308,33 +350,41 @@ export class BiddingSession extends DurableObject<Env> {
   /** The answer already given to this Idempotency-Key, if any: a replay, or a refusal for another body. */
   private earlierAnswer(
     userId: number,
-    amount: number,
+    body: string,
     idempotencyKey: string | undefined,
     acceptedInBatch: readonly AcceptedBid[],
   ): Outcome<PlacedBid> | undefined {
     if (idempotencyKey === undefined) return undefined;
     const inBatch = acceptedInBatch.find(
-      (a) => a.idempotencyKey === idempotencyKey && a.bid.userId === userId,
+      (a) => a.idempotency?.key === idempotencyKey && a.bid.userId === userId,
     );
-    const earlier = inBatch
-      ? { amount: inBatch.bid.amount, receipt: inBatch.receipt }
-      : this.store.findIdempotencyKey(userId, idempotencyKey);
+    const earlier =
+      inBatch?.idempotency && inBatch.receipt
+        ? { body: inBatch.idempotency.body, receipt: inBatch.receipt }
+        : this.store.findIdempotencyKey(userId, idempotencyKey);
     if (!earlier) return undefined;
-    if (earlier.amount !== amount) {
+    if (earlier.body !== body) {
       return {
         ok: false,
         code: "idempotency_key_reused",
         detail: "This Idempotency-Key was used with a different body.",
       };
     }
-    return { ok: true, value: { receipt: earlier.receipt, replayed: true } };
+    // Receipts stored before proxy bids existed have no maxAmount.
+    return {
+      ok: true,
+      value: {
+        receipt: { ...earlier.receipt, maxAmount: earlier.receipt.maxAmount ?? null },
+        replayed: true,
+      },
+    };
   }
 
   async myBid(userId: number): Promise<Outcome<MyBid>> {
     const found = await this.requireSession();
     if (!found.ok) return found;
-    const bid = this.ranking.bidOf(userId);
-    const rank = this.ranking.rankOf(userId);
+    const bid = this.book.bidOf(userId);
+    const rank = this.book.rankOf(userId);
     if (!bid || rank === undefined) {
       return { ok: false, code: "no_bid", detail: "You have no bid in this session." };
     }
@@ -348,6 +398,7 @@ export class BiddingSession extends DurableObject<Env> {
         placedAt: iso(bid.placedAt),
         seq: bid.seq,
         bidCount: bid.bidCount,
+        maxAmount: bid.maxAmount,
       },
     };
   }
@@ -356,6 +407,21 @@ export class BiddingSession extends DurableObject<Env> {
   async leaderboard(limit: number): Promise<Outcome<Leaderboard>> {
     const found = await this.requireSession();
     return found.ok ? { ok: true, value: this.board(limit) } : found;
+  }
+
+  /** The results, fixed at the end (here, if no alarm has fixed them yet); usernames as the object holds them. */
+  async results(): Promise<Outcome<Results>> {
+    const found = await this.requireSession();
+    if (!found.ok) return found;
+    const results = this.fixResultsIfEnded();
+    if (!results) {
+      return {
+        ok: false,
+        code: "session_not_ended",
+        detail: `Results are fixed when the session ends, at ${iso(found.value.params.endsAt)}.`,
+      };
+    }
+    return { ok: true, value: this.resultsView(found.value.params.id, results) };
   }
 
   async stats(): Promise<Outcome<SessionStats>> {
@@ -400,7 +466,7 @@ export class BiddingSession extends DurableObject<Env> {
     const [client, server] = Object.values(new WebSocketPair());
     if (!client || !server) throw new Error("WebSocketPair gave no sockets");
     this.live.accept(server, limit);
-    if (found.value.endHandledAt !== null) this.live.announceEnd();
+    if (found.value.endHandledAt !== null) this.live.announceEnd(this.announcedResults());
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -420,17 +486,15 @@ export class BiddingSession extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       if (!this.record) return;
+      // Fixed before the flush, so the final flush carries them. No bid can
+      // change them: the end has passed, and every later bid is refused.
+      this.fixResultsIfEnded();
       await this.flushToPostgres();
       const record = this.record;
-      const now = Date.now();
-      if (
-        this.progress.consecutiveFailures === 0 &&
-        now >= record.params.endsAt &&
-        record.endHandledAt === null
-      ) {
-        this.record = { ...record, endHandledAt: now };
+      if (record.results !== null && record.endHandledAt === null) {
+        this.record = { ...record, endHandledAt: Date.now() };
         this.store.writeSession(this.record);
-        this.live.announceEnd();
+        this.live.announceEnd(this.announcedResults());
       }
       const before = this.schedule.forgetBefore();
       this.store.forgetIdempotencyKeysBefore(before.idempotencyKeys);
@@ -443,6 +507,53 @@ export class BiddingSession extends DurableObject<Env> {
       this.nextAlarm = null;
       await this.armAlarm();
     }
+  }
+
+  /**
+   * Fixes the results once the end has passed, exactly once: afterwards they
+   * are read, never computed again, whatever arrives or replays.
+   */
+  private fixResultsIfEnded(): SessionResults | null {
+    const record = this.record;
+    if (!record) return null;
+    if (record.results !== null) return record.results;
+    const { params } = record;
+    if (Date.now() < params.endsAt) return null;
+    const winners = winnersOf(this.book.top(params.units), params.units, params.reservePrice);
+    const results: SessionResults = {
+      closedAt: params.endsAt,
+      finalSeq: this.seq,
+      reserveMet: isReserveMet(params.reservePrice, this.book.highest?.amount),
+      winners: winners.map((bid, i) => ({
+        rank: i + 1,
+        userId: bid.userId,
+        amount: bid.amount,
+        seq: bid.seq,
+      })),
+    };
+    this.record = { ...record, results, version: record.version + 1 };
+    this.store.writeSession(this.record);
+    return results;
+  }
+
+  private announcedResults(): Results | null {
+    const record = this.record;
+    return record?.results ? this.resultsView(record.params.id, record.results) : null;
+  }
+
+  private resultsView(sessionId: string, results: SessionResults): Results {
+    return {
+      sessionId,
+      closedAt: iso(results.closedAt),
+      finalSeq: results.finalSeq,
+      reserveMet: results.reserveMet,
+      winners: results.winners.map((w) => ({
+        rank: w.rank,
+        userId: w.userId,
+        username: this.users.nameOf(w.userId) ?? null,
+        amount: w.amount,
+      })),
+    };
   }
 
   /** Sends every pending row to PostgreSQL; on failure they stay pending. */
@@ -459,13 +570,15 @@ export class BiddingSession extends DurableObject<Env> {
     const session = record.params;
     const events = this.store.readPendingBids(this.progress.flushedSeq, defaultScheduleSettings.maxFlushRows);
     const sessionChanged = record.version > this.progress.flushedVersion;
-    if (events.length === 0 && !sessionChanged) return;
+    if (events.length === 0 && !sessionChanged && (record.results === null || this.progress.resultsFlushed))
+      return;
     // Read in the same synchronous step as `events`, so each live bid matches
     // its user's last event in the batch... unless a later bid of that user is
     // beyond the batch limit; then the live bid is newer, which the seq guard
     // in PostgreSQL accepts and a later flush repeats harmlessly.
     const users = new Set(events.map((e) => e.userId));
-    const liveBids = [...users].flatMap((id) => this.ranking.bidOf(id) ?? []);
+    const liveBids = [...users].flatMap((id) => this.book.bidOf(id) ?? []);
+    const results = this.progress.resultsFlushed ? null : record.results;
     const sentSeq = events.at(-1)?.seq ?? this.progress.flushedSeq;
     const sentVersion = record.version;
     const started = Date.now();
@@ -476,6 +589,7 @@ export class BiddingSession extends DurableObject<Env> {
           events,
           liveBids,
           session: sessionChanged ? session : undefined,
+          results: results ?? undefined,
         }),
       );
     } catch (error) {
@@ -517,6 +631,7 @@ export class BiddingSession extends DurableObject<Env> {
       lastFlushRows: events.length,
       consecutiveFailures: 0,
       lastError: null,
+      resultsFlushed: this.progress.resultsFlushed || results !== null,
     };
     this.store.writePostgresProgress(this.progress);
     this.store.forgetPendingThrough(this.progress.flushedSeq);
@@ -587,6 +702,13 @@ export class BiddingSession extends DurableObject<Env> {
       minBid: row.minBid,
       minIncrement: row.minIncrement,
       createdAt: row.createdAt.getTime(),
+      units: row.units,
+      reservePrice: row.reservePrice,
+      softClose:
+        row.softCloseWindowSeconds === null || row.softCloseExtendSeconds === null
+          ? null
+          : { windowSeconds: row.softCloseWindowSeconds, extendSeconds: row.softCloseExtendSeconds },
+      hardEndsAt: row.hardEndsAt?.getTime(),
     });
     return this.record;
   }
@@ -607,7 +729,9 @@ export class BiddingSession extends DurableObject<Env> {
     }
   }
 
+  /** The whole view, admin fields included: the Worker leaves those out for everyone else. */
   private view(session: SessionParams): SessionView {
+    const now = Date.now();
     return {
       id: session.id,
       title: session.title,
@@ -615,10 +739,19 @@ export class BiddingSession extends DurableObject<Env> {
       endsAt: iso(session.endsAt),
       minBid: session.minBid,
       minIncrement: session.minIncrement,
-      status: sessionStatus(session, Date.now()),
-      bidders: this.ranking.size,
-      highestBid: this.ranking.highest?.amount ?? null,
+      status: sessionStatus(session, now),
+      bidders: this.book.size,
+      highestBid: this.book.highest?.amount ?? null,
       createdAt: iso(session.createdAt),
+      units: session.units,
+      reserveMet: isReserveMet(session.reservePrice, this.book.highest?.amount),
+      softClose: session.softClose,
+      scheduledEndsAt: iso(session.scheduledEndsAt),
+      extensions: session.extensions,
+      serverTime: iso(now),
+      endsInMs: Math.max(0, session.endsAt - now),
+      reservePrice: session.reservePrice,
+      hardEndsAt: iso(session.hardEndsAt),
     };
   }
 
@@ -630,10 +763,10 @@ export class BiddingSession extends DurableObject<Env> {
       sessionId: record.params.id,
       status: sessionStatus(record.params, now),
       asOf: iso(now),
-      total: this.ranking.size,
+      total: this.book.size,
       seq: this.seq,
       // Every bidder's username was fetched once, in a batch, when they first bid.
-      entries: this.ranking.top(limit).map((bid, i) => ({
+      entries: this.book.top(limit).map((bid, i) => ({
         rank: i + 1,
         userId: bid.userId,
         username: this.users.nameOf(bid.userId) ?? null,

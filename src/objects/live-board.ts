@@ -1,7 +1,11 @@
-import type { Leaderboard } from "./protocol";
+import type { Leaderboard, Results } from "./protocol";
 
 /** What the server sends on /live: a discriminated union, clients switch on `type`. */
-export type LiveMessage = ({ type: "leaderboard" } & Leaderboard) | { type: "status"; status: "ended" };
+export type LiveMessage =
+  | ({ type: "leaderboard" } & Leaderboard)
+  | { type: "extended"; endsAt: string; extensions: number; serverTime: string }
+  | ({ type: "result" } & Results)
+  | { type: "status"; status: "ended" };
 
 /** Per-socket data that survives hibernation. */
 interface SocketAttachment {
@@ -54,13 +58,28 @@ export class LiveBoard {
     if (this.timer === undefined) this.timer = setTimeout(() => this.sendDueBoards(), 0);
   }
 
-  /** Sends the final board and `status: ended`, then closes every socket normally. */
-  announceEnd(): void {
+  /** Tells every socket at once, not coalesced: a countdown must not wait for the next board. */
+  broadcast(message: LiveMessage): void {
+    const text = JSON.stringify(message);
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(text);
+      } catch {
+        // A socket closing under us; the runtime tells webSocketClose.
+      }
+    }
+  }
+
+  /** Sends the final board, the results and `status: ended`, then closes every socket normally. */
+  announceEnd(results: Results | null): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const result =
+      results === null ? null : JSON.stringify({ type: "result", ...results } satisfies LiveMessage);
     for (const socket of this.ctx.getWebSockets()) {
       try {
         socket.send(JSON.stringify({ type: "leaderboard", ...this.boardOf(attachmentOf(socket).limit) }));
+        if (result !== null) socket.send(result);
         socket.send(JSON.stringify({ type: "status", status: "ended" } satisfies LiveMessage));
         socket.close(1000, "session ended");
       } catch {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { SessionParams } from "../bidding/rules";
 import type { Database } from "../db/client";
-import type { LiveBid, PendingBid } from "./session-store";
+import type { LiveBid, PendingBid, SessionResults } from "./session-store";
 
 export interface PostgresBatch {
   sessionId: string;
@@ -9,8 +9,10 @@ export interface PostgresBatch {
   events: PendingBid[];
   /** The live bid of each user that appears in `events`, as of the last event. */
   liveBids: LiveBid[];
-  /** Set when a PATCH has not reached PostgreSQL yet. */
+  /** Set when a PATCH or a soft-close extension has not reached PostgreSQL yet. */
   session?: SessionParams;
+  /** Set once the results are fixed, until PostgreSQL has them. */
+  results?: SessionResults;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -24,41 +26,66 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * rows already present are skipped.
  */
 export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): Promise<void> {
-  const { sessionId, events, liveBids, session } = batch;
+  const { sessionId, events, liveBids, session, results } = batch;
   await db.transaction(async (tx) => {
     if (session) {
       await tx.execute(sql`
         UPDATE bidding_sessions
-        SET title = ${session.title}, ends_at = ${iso(session.endsAt)}, updated_at = now()
+        SET title = ${session.title}, ends_at = ${iso(session.endsAt)},
+            scheduled_ends_at = ${iso(session.scheduledEndsAt)}, extensions = ${session.extensions},
+            reserve_price = ${session.reservePrice},
+            soft_close_window_seconds = ${session.softClose?.windowSeconds ?? null},
+            soft_close_extend_seconds = ${session.softClose?.extendSeconds ?? null},
+            updated_at = now()
         WHERE id = ${sessionId}`);
     }
     if (liveBids.length > 0) {
       await tx.execute(sql`
-        INSERT INTO bids (session_id, user_id, amount, seq, bid_count, placed_at)
-        SELECT ${sessionId}::uuid, b.user_id, b.amount, b.seq, b.bid_count, b.placed_at
+        INSERT INTO bids (session_id, user_id, amount, seq, bid_count, placed_at, max_amount)
+        SELECT ${sessionId}::uuid, b.user_id, b.amount, b.seq, b.bid_count, b.placed_at, b.max_amount
         FROM unnest(
           ${sql.param(liveBids.map((b) => b.userId))}::bigint[],
           ${sql.param(liveBids.map((b) => b.amount))}::bigint[],
           ${sql.param(liveBids.map((b) => b.seq))}::bigint[],
           ${sql.param(liveBids.map((b) => b.bidCount))}::integer[],
-          ${sql.param(liveBids.map((b) => iso(b.placedAt)))}::timestamptz[]
-        ) AS b(user_id, amount, seq, bid_count, placed_at)
+          ${sql.param(liveBids.map((b) => iso(b.placedAt)))}::timestamptz[],
+          ${sql.param(liveBids.map((b) => b.maxAmount))}::bigint[]
+        ) AS b(user_id, amount, seq, bid_count, placed_at, max_amount)
         ON CONFLICT (session_id, user_id) DO UPDATE
         SET amount = excluded.amount, seq = excluded.seq, bid_count = excluded.bid_count,
-            placed_at = excluded.placed_at, updated_at = now()
+            placed_at = excluded.placed_at, max_amount = excluded.max_amount, updated_at = now()
         WHERE bids.seq < excluded.seq`);
     }
     if (events.length > 0) {
       await tx.execute(sql`
-        INSERT INTO bid_events (session_id, seq, user_id, amount, placed_at)
-        SELECT ${sessionId}::uuid, e.seq, e.user_id, e.amount, e.placed_at
+        INSERT INTO bid_events (session_id, seq, user_id, amount, placed_at, auto)
+        SELECT ${sessionId}::uuid, e.seq, e.user_id, e.amount, e.placed_at, e.auto
         FROM unnest(
           ${sql.param(events.map((e) => e.seq))}::bigint[],
           ${sql.param(events.map((e) => e.userId))}::bigint[],
           ${sql.param(events.map((e) => e.amount))}::bigint[],
-          ${sql.param(events.map((e) => iso(e.placedAt)))}::timestamptz[]
-        ) AS e(seq, user_id, amount, placed_at)
+          ${sql.param(events.map((e) => iso(e.placedAt)))}::timestamptz[],
+          ${sql.param(events.map((e) => e.auto))}::boolean[]
+        ) AS e(seq, user_id, amount, placed_at, auto)
         ON CONFLICT (session_id, seq) DO NOTHING`);
+    }
+    if (results) {
+      // Fixed once: a replay finds the rows and the close already there and changes nothing.
+      await tx.execute(sql`
+        UPDATE bidding_sessions SET closed_at = ${iso(results.closedAt)}, final_seq = ${results.finalSeq}
+        WHERE id = ${sessionId} AND closed_at IS NULL`);
+      if (results.winners.length > 0) {
+        await tx.execute(sql`
+          INSERT INTO session_results (session_id, rank, user_id, amount, seq)
+          SELECT ${sessionId}::uuid, w.rank, w.user_id, w.amount, w.seq
+          FROM unnest(
+            ${sql.param(results.winners.map((w) => w.rank))}::integer[],
+            ${sql.param(results.winners.map((w) => w.userId))}::bigint[],
+            ${sql.param(results.winners.map((w) => w.amount))}::bigint[],
+            ${sql.param(results.winners.map((w) => w.seq))}::bigint[]
+          ) AS w(rank, user_id, amount, seq)
+          ON CONFLICT (session_id, rank) DO NOTHING`);
+      }
     }
   });
 }

@@ -3,6 +3,7 @@ import type {
   BidReceiptSchema,
   LeaderboardSchema,
   MyBidSchema,
+  ResultsSchema,
   SessionSchema,
   SessionStatsSchema,
 } from "../http/contract";
@@ -25,10 +26,13 @@ export type MyBid = z.infer<typeof MyBidSchema>;
 export type SessionStats = z.infer<typeof SessionStatsSchema>;
 /** Usernames are the object's own (fetched once per bidder); null where it has none. */
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
+export type Results = z.infer<typeof ResultsSchema>;
 
+/** A plain `amount`, or (v1.1) a `maxAmount` the object bids up to for the caller: exactly one. */
 export interface BidRequest {
   userId: number;
-  amount: number;
+  amount?: number;
+  maxAmount?: number;
   idempotencyKey?: string;
   /**
    * The Worker's id for this bid. Sent again (with `resend`) when the batch

@@ -1,6 +1,10 @@
-import type { RankedBid } from "../bidding/ranking";
+import type { SoftClose } from "../bidding/auction";
+import type { LiveBid } from "../bidding/bid-book";
 import type { SessionParams } from "../bidding/rules";
 import type { BidReceipt } from "./protocol";
+
+export type { LiveBid };
+
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /** One accepted bid as stored in the object until it reaches PostgreSQL. */
@@ -9,10 +13,15 @@ export interface PendingBid {
   userId: number;
   amount: number;
   placedAt: number;
+  auto: boolean;
 }
 
-export interface LiveBid extends RankedBid {
-  bidCount: number;
+/** The winners, fixed once at the end. */
+export interface SessionResults {
+  closedAt: number;
+  finalSeq: number;
+  reserveMet: boolean;
+  winners: { rank: number; userId: number; amount: number; seq: number }[];
 }
 
 /** The session's parameters as the object holds them. */
@@ -20,8 +29,10 @@ export interface SessionRecord {
   params: SessionParams;
   /** Bumped by every change; PostgreSQL has `PostgresProgress.flushedVersion`. */
   version: number;
-  /** When the end was handled (final flush done, sockets told); null while it is still ahead. */
+  /** When the end was handled (final flush sent, sockets told); null while it is still ahead. */
   endHandledAt: number | null;
+  /** Fixed once, at the end; never changed afterwards. */
+  results: SessionResults | null;
 }
 
 /** How far PostgreSQL has caught up with this object, and how the flushes went. */
@@ -37,6 +48,8 @@ export interface PostgresProgress {
   consecutiveFailures: number;
   totalFailures: number;
   lastError: string | null;
+  /** PostgreSQL has the results. */
+  resultsFlushed: boolean;
 }
 
 export const noProgress: PostgresProgress = {
@@ -49,15 +62,21 @@ export const noProgress: PostgresProgress = {
   consecutiveFailures: 0,
   totalFailures: 0,
   lastError: null,
+  resultsFlushed: false,
 };
 
-/** An accepted bid with everything stored alongside it. */
+/** An accepted bid with everything stored alongside it; automatic raises have no receipt of their own. */
 export interface AcceptedBid {
   bid: LiveBid;
-  receipt: BidReceipt;
-  idempotencyKey?: string;
+  receipt?: BidReceipt;
+  /** The request body an Idempotency-Key is remembered with (see `bodyKey`). */
+  idempotency?: { key: string; body: string };
   requestId?: string;
 }
+
+/** What an Idempotency-Key retry must repeat: the kind of bid and its figure. */
+export const bodyKey = (order: { amount?: number; maxAmount?: number }): string =>
+  order.maxAmount === undefined ? `amount:${order.amount}` : `maxAmount:${order.maxAmount}`;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -110,6 +129,8 @@ export class SessionStore {
   readSession(): SessionRecord | undefined {
     const row = this.sql.exec<Row>("SELECT * FROM session LIMIT 1").toArray()[0];
     if (!row) return undefined;
+    const softClose: SoftClose | null = row.soft_close === null ? null : JSON.parse(String(row.soft_close));
+    const results: SessionResults | null = row.results === null ? null : JSON.parse(String(row.results));
     return {
       params: {
         id: String(row.id),
@@ -119,18 +140,26 @@ export class SessionStore {
         minBid: num(row, "min_bid"),
         minIncrement: num(row, "min_increment"),
         createdAt: num(row, "created_at"),
+        units: num(row, "units"),
+        reservePrice: numOrNull(row, "reserve_price"),
+        softClose,
+        hardEndsAt: num(row, "hard_ends_at"),
+        scheduledEndsAt: num(row, "scheduled_ends_at"),
+        extensions: num(row, "extensions"),
       },
       version: num(row, "version"),
       endHandledAt: numOrNull(row, "end_handled_at"),
+      results,
     };
   }
 
   writeSession(record: SessionRecord): void {
-    const { params: s, version, endHandledAt } = record;
+    const { params: s, version, endHandledAt, results } = record;
     this.sql.exec(
       `INSERT OR REPLACE INTO session
-         (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version, end_handled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version, end_handled_at,
+          units, reserve_price, soft_close, hard_ends_at, scheduled_ends_at, extensions, results)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.id,
       s.title,
       s.startsAt,
@@ -140,76 +169,103 @@ export class SessionStore {
       s.createdAt,
       version,
       endHandledAt,
+      s.units,
+      s.reservePrice,
+      s.softClose === null ? null : JSON.stringify(s.softClose),
+      s.hardEndsAt,
+      s.scheduledEndsAt,
+      s.extensions,
+      results === null ? null : JSON.stringify(results),
     );
   }
 
   readLiveBids(): LiveBid[] {
     return this.sql
-      .exec<Row>("SELECT user_id, amount, seq, bid_count, placed_at FROM live_bids")
+      .exec<Row>(
+        "SELECT user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto FROM live_bids",
+      )
       .toArray()
       .map((row) => ({
         userId: num(row, "user_id"),
         amount: num(row, "amount"),
         seq: num(row, "seq"),
+        tieSeq: num(row, "tie_seq"),
         bidCount: num(row, "bid_count"),
         placedAt: num(row, "placed_at"),
+        maxAmount: numOrNull(row, "max_amount"),
+        auto: row.auto === 1,
       }));
   }
 
   /**
    * Stores a batch of accepted bids in one transaction: each live bid, its
-   * pending history row, its idempotency key and request id. All or nothing.
+   * pending history row, its idempotency key and request id, and the session
+   * row when the batch changed it (a soft-close extension). All or nothing.
    */
-  recordBids(accepted: readonly AcceptedBid[]): void {
+  recordBids(accepted: readonly AcceptedBid[], session?: SessionRecord): void {
     this.storage.transactionSync(() => {
       for (const one of accepted) this.writeBid(one);
+      if (session) this.writeSession(session);
     });
   }
 
-  private writeBid({ bid, receipt, idempotencyKey, requestId }: AcceptedBid): void {
+  private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {
     this.sql.exec(
-      "INSERT OR REPLACE INTO live_bids (user_id, amount, seq, bid_count, placed_at) VALUES (?, ?, ?, ?, ?)",
+      `INSERT OR REPLACE INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       bid.userId,
       bid.amount,
       bid.seq,
+      bid.tieSeq,
       bid.bidCount,
       bid.placedAt,
+      bid.maxAmount,
+      bid.auto ? 1 : 0,
     );
     this.sql.exec(
-      "INSERT INTO pending_bids (seq, user_id, amount, placed_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto) VALUES (?, ?, ?, ?, ?)",
       bid.seq,
       bid.userId,
       bid.amount,
       bid.placedAt,
+      bid.auto ? 1 : 0,
     );
-    if (idempotencyKey !== undefined || requestId !== undefined) {
-      const json = JSON.stringify(receipt);
-      if (idempotencyKey !== undefined) {
-        this.sql.exec(
-          "INSERT INTO idempotency_keys (user_id, key, amount, receipt, created_at) VALUES (?, ?, ?, ?, ?)",
-          bid.userId,
-          idempotencyKey,
-          bid.amount,
-          json,
-          bid.placedAt,
-        );
-      }
-      if (requestId !== undefined) {
-        this.sql.exec(
-          "INSERT INTO bid_requests (request_id, receipt, created_at) VALUES (?, ?, ?)",
-          requestId,
-          json,
-          bid.placedAt,
-        );
-      }
+    if (receipt === undefined) return;
+    const json = JSON.stringify(receipt);
+    if (idempotency !== undefined) {
+      this.sql.exec(
+        "INSERT INTO idempotency_keys (user_id, key, amount, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        bid.userId,
+        idempotency.key,
+        receipt.amount,
+        idempotency.body,
+        json,
+        bid.placedAt,
+      );
+    }
+    if (requestId !== undefined) {
+      this.sql.exec(
+        "INSERT INTO bid_requests (request_id, receipt, created_at) VALUES (?, ?, ?)",
+        requestId,
+        json,
+        bid.placedAt,
+      );
     }
   }
 
-  findIdempotencyKey(userId: number, key: string): { amount: number; receipt: BidReceipt } | undefined {
+  /** The body and receipt an Idempotency-Key was first used with. */
+  findIdempotencyKey(userId: number, key: string): { body: string; receipt: BidReceipt } | undefined {
     const row = this.sql
-      .exec<Row>("SELECT amount, receipt FROM idempotency_keys WHERE user_id = ? AND key = ?", userId, key)
+      .exec<Row>(
+        "SELECT amount, body, receipt FROM idempotency_keys WHERE user_id = ? AND key = ?",
+        userId,
+        key,
+      )
       .toArray()[0];
-    return row ? { amount: num(row, "amount"), receipt: JSON.parse(String(row.receipt)) } : undefined;
+    if (!row) return undefined;
+    // Keys stored before proxy bids existed were always plain amounts.
+    const body = row.body === null ? bodyKey({ amount: num(row, "amount") }) : String(row.body);
+    return { body, receipt: JSON.parse(String(row.receipt)) };
   }
 
   /** The receipt of a bid request this object accepted, if it did. */
@@ -246,7 +302,7 @@ export class SessionStore {
   readPendingBids(afterSeq: number, limit: number): PendingBid[] {
     return this.sql
       .exec<Row>(
-        "SELECT seq, user_id, amount, placed_at FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
         afterSeq,
         limit,
       )
@@ -256,6 +312,7 @@ export class SessionStore {
         userId: num(row, "user_id"),
         amount: num(row, "amount"),
         placedAt: num(row, "placed_at"),
+        auto: row.auto === 1,
       }));
   }
 
@@ -296,6 +353,7 @@ export class SessionStore {
       consecutiveFailures: stored.consecutiveFailures ?? 0,
       totalFailures: stored.totalFailures ?? 0,
       lastError: stored.lastError ?? null,
+      resultsFlushed: stored.resultsFlushed ?? false,
     };
   }
 

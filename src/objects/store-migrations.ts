@@ -41,6 +41,24 @@ export const storeMigrations: readonly string[] = [
   );
   CREATE INDEX bid_requests_created_at ON bid_requests (created_at);
   `,
+  // 3: auction rules (units, reserve, soft close, the end in force apart from
+  // the scheduled one), proxy maxima, automatic raises, and the results fixed at the end.
+  `
+  ALTER TABLE session ADD COLUMN units INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE session ADD COLUMN reserve_price INTEGER;
+  ALTER TABLE session ADD COLUMN soft_close TEXT;
+  ALTER TABLE session ADD COLUMN hard_ends_at INTEGER;
+  ALTER TABLE session ADD COLUMN scheduled_ends_at INTEGER;
+  ALTER TABLE session ADD COLUMN extensions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE session ADD COLUMN results TEXT;
+  UPDATE session SET hard_ends_at = ends_at + 86400000, scheduled_ends_at = ends_at;
+  ALTER TABLE live_bids ADD COLUMN tie_seq INTEGER;
+  UPDATE live_bids SET tie_seq = seq;
+  ALTER TABLE live_bids ADD COLUMN max_amount INTEGER;
+  ALTER TABLE live_bids ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE pending_bids ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE idempotency_keys ADD COLUMN body TEXT;
+  `,
 ];
 
 export const STORE_VERSION = storeMigrations.length;

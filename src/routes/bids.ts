@@ -7,13 +7,31 @@ import { expectOk, placeBid as placeBatchedBid, sessionObject } from "../objects
 
 const params = z.object({ id: SessionIdParam });
 
+const BidBody = z
+  .strictObject({
+    amount: Money.optional().openapi({ description: "A plain bid" }),
+    maxAmount: Money.optional().openapi({
+      description:
+        "Instead of amount (sessions of one unit): the most the system may bid for you, kept private",
+    }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.amount === undefined && body.maxAmount === undefined) {
+      ctx.addIssue({ code: "custom", path: ["amount"], message: "required (or maxAmount)" });
+    }
+    if (body.amount !== undefined && body.maxAmount !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["maxAmount"], message: "send amount or maxAmount, not both" });
+    }
+  });
+
 const placeBid = createRoute({
   method: "post",
   path: "/{id}/bids",
   tags: ["bids"],
   summary: "Place or raise the caller's bid",
   description:
-    "A 201 means the bid is durably stored by the session's object; it reaches PostgreSQL in the next flush.",
+    "A 201 means the bid is durably stored by the session's object; it reaches PostgreSQL in the next flush. " +
+    "With `maxAmount` the object bids for you up to it (eBay's proxy rules); an accepted bid near the end extends a soft close.",
   security: bearerSecurity,
   middleware: [requireRole("user")] as const,
   request: {
@@ -27,7 +45,7 @@ const placeBid = createRoute({
     }),
     body: {
       required: true,
-      content: { "application/json": { schema: z.strictObject({ amount: Money }) } },
+      content: { "application/json": { schema: BidBody } },
     },
   },
   responses: {
@@ -56,11 +74,11 @@ const myBid = createRoute({
 export const bidsRouter = createRouter()
   .openapi(placeBid, async (c) => {
     const { id } = c.req.valid("param");
-    const { amount } = c.req.valid("json");
+    const { amount, maxAmount } = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
     const placed = await expectOk(
-      placeBatchedBid(c.env, c.executionCtx, id, { userId, amount, idempotencyKey }),
+      placeBatchedBid(c.env, c.executionCtx, id, { userId, amount, maxAmount, idempotencyKey }),
     );
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);

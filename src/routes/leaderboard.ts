@@ -64,6 +64,6 @@ export const leaderboardRouter = createRouter()
     const { id } = c.req.valid("param");
     const limit = c.req.valid("query").limit ?? 50;
     const named = await expectOk(readBoard(c.env, c.executionCtx, id, limit));
-    const board = await withMissingUsernames(c.env, named);
+    const board = { ...named, entries: await withMissingUsernames(c.env, named.entries) };
     return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
   });

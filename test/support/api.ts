@@ -3,7 +3,7 @@ import { sign } from "hono/jwt";
 import { inject } from "vitest";
 import type { BidReceipt, SessionView as Session } from "../../src/objects/protocol";
 
-export type { Leaderboard } from "../../src/users/leaderboard";
+export type { Leaderboard } from "../../src/objects/protocol";
 export type { BidReceipt, Session };
 
 export interface User {

@@ -7,7 +7,16 @@ export interface LiveBoardMessage {
   status: string;
   entries: { rank: number; userId: number; username: string | null; amount: number }[];
 }
-export type LiveMessage = LiveBoardMessage | { type: "status"; status: string };
+export type LiveMessage =
+  | LiveBoardMessage
+  | { type: "status"; status: string }
+  | { type: "extended"; endsAt: string; extensions: number; serverTime: string }
+  | {
+      type: "result";
+      winners: { rank: number; userId: number; username: string | null; amount: number }[];
+      reserveMet: boolean;
+      finalSeq: number;
+    };
 
 export interface Watcher {
   messages: { at: number; message: LiveMessage }[];

@@ -8,10 +8,11 @@ const accepted = (request: BidRequest): Outcome<PlacedBid> => ({
     receipt: {
       sessionId: "s",
       userId: request.userId,
-      amount: request.amount,
+      amount: request.amount ?? 0,
       rank: 1,
       placedAt: new Date(0).toISOString(),
-      seq: request.amount,
+      seq: request.amount ?? 0,
+      maxAmount: null,
     },
     replayed: false,
   },

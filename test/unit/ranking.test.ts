@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { Ranking } from "../../src/bidding/ranking";
 
-const bid = (userId: number, amount: number, seq: number) => ({ userId, amount, seq, placedAt: seq });
+const bid = (userId: number, amount: number, seq: number) => ({
+  userId,
+  amount,
+  seq,
+  tieSeq: seq,
+  placedAt: seq,
+});
 
 describe("Ranking", () => {
   it("orders by amount, then by who reached the amount first", () => {
@@ -23,17 +29,6 @@ describe("Ranking", () => {
     expect(ranking.place(bid(1, 250, 4))).toBe(1);
     expect(ranking.size).toBe(2);
     expect(ranking.top(1)[0]?.userId).toBe(1);
-  });
-
-  it("predicts the rank a bid will get before placing it", () => {
-    const ranking = new Ranking();
-    for (let i = 1; i <= 50; i++) ranking.place(bid(i, (i % 7) * 100 + i, i));
-    const next = bid(3, 10_000, 51);
-    const predicted = ranking.rankIfPlaced(next);
-    expect(ranking.place(next)).toBe(predicted);
-    const tie = bid(60, 10_000, 52);
-    expect(ranking.rankIfPlaced(tie)).toBe(2);
-    expect(ranking.place(tie)).toBe(2);
   });
 
   it("keeps top() equal to a full sort after many random raises", () => {

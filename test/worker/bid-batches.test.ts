@@ -96,7 +96,10 @@ describe("a batch of bids in one object call", () => {
     // A stray history row where the batch's second bid will go: its insert
     // hits the primary key, so the batch's transaction fails half-way.
     await runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec("INSERT INTO pending_bids VALUES (3, ?, 1, 0)", c);
+      state.storage.sql.exec(
+        "INSERT INTO pending_bids (seq, user_id, amount, placed_at) VALUES (3, ?, 1, 0)",
+        c,
+      );
     });
     const batch = [
       { userId: b, amount: 200 },

@@ -71,20 +71,32 @@ describe("the flush to PostgreSQL", () => {
 
     // An older flush arriving late, and the newer one delivered twice.
     if (!sentEarly) throw new Error("no early event");
-    const old = { seq: sentEarly.seq, userId: user.id, amount: 100, placedAt: sentEarly.placedAt.getTime() };
+    const old = {
+      seq: sentEarly.seq,
+      userId: user.id,
+      amount: 100,
+      placedAt: sentEarly.placedAt.getTime(),
+      auto: false,
+    };
     await withDatabase(env, async (db) => {
       await writeBatchToPostgres(db, {
         sessionId: session.id,
         events: [old],
-        liveBids: [{ ...old, bidCount: 1 }],
+        liveBids: [{ ...old, tieSeq: old.seq, bidCount: 1, maxAmount: null }],
       });
       const newest = settled.events[1];
       if (!newest) throw new Error("no newest event");
-      const replay = { seq: newest.seq, userId: user.id, amount: 200, placedAt: newest.placedAt.getTime() };
+      const replay = {
+        seq: newest.seq,
+        userId: user.id,
+        amount: 200,
+        placedAt: newest.placedAt.getTime(),
+        auto: false,
+      };
       await writeBatchToPostgres(db, {
         sessionId: session.id,
         events: [replay],
-        liveBids: [{ ...replay, bidCount: 2 }],
+        liveBids: [{ ...replay, tieSeq: replay.seq, bidCount: 2, maxAmount: null }],
       });
     });
     const after = await readSessionFromPostgres(session.id);
@@ -98,12 +110,12 @@ describe("the flush to PostgreSQL", () => {
     const [user] = await createUsers(1);
     if (!user) throw new Error("users");
     const at = Date.now();
-    const older = { seq: 1, userId: user.id, amount: 100, placedAt: at };
-    const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1 };
+    const older = { seq: 1, userId: user.id, amount: 100, placedAt: at, auto: false };
+    const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1, auto: false };
     const batch = (events: (typeof older)[], live: typeof older, bidCount: number) => ({
       sessionId: session.id,
       events,
-      liveBids: [{ ...live, bidCount }],
+      liveBids: [{ ...live, tieSeq: live.seq, bidCount, maxAmount: null }],
     });
     // Each flush on its own connection, so PostgreSQL really runs them concurrently.
     await Promise.all([

@@ -11,6 +11,28 @@ const inObject = <T>(id: string, work: (sql: SqlStorage) => T) =>
 
 const rows = (sql: SqlStorage, query: string) => sql.exec(query).toArray();
 
+/** Rewrites an object's storage as the first released version left it: version-1 tables, no version row. */
+function rewriteAsVersion1(
+  sql: SqlStorage,
+  session: { id: string; title: string; startsAt: string; endsAt: string },
+  flushRecord: Record<string, unknown>,
+  endsAt = Date.parse(session.endsAt),
+): void {
+  const tables = rows(sql, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'");
+  for (const { name } of tables) sql.exec(`DROP TABLE "${String(name)}"`);
+  sql.exec(storeMigrations[0] ?? "");
+  const started = Date.parse(session.startsAt);
+  sql.exec(
+    "INSERT INTO session VALUES (?, ?, ?, ?, 100, 1, ?, 1)",
+    session.id,
+    session.title,
+    started,
+    endsAt,
+    started,
+  );
+  sql.exec("INSERT INTO flush_record VALUES (1, ?)", JSON.stringify(flushRecord));
+}
+
 describe("the session object's own schema", () => {
   it("upgrades an object created before versioning in place, its bids intact", async () => {
     const session = await createSession({ minIncrement: 1 });
@@ -21,21 +43,12 @@ describe("the session object's own schema", () => {
     // version-1 tables with no version row, two pending bids, and the end
     // marker inside the flush record.
     await inObject(session.id, (sql) => {
-      for (const { name } of rows(
-        sql,
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'",
-      )) {
-        sql.exec(`DROP TABLE "${String(name)}"`);
-      }
-      sql.exec(storeMigrations[0] ?? "");
-      sql.exec(
-        "INSERT INTO session VALUES (?, ?, ?, ?, 100, 1, ?, 1)",
-        session.id,
-        session.title,
-        started,
-        Date.parse(session.endsAt),
-        started,
-      );
+      rewriteAsVersion1(sql, session, {
+        flushedSeq: 0,
+        flushedVersion: 1,
+        flushedTotal: 0,
+        endHandledAt: null,
+      });
       for (const [seq, user, amount] of [
         [1, alice.id, 100],
         [2, bob.id, 120],
@@ -49,10 +62,6 @@ describe("the session object's own schema", () => {
         alice.username,
         bob.id,
         bob.username,
-      );
-      sql.exec(
-        "INSERT INTO flush_record VALUES (1, ?)",
-        JSON.stringify({ flushedSeq: 0, flushedVersion: 1, flushedTotal: 0, endHandledAt: null }),
       );
     });
     await evictDurableObject(sessionStub(session.id));
@@ -85,16 +94,14 @@ describe("the session object's own schema", () => {
   it("carries an end already handled over into the upgraded session row", async () => {
     const session = await createSession();
     const handledAt = Date.now() - 1000;
-    await inObject(session.id, (sql) => {
-      sql.exec("DROP TABLE store_version");
-      sql.exec("DROP TABLE bid_requests");
-      sql.exec("ALTER TABLE session DROP COLUMN end_handled_at");
-      sql.exec("UPDATE session SET ends_at = ?", handledAt - 1);
-      sql.exec(
-        "INSERT OR REPLACE INTO flush_record VALUES (1, ?)",
-        JSON.stringify({ flushedSeq: 0, flushedVersion: 1, endHandledAt: handledAt }),
-      );
-    });
+    await inObject(session.id, (sql) =>
+      rewriteAsVersion1(
+        sql,
+        session,
+        { flushedSeq: 0, flushedVersion: 1, endHandledAt: handledAt },
+        handledAt - 1,
+      ),
+    );
     await evictDurableObject(sessionStub(session.id));
     // Already ended and told: a new watcher is told at once, and the end is not due again.
     const watcher = await watch(session.id);
@@ -117,15 +124,17 @@ describe("the session object's alarm", () => {
       const at = Date.parse(session.startsAt);
       for (let seq = 1; seq <= backlog; seq += 1) {
         sql.exec(
-          "INSERT INTO pending_bids VALUES (?, ?, ?, ?)",
+          "INSERT INTO pending_bids (seq, user_id, amount, placed_at) VALUES (?, ?, ?, ?)",
           seq,
           seq % 2 ? alice.id : bob.id,
           100 + seq,
           at,
         );
       }
-      sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, ?, ?)", alice.id, 100 + backlog, backlog, 10_003, at);
-      sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, ?, ?)", bob.id, 99 + backlog, backlog - 1, 10_002, at);
+      const live =
+        "INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at) VALUES (?, ?, ?, ?, ?, ?)";
+      sql.exec(live, alice.id, 100 + backlog, backlog, backlog, 10_003, at);
+      sql.exec(live, bob.id, 99 + backlog, backlog - 1, backlog - 1, 10_002, at);
       sql.exec(
         "INSERT INTO known_users VALUES (?, ?), (?, ?)",
         alice.id,
@@ -151,7 +160,7 @@ describe("the session object's alarm", () => {
     expect(stored.bids.map((b) => b.amount).sort()).toEqual([100 + backlog, 200 + backlog].sort());
   });
 
-  it("handles the end again after an extension", async () => {
+  it("moves the end job with an extension, and keeps an ended session final", async () => {
     const session = await createSession();
     const [user] = await createUsers(1);
     if (!user) throw new Error("users");
@@ -162,20 +171,24 @@ describe("the session object's alarm", () => {
         body: { endsAt: new Date(endsAt).toISOString() },
       });
     await bid(session.id, user.id, 100);
-    await patchEnd(Date.now());
+    // Extended while active: the end is later now, and handled there.
+    expect((await patchEnd(Date.now() + 7_200_000)).status).toBe(200);
     await fireAlarm(session.id);
-    const first = await watch(session.id);
-    await first.until((m) => m.type === "status" && m.status === "ended");
-
-    // Extended: bidding is open again, and the new end is handled like the first.
-    await patchEnd(Date.now() + 3_600_000);
     expect((await bid(session.id, user.id, 200)).status).toBe(201);
-    const second = await watch(session.id);
-    await second.until((m) => m.type === "leaderboard" && m.status === "active");
+    const watcher = await watch(session.id);
+    await watcher.until((m) => m.type === "leaderboard" && m.status === "active");
+
     await patchEnd(Date.now());
     expect(await fireAlarm(session.id)).toBe(true);
-    await second.until((m) => m.type === "status" && m.status === "ended");
-    expect((await second.closed).code).toBe(1000);
+    await watcher.until((m) => m.type === "result");
+    await watcher.until((m) => m.type === "status" && m.status === "ended");
+    expect((await watcher.closed).code).toBe(1000);
+
+    // Ended means final: no PATCH reopens it, no bid gets in, PostgreSQL has both bids.
+    const reopen = await patchEnd(Date.now() + 3_600_000);
+    expect(reopen.status).toBe(409);
+    expect(reopen.body.code).toBe("session_ended");
+    expect((await bid(session.id, user.id, 300)).status).toBe(409);
     const stored = await readSessionFromPostgres(session.id);
     expect(stored.events.map((e) => e.amount)).toEqual([100, 200]);
   });
@@ -187,7 +200,11 @@ describe("the session object's alarm", () => {
     await bid(session.id, user.id, 100, { "Idempotency-Key": "fresh" });
     const now = Date.now();
     await inObject(session.id, (sql) => {
-      sql.exec("INSERT INTO idempotency_keys VALUES (?, 'stale', 1, '{}', ?)", user.id, now - 25 * 3_600_000);
+      sql.exec(
+        "INSERT INTO idempotency_keys (user_id, key, amount, receipt, created_at) VALUES (?, 'stale', 1, '{}', ?)",
+        user.id,
+        now - 25 * 3_600_000,
+      );
       sql.exec("INSERT INTO bid_requests VALUES ('old-request', '{}', ?)", now - 11 * 60_000);
     });
     expect(await fireAlarm(session.id)).toBe(true);

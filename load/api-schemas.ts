@@ -1,15 +1,29 @@
-// The shapes of the API's answers the load scripts read (API.md), checked at runtime.
-import { z } from "zod";
+// The shapes of the API's answers the load scripts read (API.md), checked at
+// runtime: the contract's own schemas (src/http/contract.ts), none declared here.
+import type { z } from "zod";
 import {
   BidReceiptSchema,
+  CreatedUsersSchema,
+  LeaderboardMessageSchema,
+  LeaderboardSchema,
+  LiveMessageSchema,
   PoolFiguresSchema,
+  ProblemSchema,
   SessionSchema,
   SessionStatsSchema,
 } from "../src/http/contract.js";
 
-export { BidReceiptSchema, PoolFiguresSchema, SessionSchema, SessionStatsSchema };
-
-export const ProblemSchema = z.object({ status: z.number(), code: z.string(), detail: z.string() });
+export {
+  BidReceiptSchema,
+  CreatedUsersSchema,
+  LeaderboardMessageSchema,
+  LeaderboardSchema,
+  LiveMessageSchema,
+  PoolFiguresSchema,
+  ProblemSchema,
+  SessionSchema,
+  SessionStatsSchema,
+};
 
 export type Session = z.infer<typeof SessionSchema>;
 
@@ -25,10 +39,12 @@ export function parseReceipt(text: string): BidReceipt | undefined {
   }
 }
 
-export const CreatedUsersSchema = z.object({
-  users: z.array(z.object({ id: z.number().int(), username: z.string() })),
-});
+export type CreatedUser = z.infer<typeof CreatedUsersSchema>["users"][number];
 
 export type SessionStats = z.infer<typeof SessionStatsSchema>;
 
 export type PoolFigures = z.infer<typeof PoolFiguresSchema>;
+
+export type Leaderboard = z.infer<typeof LeaderboardSchema>;
+
+export type LeaderboardMessage = z.infer<typeof LeaderboardMessageSchema>;

@@ -1,5 +1,11 @@
 // The few calls of the public API the load scripts make outside the hot path.
-import { type BidReceipt, CreatedUsersSchema, type Session, SessionSchema } from "./api-schemas.js";
+import {
+  type BidReceipt,
+  type CreatedUser,
+  CreatedUsersSchema,
+  type Session,
+  SessionSchema,
+} from "./api-schemas.js";
 import { expectJson, type HttpClient } from "./http-client.js";
 
 export interface NewSession {
@@ -13,7 +19,7 @@ export interface NewSession {
 export class BiddingApi {
   constructor(readonly client: HttpClient) {}
 
-  async createUsers(adminToken: string, usernames: string[]): Promise<{ id: number; username: string }[]> {
+  async createUsers(adminToken: string, usernames: string[]): Promise<CreatedUser[]> {
     const response = await this.client.request("POST", "/v1/users/batch", {
       token: adminToken,
       body: { usernames },

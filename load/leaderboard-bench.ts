@@ -16,10 +16,12 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { z } from "zod";
+import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../src/users/username-cache-key.js";
 import { startPgWireProxy, type WireCounters } from "../test/support/pg-wire-proxy.js";
 import { readDevSecret } from "../tools/token.js";
 import { AdminFigures } from "./admin-figures.js";
 import { BiddingApi, firstRaise } from "./api.js";
+import { LeaderboardSchema } from "./api-schemas.js";
 import {
   databaseUrlOption,
   durationOption,
@@ -43,7 +45,7 @@ import { formatTable } from "./table.js";
 const USAGE = `usage: npx tsx load/leaderboard-bench.ts -- [--run ${DEFAULT_RUN_FILE}] [--url URL] [--connections 50]
          [--duration 10s] [--rounds 3] [--limit 50] [--probe-requests 20] [--naive-direct]
          [--product-wire CONTROL_URL (from load/pg-wire-counter.ts)] [--redis-url URL (else REDIS_URL)]
-         [--cache-namespace bidding (the stack's CACHE_NAMESPACE)]
+         [--cache-namespace ${DEFAULT_CACHE_NAMESPACE} (the stack's CACHE_NAMESPACE)]
          [--database-url URL (else DATABASE_URL)]`;
 
 const PAUSE_BETWEEN_PHASES_MS = 1_000;
@@ -107,15 +109,9 @@ interface PhaseRun extends Phase {
   connections: number | null;
 }
 
-interface BoardEntry {
-  userId: number;
-  username: string | null;
-  amount: number;
-}
-
-const BoardSchema = z.object({
-  entries: z.array(z.object({ userId: z.number(), username: z.string().nullable(), amount: z.number() })),
-});
+/** The part of the contract's board both designs serve: the naive Worker answers no seq, status or total. */
+const BoardSchema = LeaderboardSchema.pick({ entries: true });
+type BoardEntry = z.infer<typeof BoardSchema>["entries"][number];
 
 async function readBoard(client: HttpClient, path: string): Promise<BoardEntry[]> {
   const response = await client.request("GET", path);
@@ -186,7 +182,7 @@ async function main(): Promise<number> {
   const productWire =
     values["product-wire"] === undefined ? undefined : remoteCounter(loopbackApiUrl(values["product-wire"]));
   const redisUrl = values["redis-url"] ?? process.env.REDIS_URL;
-  const cacheNamespace = values["cache-namespace"] ?? "bidding";
+  const cacheNamespace = values["cache-namespace"] ?? DEFAULT_CACHE_NAMESPACE;
   if (redisUrl !== undefined && !/^redis:\/\/(127\.0\.0\.1|localhost)(:[0-9]+)?(\/[0-9]+)?$/.test(redisUrl)) {
     throw new UsageError("--redis-url must be a loopback redis:// URL, e.g. redis://127.0.0.1:6379/9");
   }
@@ -265,8 +261,7 @@ async function main(): Promise<number> {
       const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
         await redis.connect();
-        // The keys as the service names them (CACHE_NAMESPACE, default "bidding").
-        await redis.del(...productBoard.map((entry) => `${cacheNamespace}:username:${entry.userId}`));
+        await redis.del(...productBoard.map((entry) => usernameCacheKey(cacheNamespace, entry.userId)));
       } finally {
         redis.disconnect();
       }

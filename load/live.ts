@@ -1,6 +1,7 @@
 // npm run live -- --session ID [--url http://127.0.0.1:8787] [--limit 10] [--max-minutes 60]
 // Watches a session's leaderboard from the terminal over GET /v1/sessions/{id}/live,
 // reconnecting with backoff when the connection drops, until the session ends.
+import { type LeaderboardMessage, LiveMessageSchema } from "./api-schemas.js";
 import { integerOption, loopbackApiUrl, parseOptions, runCommand, UsageError } from "./args.js";
 import { formatTable } from "./table.js";
 
@@ -8,17 +9,7 @@ const USAGE = `usage: npm run live -- --session ID [--url http://127.0.0.1:8787]
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 const MAX_BACKOFF_MS = 10_000;
 
-interface BoardMessage {
-  type: "leaderboard";
-  status: string;
-  seq: number;
-  total: number;
-  asOf: string;
-  entries: { rank: number; username: string | null; userId: number; amount: number }[];
-}
-type LiveMessage = BoardMessage | { type: "status"; status: string };
-
-function render(sessionId: string, board: BoardMessage, messages: number, reconnects: number): string {
+function render(sessionId: string, board: LeaderboardMessage, messages: number, reconnects: number): string {
   const rows = board.entries.map((e) => [String(e.rank), e.username ?? `#${e.userId}`, String(e.amount)]);
   return [
     `session ${sessionId} · ${board.status} · ${board.total} bidders · seq ${board.seq} · as of ${board.asOf}`,
@@ -28,19 +19,37 @@ function render(sessionId: string, board: BoardMessage, messages: number, reconn
   ].join("\n");
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** One connection; resolves true when the session ended, false when the socket dropped. */
-function watchOnce(url: string, onBoard: (board: BoardMessage) => void): Promise<boolean> {
+function watchOnce(url: string, onBoard: (board: LeaderboardMessage) => void): Promise<boolean> {
   return new Promise((resolve) => {
     let ended = false;
     const socket = new WebSocket(url);
     socket.addEventListener("message", (event) => {
-      const message: LiveMessage = JSON.parse(String(event.data));
+      const text = String(event.data);
+      const parsed = LiveMessageSchema.safeParse(parseJson(text));
+      if (!parsed.success) {
+        console.error(`live: a message that does not match the contract: ${text.slice(0, 200)}`);
+        return;
+      }
+      const message = parsed.data;
       switch (message.type) {
         case "leaderboard":
           onBoard(message);
           break;
         case "status":
           ended = message.status === "ended";
+          break;
+        case "extended":
+        case "result":
+          // Not drawn: this view shows the board.
           break;
       }
     });

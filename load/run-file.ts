@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { z } from "zod";
+import { CreatedUsersSchema } from "./api-schemas.js";
 import { UsageError } from "./args.js";
 
 export const DEFAULT_RUN_FILE = "load/results/run.json";
@@ -19,7 +20,7 @@ const RunFileSchema = z.object({
     minIncrement: z.number().int(),
   }),
   adminToken: z.string(),
-  users: z.array(z.object({ id: z.number().int(), username: z.string(), token: z.string() })).min(1),
+  users: z.array(CreatedUsersSchema.shape.users.element.extend({ token: z.string() })).min(1),
 });
 export type RunFile = z.infer<typeof RunFileSchema>;
 

@@ -6,7 +6,7 @@ import { signAdminToken, signUserToken } from "./admin-token.js";
 import { BiddingApi } from "./api.js";
 import { integerOption, loopbackApiUrl, parseOptions, runCommand } from "./args.js";
 import { HttpClient } from "./http-client.js";
-import { DEFAULT_RUN_FILE, writeRunFile } from "./run-file.js";
+import { DEFAULT_RUN_FILE, type RunFile, writeRunFile } from "./run-file.js";
 
 const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:8787] [--users 1000] [--session-minutes 30]
                           [--min-bid 100] [--min-increment 1] [--run ${DEFAULT_RUN_FILE}]`;
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
     // Unique per run, so setup can run again against the same database.
     const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
     const usernames = Array.from({ length: userCount }, (_, i) => `ld${tag}_${i + 1}`);
-    const users: { id: number; username: string; token: string }[] = [];
+    const users: RunFile["users"] = [];
     const batches = batchUsernames(usernames);
     for (const [index, batch] of batches.entries()) {
       const created = await api.createUsers(adminToken, batch);

@@ -3,7 +3,7 @@
 // way round. Every socket counts its messages; the sampled ones also post each board's seq and
 // arrival time (epoch ms, sub-millisecond) to the main thread, which matches them with the 201s.
 import { parentPort, workerData } from "node:worker_threads";
-import { z } from "zod";
+import { LeaderboardMessageSchema } from "./api-schemas.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
 
 const CONNECT_CONCURRENCY = 50;
@@ -27,10 +27,13 @@ let messagesInTick = 0;
 let closedEarly = 0;
 let finishing = false;
 
+/** Only what the timing needs of a board: checking the whole of a thousand boards would cost the thread its pace. */
+const BoardSeqSchema = LeaderboardMessageSchema.pick({ type: true, seq: true });
+
 function seqOf(data: unknown): number | undefined {
   if (typeof data !== "string") return undefined;
   try {
-    const parsed = z.object({ type: z.literal("leaderboard"), seq: z.number() }).safeParse(JSON.parse(data));
+    const parsed = BoardSeqSchema.safeParse(JSON.parse(data));
     return parsed.success ? parsed.data.seq : undefined;
   } catch {
     return undefined;

@@ -1,3 +1,5 @@
+import { DEFAULT_CACHE_NAMESPACE } from "./users/username-cache-key";
+
 /** Typed view of the Worker's vars: every number parsed once, with its default. */
 export interface Config {
   dbDriver: "hyperdrive" | "neon";
@@ -24,6 +26,6 @@ export function readConfig(env: Env): Config {
     bidRatePerSecond: positiveNumber(env.BID_RATE_PER_SECOND, 5),
     bidRateBurst: positiveNumber(env.BID_RATE_BURST, 10),
     usernameCacheTtlSeconds: positiveNumber(env.USERNAME_CACHE_TTL_SECONDS, 3600),
-    cacheNamespace: env.CACHE_NAMESPACE || "bidding",
+    cacheNamespace: env.CACHE_NAMESPACE || DEFAULT_CACHE_NAMESPACE,
   };
 }

@@ -57,10 +57,10 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
     problems.push(`GET /health answered ${health.status} while the database was down, expected 503`);
   // Not a pass/fail check: names come from the cache, else from PostgreSQL, so without a cache this is a 503.
   // With one, a 503 means a name was missing from it, or the Worker's cache call failed (it allows 300 ms).
-  const namesCached = stack.cache
-    ? (await stack.cache.redis.mget(...users.map((u) => `bidding:username:${u.id}`))).filter(
-        (name) => name !== null,
-      ).length
+  const cache = stack.cache;
+  const namesCached = cache
+    ? (await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)))).filter((name) => name !== null)
+        .length
     : null;
   const boardDuringOutage = await api.client.request(
     "GET",

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { AdminFigures } from "../admin-figures.js";
 import { signAdminToken, signUserToken } from "../admin-token.js";
 import { BiddingApi, firstRaise, type Session } from "../api.js";
-import type { SessionStats } from "../api-schemas.js";
+import { type Leaderboard, LeaderboardSchema, type SessionStats } from "../api-schemas.js";
 import { placeBid } from "../bid-client.js";
 import { BidLedger } from "../bid-ledger.js";
 import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../consistency.js";
@@ -57,19 +57,8 @@ const SESSION_MINUTES = 30;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-const LeaderboardSchema = z.object({
-  sessionId: z.string(),
-  total: z.number().int(),
-  entries: z.array(
-    z.object({
-      rank: z.number().int(),
-      userId: z.number().int(),
-      username: z.string().nullable(),
-      amount: z.number().int(),
-    }),
-  ),
-});
-export type Leaderboard = z.infer<typeof LeaderboardSchema>;
+/** A board row as the acknowledged bids imply it: when a bid was placed is not theirs to say. */
+export type ExpectedEntry = Omit<Leaderboard["entries"][number], "placedAt">;
 
 export class FaultApi {
   readonly client: HttpClient;
@@ -216,7 +205,7 @@ export class SessionLoad {
    * highest amount first, equal amounts by lower seq. Only meaningful when no
    * bid's outcome is unknown.
    */
-  expectedBoard(usernames: ReadonlyMap<number, string>): Leaderboard["entries"] {
+  expectedBoard(usernames: ReadonlyMap<number, string>): ExpectedEntry[] {
     const last = new Map<number, { userId: number; amount: number; seq: number }>();
     for (const ack of this.ledger.acknowledged()) last.set(ack.userId, ack);
     return [...last.values()]
@@ -233,7 +222,7 @@ export class SessionLoad {
 /** Differences between the board served and the one expected, as readable lines (empty when equal). */
 export function compareBoards(
   served: Leaderboard,
-  expected: Leaderboard["entries"],
+  expected: readonly ExpectedEntry[],
   limit: number,
 ): string[] {
   const problems: string[] = [];

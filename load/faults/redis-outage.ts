@@ -134,7 +134,7 @@ async function probeCache(cache: CachePath): Promise<string> {
 }
 
 async function cachedNames(cache: CachePath, users: readonly LoadUser[]): Promise<number> {
-  const values = await cache.redis.mget(...users.map((u) => `bidding:username:${u.id}`));
+  const values = await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)));
   return users.filter((u, i) => values[i] === u.username).length;
 }
 
@@ -153,7 +153,7 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
   const fresh = await api.createUsers(FRESH_USERS_PER_FAULT * FAULTS.length, "cachenew");
   // Creating users caches their names; these are to be as if evicted, so the
   // outage meets names only PostgreSQL has, and recovery must write them back.
-  await cache.redis.del(...fresh.map((u) => `bidding:username:${u.id}`));
+  await cache.redis.del(...fresh.map((u) => cache.usernameKey(u.id)));
   const usernames = new Map([...warm, ...fresh].map((u) => [u.id, u.username]));
   const session = await api.createSession("faults: username cache unreachable");
   const load = new SessionLoad(api, session);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
 import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, freePort, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
@@ -33,6 +34,8 @@ export interface CachePath {
   redis: Redis;
   restUrl: string;
   restToken: string;
+  /** The key the Worker caches a user's name under (its CACHE_NAMESPACE is set to match). */
+  usernameKey: (userId: number) => string;
 }
 
 export interface FaultStack {
@@ -144,7 +147,7 @@ export async function startStack(opts: {
     } else {
       const redis = probed;
       cleanups.add("cache entries", async () => {
-        const keys = [...createdUserIds].map((id) => `bidding:username:${id}`);
+        const keys = [...createdUserIds].map((id) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, id));
         if (keys.length > 0 && redis.status === "ready") await redis.del(...keys);
         redis.disconnect();
       });
@@ -165,7 +168,14 @@ export async function startStack(opts: {
       const adapterUrl = new URL(adapter.url);
       const restGate = await startTcpGate({ targetHost: HOST, targetPort: Number(adapterUrl.port) });
       cleanups.add("REST gate", () => restGate.close());
-      cache = { redisGate, restGate, redis, restUrl: `http://${HOST}:${restGate.port}`, restToken };
+      cache = {
+        redisGate,
+        restGate,
+        redis,
+        restUrl: `http://${HOST}:${restGate.port}`,
+        restToken,
+        usernameKey: (userId) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, userId),
+      };
       log(`username cache: Upstash adapter over ${redactUrl(opts.redisUrl)}, both behind gates`);
     }
   }
@@ -181,6 +191,7 @@ export async function startStack(opts: {
   if (cache) {
     vars.UPSTASH_REDIS_REST_URL = cache.restUrl;
     vars.UPSTASH_REDIS_REST_TOKEN = cache.restToken;
+    vars.CACHE_NAMESPACE = DEFAULT_CACHE_NAMESPACE;
   }
   const worker = new WranglerProcess({
     port: await freePort(),

@@ -5,6 +5,9 @@
 // from PostgreSQL, then one query per entry for its username (1 + N statements).
 import { verify } from "hono/jwt";
 import pg from "pg";
+import type { z } from "zod";
+import type { LeaderboardEntrySchema } from "../../src/http/contract.js";
+import { problemResponse } from "../../src/http/problem.js";
 
 interface NaiveEnv {
   HYPERDRIVE: { connectionString: string };
@@ -15,9 +18,6 @@ const BID_PATH = /^\/v1\/sessions\/([0-9a-f-]{36})\/bids$/;
 const LEADERBOARD_PATH = /^\/v1\/sessions\/([0-9a-f-]{36})\/leaderboard$/;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
-
-const problem = (status: number, code: string, detail: string) =>
-  Response.json({ type: `/problems/${code}`, title: code, status, detail, code }, { status });
 
 async function callerId(request: Request, secret: string): Promise<number | undefined> {
   const token = request.headers.get("Authorization")?.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
@@ -64,13 +64,8 @@ async function upsertBid(env: NaiveEnv, sessionId: string, userId: number, amoun
   }
 }
 
-interface NaiveEntry {
-  rank: number;
-  userId: number;
-  username: string | null;
-  amount: number;
-  placedAt: string;
-}
+/** An entry of the product's leaderboard, so the two boards compare field by field. */
+type NaiveEntry = z.infer<typeof LeaderboardEntrySchema>;
 
 /** A row of the top query; pg returns bigint columns as strings and timestamptz as a Date. */
 function topRowOf(row: unknown): { userId: number; amount: number; placedAt: string } | undefined {
@@ -129,27 +124,30 @@ export default {
     if (request.method === "GET" && boardSessionId !== undefined) {
       const limit = limitOf(url);
       if (limit === undefined)
-        return problem(400, "invalid_request", "limit: must be an integer from 1 to 100");
+        return problemResponse("invalid_request", "limit: must be an integer from 1 to 100");
       try {
         const entries = await naiveLeaderboard(env, boardSessionId, limit);
         return Response.json({ sessionId: boardSessionId, entries });
       } catch (error) {
-        return problem(503, "database_unavailable", error instanceof Error ? error.message : String(error));
+        return problemResponse(
+          "database_unavailable",
+          error instanceof Error ? error.message : String(error),
+        );
       }
     }
     const sessionId = url.pathname.match(BID_PATH)?.[1];
     if (request.method !== "POST" || sessionId === undefined)
-      return problem(404, "not_found", "No such route.");
+      return problemResponse("not_found", "No such route.");
     const userId = await callerId(request, env.JWT_SECRET);
-    if (userId === undefined) return problem(401, "unauthorized", "A valid Bearer token is required.");
+    if (userId === undefined) return problemResponse("unauthorized", "A valid Bearer token is required.");
     const amount = await readAmount(request);
-    if (amount === undefined) return problem(400, "invalid_request", "amount: must be a positive integer");
+    if (amount === undefined) return problemResponse("invalid_request", "amount: must be a positive integer");
     try {
       if (!(await upsertBid(env, sessionId, userId, amount))) {
-        return problem(422, "bid_increment_too_small", "The bid must raise your previous one.");
+        return problemResponse("bid_increment_too_small", "The bid must raise your previous one.");
       }
     } catch (error) {
-      return problem(503, "database_unavailable", error instanceof Error ? error.message : String(error));
+      return problemResponse("database_unavailable", error instanceof Error ? error.message : String(error));
     }
     return Response.json({ sessionId, userId, amount }, { status: 201 });
   },

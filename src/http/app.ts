@@ -1,8 +1,9 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { AuthVariables } from "./auth";
+import { ProblemSchema } from "./contract";
 import { ApiError, problemResponse } from "./problem";
 
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };
@@ -58,16 +59,6 @@ function logError(c: Context<AppEnv>, error: Error): void {
 }
 
 /** Shared OpenAPI pieces. */
-export const ProblemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().openapi({ example: "invalid_request" }),
-  })
-  .openapi("Problem");
-
 export const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 
 export function problems(...statuses: number[]) {

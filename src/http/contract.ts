@@ -1,7 +1,38 @@
 // The shapes of the API's answers (API.md), as zod schemas. The routes
-// declare them in the OpenAPI document; the load scripts check answers with
-// them. Only zod here, so Node scripts can import it too.
+// declare them in the OpenAPI document; the tests and the load scripts parse
+// answers with them. Only zod here, so Node scripts can import it too.
 import { z } from "@hono/zod-openapi";
+
+/** Every 4xx/5xx answer (application/problem+json); `code` is one of problemCodes (src/http/problem.ts). */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: "invalid_request" }),
+  })
+  .openapi("Problem");
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(["ok", "degraded"]),
+    checks: z.object({ database: z.enum(["ok", "down"]) }),
+  })
+  .openapi("Health");
+
+export const UserSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("User");
+
+/** POST /v1/users/batch: the users created, in the order of the names sent. */
+export const CreatedUsersSchema = z.object({
+  users: z.array(z.object({ id: z.number().int(), username: z.string() })),
+});
 
 export const SoftCloseSchema = z
   .object({
@@ -105,6 +136,15 @@ export const ResultsSchema = z
   })
   .openapi("Results");
 
+/** One row of a leaderboard (not a component of its own in the OpenAPI document). */
+export const LeaderboardEntrySchema = z.object({
+  rank: z.number().int(),
+  userId: z.number().int(),
+  username: z.string().nullable(),
+  amount: z.number().int(),
+  placedAt: z.string().openapi({ format: "date-time" }),
+});
+
 export const LeaderboardSchema = z
   .object({
     sessionId: z.string().openapi({ format: "uuid" }),
@@ -112,17 +152,27 @@ export const LeaderboardSchema = z
     asOf: z.string().openapi({ format: "date-time" }),
     total: z.number().int(),
     seq: z.number().int(),
-    entries: z.array(
-      z.object({
-        rank: z.number().int(),
-        userId: z.number().int(),
-        username: z.string().nullable(),
-        amount: z.number().int(),
-        placedAt: z.string().openapi({ format: "date-time" }),
-      }),
-    ),
+    entries: z.array(LeaderboardEntrySchema),
   })
   .openapi("Leaderboard");
+
+/**
+ * What GET /v1/sessions/{id}/live sends: a discriminated union, clients switch
+ * on `type` (the route's description in the OpenAPI document says when).
+ */
+export const LeaderboardMessageSchema = LeaderboardSchema.extend({ type: z.literal("leaderboard") });
+
+export const LiveMessageSchema = z.discriminatedUnion("type", [
+  LeaderboardMessageSchema,
+  z.object({
+    type: z.literal("extended"),
+    endsAt: z.string(),
+    extensions: z.number().int(),
+    serverTime: z.string(),
+  }),
+  ResultsSchema.extend({ type: z.literal("result") }),
+  z.object({ type: z.literal("status"), status: z.literal("ended") }),
+]);
 
 const PoolStatusSchema = z.enum(["healthy", "degraded", "exhausted"]);
 

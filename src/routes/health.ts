@@ -1,14 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { withDatabase } from "../db/client";
 import { createRouter } from "../http/app";
-
-const HealthSchema = z
-  .object({
-    status: z.enum(["ok", "degraded"]),
-    checks: z.object({ database: z.enum(["ok", "down"]) }),
-  })
-  .openapi("Health");
+import { HealthSchema } from "../http/contract";
 
 const health = createRoute({
   method: "get",

@@ -2,18 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { withDatabase } from "../db/client";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
+import { CreatedUsersSchema, UserSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
 import { UserIdParam, Username } from "../http/schemas";
 import { createUsers, findUser, type User } from "../users/store";
 import { UsernameCache } from "../users/username-cache";
-
-const UserSchema = z
-  .object({
-    id: z.number().int(),
-    username: z.string(),
-    createdAt: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("User");
 
 const toJson = (user: User) => ({
   id: user.id,
@@ -63,9 +56,7 @@ const createUserBatch = createRoute({
       description: "Created",
       content: {
         "application/json": {
-          schema: z.object({
-            users: z.array(z.object({ id: z.number().int(), username: z.string() })),
-          }),
+          schema: CreatedUsersSchema,
         },
       },
     },

@@ -1,5 +1,6 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { readConfig } from "../config";
+import { usernameCacheKey } from "./username-cache-key";
 
 const CACHE_TIMEOUT_MS = 300;
 
@@ -19,7 +20,7 @@ export class UsernameCache {
   ) {}
 
   private key(userId: number): string {
-    return `${this.namespace}:username:${userId}`;
+    return usernameCacheKey(this.namespace, userId);
   }
 
   static fromEnv(env: Env): UsernameCache | undefined {

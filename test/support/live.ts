@@ -1,22 +1,17 @@
 import { exports } from "cloudflare:workers";
+import type { z } from "@hono/zod-openapi";
+import { expectTypeOf } from "vitest";
+import { type LeaderboardMessageSchema, LiveMessageSchema } from "../../src/http/contract";
+import type { LiveMessage as SentMessage } from "../../src/objects/live-board";
+import { parseJson } from "./api";
 
-export interface LiveBoardMessage {
-  type: "leaderboard";
-  seq: number;
-  total: number;
-  status: string;
-  entries: { rank: number; userId: number; username: string | null; amount: number }[];
-}
-export type LiveMessage =
-  | LiveBoardMessage
-  | { type: "status"; status: string }
-  | { type: "extended"; endsAt: string; extensions: number; serverTime: string }
-  | {
-      type: "result";
-      winners: { rank: number; userId: number; username: string | null; amount: number }[];
-      reserveMet: boolean;
-      finalSeq: number;
-    };
+export type LiveBoardMessage = z.infer<typeof LeaderboardMessageSchema>;
+export type LiveMessage = z.infer<typeof LiveMessageSchema>;
+
+// What the object sends (src/objects/live-board.ts) and what the contract
+// parses are one shape, each assignable to the other: tsc fails here when they drift.
+expectTypeOf<SentMessage>().toExtend<LiveMessage>();
+expectTypeOf<LiveMessage>().toExtend<SentMessage>();
 
 export interface Watcher {
   messages: { at: number; message: LiveMessage }[];
@@ -34,9 +29,20 @@ export async function watch(sessionId: string, query = ""): Promise<Watcher> {
   if (res.status !== 101 || !socket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
   socket.accept();
   const messages: Watcher["messages"] = [];
+  /** Messages the contract does not describe: the next `until` fails with the first. */
+  const malformed: unknown[] = [];
   const listeners = new Set<() => void>();
   socket.addEventListener("message", (event) => {
-    messages.push({ at: Date.now(), message: JSON.parse(String(event.data)) });
+    try {
+      const message = parseJson(
+        `/v1/sessions/${sessionId}/live message`,
+        LiveMessageSchema,
+        String(event.data),
+      );
+      messages.push({ at: Date.now(), message });
+    } catch (error) {
+      malformed.push(error);
+    }
     for (const listener of listeners) listener();
   });
   const closed = new Promise<{ code: number }>((resolve) =>
@@ -45,6 +51,12 @@ export async function watch(sessionId: string, query = ""): Promise<Watcher> {
   const until: Watcher["until"] = (predicate, timeoutMs = 5_000) =>
     new Promise((resolve, reject) => {
       const check = () => {
+        if (malformed.length > 0) {
+          listeners.delete(check);
+          clearTimeout(timer);
+          reject(malformed[0]);
+          return;
+        }
         const found = messages.find((m) => predicate(m.message));
         if (!found) return;
         listeners.delete(check);

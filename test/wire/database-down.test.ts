@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { HealthSchema, LeaderboardSchema } from "../../src/http/contract";
 import { watchDataPoints } from "../support/analytics";
-import { bid, call, createSession, createUsers, type Leaderboard } from "../support/api";
+import { bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, statsOf } from "../support/objects";
 import { databaseDown, databaseUp } from "../support/wire";
@@ -68,7 +69,7 @@ describe("PostgreSQL unreachable", () => {
       expect(res.status).toBe(201);
     } else {
       expect(res.status).toBe(503);
-      expect(res.body.code).toBe("database_unavailable");
+      expect(res.problem.code).toBe("database_unavailable");
       expect(res.headers.get("Retry-After")).toBeTruthy();
     }
   });
@@ -79,7 +80,7 @@ describe("PostgreSQL unreachable", () => {
     if (!user) throw new Error("users");
     await bid(session.id, user.id, 250);
     await databaseDown();
-    const res = await call<Leaderboard>("GET", `/v1/sessions/${session.id}/leaderboard`);
+    const res = await call("GET", `/v1/sessions/${session.id}/leaderboard`, { schema: LeaderboardSchema });
     expect(res.status).toBe(200);
     expect(res.body.entries).toEqual([
       expect.objectContaining({
@@ -92,7 +93,7 @@ describe("PostgreSQL unreachable", () => {
 
   it("reports the database down in /health with 503", async () => {
     await databaseDown();
-    const res = await call<{ status: string; checks: { database: string } }>("GET", "/health");
+    const res = await call("GET", "/health", { schema: HealthSchema });
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ status: "degraded", checks: { database: "down" } });
     await databaseUp();
@@ -103,7 +104,7 @@ describe("PostgreSQL unreachable", () => {
     await databaseDown();
     const res = await call("GET", "/v1/users/1");
     expect(res.status).toBe(503);
-    expect(res.body.code).toBe("database_unavailable");
+    expect(res.problem.code).toBe("database_unavailable");
     const unknown = await call("GET", `/v1/sessions/${crypto.randomUUID()}`);
     expect(unknown.status).toBe(503);
   });

@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, inject, it } from "vitest";
+import { LeaderboardSchema } from "../../src/http/contract";
+import { usernameCacheKey } from "../../src/users/username-cache-key";
 import worker from "../../src/worker";
-import { bid, call, createSession, createUsers, type Leaderboard } from "../support/api";
+import { bid, call, createSession, createUsers, readResponse } from "../support/api";
 import { statementsDuring } from "../support/wire";
 
 const withCache = inject("upstashUrl") !== "";
@@ -21,12 +24,13 @@ describe("leaderboard usernames: one batched lookup", () => {
       await fetch(`${inject("upstashUrl")}/pipeline`, {
         method: "POST",
         headers: { Authorization: `Bearer ${inject("upstashToken")}` },
-        body: JSON.stringify(users.map((u) => ["DEL", `${inject("cacheNamespace")}:username:${u.id}`])),
+        body: JSON.stringify(users.map((u) => ["DEL", usernameCacheKey(inject("cacheNamespace"), u.id)])),
       });
     }
-    let board: Leaderboard | undefined;
+    let board: z.infer<typeof LeaderboardSchema> | undefined;
     const statements = await statementsDuring(async () => {
-      board = (await call<Leaderboard>("GET", `/v1/sessions/${session.id}/leaderboard?limit=50`)).body;
+      const path = `/v1/sessions/${session.id}/leaderboard?limit=50`;
+      board = (await call("GET", path, { schema: LeaderboardSchema })).body;
     });
     expect(statements).toBeLessThanOrEqual(1);
     expect(board?.entries).toHaveLength(50);
@@ -50,7 +54,7 @@ describe("leaderboard usernames: one batched lookup", () => {
     const request = new Request(`http://bidding.test/v1/sessions/${session.id}/leaderboard`);
     const res = await worker.fetch(request, brokenCache);
     expect(res.status).toBe(200);
-    const board = await res.json<Leaderboard>();
+    const board = (await readResponse(`GET ${request.url}`, res, LeaderboardSchema)).body;
     expect(board.entries.map((e) => e.username)).toEqual([...users].reverse().map((u) => u.username));
   });
 });

@@ -1,20 +1,11 @@
 import { env } from "cloudflare:workers";
 import { Client } from "pg";
 import { describe, expect, inject, it } from "vitest";
+import { PoolFiguresSchema } from "../../src/http/contract";
 import { adminToken, call, tokenFor } from "../support/api";
 
-interface PoolFigures {
-  pool_size: number;
-  checked_in_connections: number;
-  checked_out_connections: number;
-  total_connections: number;
-  status: string;
-  max_connections: number | null;
-  source: { connections: string; driver: string; error?: string };
-}
-
 const poolFigures = async () =>
-  (await call<PoolFigures>("GET", "/metrics/pool", { token: await adminToken() })).body;
+  (await call("GET", "/metrics/pool", { token: await adminToken(), schema: PoolFiguresSchema })).body;
 
 /** A connection of "this service", as the Worker opens them. */
 async function openServiceConnection(): Promise<Client> {
@@ -68,7 +59,10 @@ describe("GET /metrics/pool access", () => {
   it("is for admins only and answers on any database", async () => {
     expect((await call("GET", "/metrics/pool")).status).toBe(401);
     expect((await call("GET", "/metrics/pool", { token: await tokenFor(3, "user") })).status).toBe(403);
-    const figures = await call<PoolFigures>("GET", "/metrics/pool", { token: await adminToken() });
+    const figures = await call("GET", "/metrics/pool", {
+      token: await adminToken(),
+      schema: PoolFiguresSchema,
+    });
     expect(figures.status).toBe(200);
     expect(figures.body.pool_size).toBe(Number(env.POOL_SIZE));
   });

@@ -1,8 +1,9 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { BidReceiptSchema } from "../../src/http/contract";
 import type { BidRequest, Outcome, PlacedBid } from "../../src/objects/protocol";
-import { bid, createSession, createUsers, tokenFor } from "../support/api";
+import { bid, createSession, createUsers, readResponse, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, objectBoard, sessionStub, statsOf } from "../support/objects";
 
@@ -164,8 +165,11 @@ describe("bids through the Worker, batched per session", () => {
         }),
       ),
     );
-    const receipts = await Promise.all(answers.map((r) => r.json<{ seq: number; userId: number }>()));
+    const answered = await Promise.all(
+      answers.map((r) => readResponse(`POST /v1/sessions/${session.id}/bids`, r, BidReceiptSchema)),
+    );
     expect(answers.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
+    const receipts = answered.map((r) => r.body);
     expect(receipts.map((r) => r.seq).sort((x, y) => x - y)).toEqual(users.map((_, i) => i + 1));
     expect(new Set(receipts.map((r) => r.userId)).size).toBe(1000);
   });

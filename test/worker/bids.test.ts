@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { adminToken, bid, call, createSession, createUsers, type Session, tokenFor } from "../support/api";
+import { MyBidSchema, SessionSchema } from "../../src/http/contract";
+import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 
 const hour = 3_600_000;
 
@@ -26,7 +27,7 @@ describe("POST /v1/sessions/{id}/bids", () => {
     expect(raise.status).toBe(201);
     expect(raise.body).toMatchObject({ amount: 150, rank: 2, seq: 3 }); // bob reached 150 first
 
-    const read = await call<Session>("GET", `/v1/sessions/${session.id}`);
+    const read = await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema });
     expect(read.body).toMatchObject({ bidders: 2, highestBid: 150 });
   });
 
@@ -36,13 +37,13 @@ describe("POST /v1/sessions/{id}/bids", () => {
     if (!user) throw new Error("users");
     const low = await bid(session.id, user.id, 99);
     expect(low.status).toBe(422);
-    expect(low.body.code).toBe("bid_below_minimum");
+    expect(low.problem.code).toBe("bid_below_minimum");
     expect((await bid(session.id, user.id, 200)).status).toBe(201);
     const small = await bid(session.id, user.id, 209);
     expect(small.status).toBe(422);
-    expect(small.body.code).toBe("bid_increment_too_small");
+    expect(small.problem.code).toBe("bid_increment_too_small");
     const lower = await bid(session.id, user.id, 150);
-    expect(lower.body.code).toBe("bid_increment_too_small");
+    expect(lower.problem.code).toBe("bid_increment_too_small");
     expect((await bid(session.id, user.id, 210)).body.seq).toBe(2);
   });
 
@@ -55,7 +56,7 @@ describe("POST /v1/sessions/{id}/bids", () => {
     });
     const early = await bid(future.id, user.id, 1000);
     expect(early.status).toBe(409);
-    expect(early.body.code).toBe("session_not_started");
+    expect(early.problem.code).toBe("session_not_started");
 
     const past = await createSession({
       startsAt: new Date(Date.now() - 2 * hour).toISOString(),
@@ -63,7 +64,7 @@ describe("POST /v1/sessions/{id}/bids", () => {
     });
     const late = await bid(past.id, user.id, 1000);
     expect(late.status).toBe(409);
-    expect(late.body.code).toBe("session_ended");
+    expect(late.problem.code).toBe("session_ended");
   });
 
   it("ending a session early with PATCH refuses the very next bid", async () => {
@@ -71,14 +72,15 @@ describe("POST /v1/sessions/{id}/bids", () => {
     const [user] = await createUsers(1);
     if (!user) throw new Error("users");
     expect((await bid(session.id, user.id, 100)).status).toBe(201);
-    const patch = await call<Session>("PATCH", `/v1/sessions/${session.id}`, {
+    const patch = await call("PATCH", `/v1/sessions/${session.id}`, {
       token: await adminToken(),
       body: { endsAt: new Date().toISOString() },
+      schema: SessionSchema,
     });
     expect(patch.body.status).toBe("ended");
     const next = await bid(session.id, user.id, 200);
     expect(next.status).toBe(409);
-    expect(next.body.code).toBe("session_ended");
+    expect(next.problem.code).toBe("session_ended");
   });
 
   it("answers 404 for an unknown session and user, 400 for bad input", async () => {
@@ -86,12 +88,12 @@ describe("POST /v1/sessions/{id}/bids", () => {
     if (!user) throw new Error("users");
     const unknown = await bid(crypto.randomUUID(), user.id, 100);
     expect(unknown.status).toBe(404);
-    expect(unknown.body.code).toBe("session_not_found");
+    expect(unknown.problem.code).toBe("session_not_found");
 
     const session = await createSession();
     const ghost = await bid(session.id, 987_654_321, 100);
     expect(ghost.status).toBe(404);
-    expect(ghost.body.code).toBe("user_not_found");
+    expect(ghost.problem.code).toBe("user_not_found");
 
     const token = await tokenFor(user.id, "user");
     for (const body of [
@@ -104,14 +106,14 @@ describe("POST /v1/sessions/{id}/bids", () => {
     ]) {
       const res = await call("POST", `/v1/sessions/${session.id}/bids`, { token, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.detail).toMatch(/amount|x/);
+      expect(res.problem.detail).toMatch(/amount|x/);
     }
     const admin = await call("POST", `/v1/sessions/${session.id}/bids`, {
       token: await adminToken(),
       body: { amount: 100 },
     });
     expect(admin.status).toBe(403);
-    expect((await call<Session>("GET", `/v1/sessions/${session.id}`)).body.bidders).toBe(0);
+    expect((await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema })).body.bidders).toBe(0);
   });
 
   it("replays a retry with the same Idempotency-Key and refuses the key with another body", async () => {
@@ -130,7 +132,7 @@ describe("POST /v1/sessions/{id}/bids", () => {
 
     const reused = await bid(session.id, user.id, 400, key);
     expect(reused.status).toBe(422);
-    expect(reused.body.code).toBe("idempotency_key_reused");
+    expect(reused.problem.code).toBe("idempotency_key_reused");
 
     const other = await createUsers(1);
     const otherUser = other[0];
@@ -138,8 +140,9 @@ describe("POST /v1/sessions/{id}/bids", () => {
     // Keys are scoped to the user: the same key from someone else is a new bid.
     expect((await bid(session.id, otherUser.id, 300, key)).headers.get("Idempotent-Replayed")).toBeNull();
 
-    const me = await call<{ amount: number; bidCount: number }>("GET", `/v1/sessions/${session.id}/bids/me`, {
+    const me = await call("GET", `/v1/sessions/${session.id}/bids/me`, {
       token: await tokenFor(user.id, "user"),
+      schema: MyBidSchema,
     });
     expect(me.body).toMatchObject({ amount: 300, bidCount: 1 });
 
@@ -171,6 +174,6 @@ describe("GET /v1/sessions/{id}/bids/me", () => {
       token: await tokenFor(42, "user"),
     });
     expect(res.status).toBe(404);
-    expect(res.body.code).toBe("no_bid");
+    expect(res.problem.code).toBe("no_bid");
   });
 });

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { biddingClient } from "../../src/client";
-import { ProblemSchema } from "../../src/http/app";
+import { ProblemSchema } from "../../src/http/contract";
 import { adminToken, tokenFor, uniqueName } from "../support/api";
 
 const client = (token?: string) =>

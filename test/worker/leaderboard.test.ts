@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { bid, call, createSession, createUsers, type Leaderboard } from "../support/api";
+import { LeaderboardSchema } from "../../src/http/contract";
+import { bid, call, createSession, createUsers } from "../support/api";
 
-const board = (id: string, query = "") => call<Leaderboard>("GET", `/v1/sessions/${id}/leaderboard${query}`);
+const board = (id: string, query = "") =>
+  call("GET", `/v1/sessions/${id}/leaderboard${query}`, { schema: LeaderboardSchema });
 
 describe("GET /v1/sessions/{id}/leaderboard", () => {
   it("orders by amount, equal amounts by who reached them first, with usernames", async () => {
@@ -41,8 +43,8 @@ describe("GET /v1/sessions/{id}/leaderboard", () => {
     const session = await createSession();
     const res = await call("GET", `/v1/sessions/${session.id}/leaderboard?limit=${limit}`);
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe("invalid_request");
-    expect(res.body.detail).toContain("limit");
+    expect(res.problem.code).toBe("invalid_request");
+    expect(res.problem.detail).toContain("limit");
   });
 
   it("answers 404 for an unknown session and caches a finished board longer", async () => {

@@ -80,7 +80,7 @@ describe("GET /v1/sessions/{id}/live", () => {
     const plain = await call("GET", `/v1/sessions/${session.id}/live`);
     expect(plain.status).toBe(426);
     expect(plain.headers.get("Content-Type")).toContain("application/problem+json");
-    expect(plain.body.code).toBe("upgrade_required");
+    expect(plain.problem.code).toBe("upgrade_required");
     await expect(watch(crypto.randomUUID())).rejects.toThrow(/404/);
   });
 });

@@ -1,5 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { LeaderboardSchema } from "../../src/http/contract";
 import { storeMigrations } from "../../src/objects/store-migrations";
 import { adminToken, bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
@@ -77,10 +78,7 @@ describe("the session object's own schema", () => {
 
     const raise = await bid(session.id, alice.id, 130);
     expect(raise.body).toMatchObject({ seq: 3, rank: 1 });
-    const board = await call<{ entries: { username: string | null }[] }>(
-      "GET",
-      `/v1/sessions/${session.id}/leaderboard`,
-    );
+    const board = await call("GET", `/v1/sessions/${session.id}/leaderboard`, { schema: LeaderboardSchema });
     expect(board.body.entries.map((e) => e.username)).toEqual([alice.username, bob.username]);
     expect(await fireAlarm(session.id)).toBe(true);
     const stored = await readSessionFromPostgres(session.id);
@@ -187,7 +185,7 @@ describe("the session object's alarm", () => {
     // Ended means final: no PATCH reopens it, no bid gets in, PostgreSQL has both bids.
     const reopen = await patchEnd(Date.now() + 3_600_000);
     expect(reopen.status).toBe(409);
-    expect(reopen.body.code).toBe("session_ended");
+    expect(reopen.problem.code).toBe("session_ended");
     expect((await bid(session.id, user.id, 300)).status).toBe(409);
     const stored = await readSessionFromPostgres(session.id);
     expect(stored.events.map((e) => e.amount)).toEqual([100, 200]);

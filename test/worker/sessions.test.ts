@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createSession, type Session, tokenFor } from "../support/api";
+import { SessionSchema } from "../../src/http/contract";
+import { adminToken, call, createSession, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { sessionStub } from "../support/objects";
 
@@ -10,9 +11,10 @@ describe("POST /v1/sessions", () => {
   it("creates a session in PostgreSQL and answers with its status", async () => {
     const startsAt = new Date(Date.now() + hour).toISOString();
     const endsAt = new Date(Date.now() + 2 * hour).toISOString();
-    const res = await call<Session>("POST", "/v1/sessions", {
+    const res = await call("POST", "/v1/sessions", {
       token: await adminToken(),
       body: { title: "Lot 7", startsAt, endsAt, minBid: 500, minIncrement: 25 },
+      schema: SessionSchema,
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
@@ -29,7 +31,7 @@ describe("POST /v1/sessions", () => {
     expect(stored.session?.minBid).toBe(500);
     expect(stored.session?.endsAt.toISOString()).toBe(endsAt);
 
-    const read = await call<Session>("GET", `/v1/sessions/${res.body.id}`);
+    const read = await call("GET", `/v1/sessions/${res.body.id}`, { schema: SessionSchema });
     expect(read.status).toBe(200);
     // The same session; only the clock fields move, and only admins see the reserve and hard end.
     const { serverTime: _t, endsInMs: _e, reservePrice: _r, hardEndsAt: _h, ...stable } = res.body;
@@ -63,8 +65,8 @@ describe("POST /v1/sessions", () => {
     };
     const res = await call("POST", "/v1/sessions", { token: await adminToken(), body });
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe("invalid_request");
-    expect(res.body.detail).toContain(field);
+    expect(res.problem.code).toBe("invalid_request");
+    expect(res.problem.detail).toContain(field);
   });
 
   it("is for admins only", async () => {
@@ -78,7 +80,7 @@ describe("GET /v1/sessions/{id}", () => {
     const id = crypto.randomUUID();
     const res = await call("GET", `/v1/sessions/${id}`);
     expect(res.status).toBe(404);
-    expect(res.body.code).toBe("session_not_found");
+    expect(res.problem.code).toBe("session_not_found");
     // Storage as a fresh object has it: no tables at all, the size of an
     // object nobody ever asked for anything, and no alarm.
     const storageOf = (name: string) =>
@@ -100,7 +102,7 @@ describe("GET /v1/sessions/{id}", () => {
     for (const bad of ["not-a-uuid", "123", "0b8f3c5e-2f7a-4c61-9d1e-6a1f0e5b9c4"]) {
       const res = await call("GET", `/v1/sessions/${bad}`);
       expect(res.status, bad).toBe(400);
-      expect(res.body.code).toBe("invalid_request");
+      expect(res.problem.code).toBe("invalid_request");
     }
   });
 });
@@ -109,13 +111,16 @@ describe("PATCH /v1/sessions/{id}", () => {
   it("renames and extends; the change is visible at once", async () => {
     const session = await createSession();
     const endsAt = new Date(Date.now() + 5 * hour).toISOString();
-    const res = await call<Session>("PATCH", `/v1/sessions/${session.id}`, {
+    const res = await call("PATCH", `/v1/sessions/${session.id}`, {
       token: await adminToken(),
       body: { title: "Renamed", endsAt },
+      schema: SessionSchema,
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ title: "Renamed", endsAt, status: "active" });
-    expect((await call<Session>("GET", `/v1/sessions/${session.id}`)).body.title).toBe("Renamed");
+    expect((await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema })).body.title).toBe(
+      "Renamed",
+    );
   });
 
   it("refuses an end before the start, an empty body and unknown fields", async () => {
@@ -126,7 +131,9 @@ describe("PATCH /v1/sessions/{id}", () => {
       const res = await call("PATCH", `/v1/sessions/${session.id}`, { token, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
-    expect((await call<Session>("GET", `/v1/sessions/${session.id}`)).body.endsAt).toBe(session.endsAt);
+    expect((await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema })).body.endsAt).toBe(
+      session.endsAt,
+    );
   });
 
   it("answers 404 for an unknown session", async () => {

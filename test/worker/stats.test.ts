@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { SessionStats } from "../../src/objects/protocol";
+import { SessionStatsSchema } from "../../src/http/contract";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { fireAlarm } from "../support/objects";
 
 const stats = async (id: string) =>
-  (await call<SessionStats>("GET", `/v1/sessions/${id}/stats`, { token: await adminToken() })).body;
+  (await call("GET", `/v1/sessions/${id}/stats`, { token: await adminToken(), schema: SessionStatsSchema }))
+    .body;
 
 describe("GET /v1/sessions/{id}/stats", () => {
   it("shows bids pending and ageing, then flushed", async () => {

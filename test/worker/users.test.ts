@@ -1,15 +1,24 @@
+import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, tokenFor, type User, uniqueName } from "../support/api";
+import { CreatedUsersSchema, HealthSchema, UserSchema } from "../../src/http/contract";
+import { adminToken, call, tokenFor, uniqueName } from "../support/api";
+
+/** The generated document, only as far as these tests read it. */
+const OpenApiDocumentSchema = z.object({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
 
 describe("POST /v1/users", () => {
   it("creates a user for an admin and reads it back", async () => {
     const username = uniqueName();
-    const created = await call<User>("POST", "/v1/users", { token: await adminToken(), body: { username } });
+    const created = await call("POST", "/v1/users", {
+      token: await adminToken(),
+      body: { username },
+      schema: UserSchema,
+    });
     expect(created.status).toBe(201);
     expect(created.body.username).toBe(username);
     expect(created.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-    const read = await call<User>("GET", `/v1/users/${created.body.id}`);
+    const read = await call("GET", `/v1/users/${created.body.id}`, { schema: UserSchema });
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created.body);
   });
@@ -20,7 +29,7 @@ describe("POST /v1/users", () => {
     expect((await call("POST", "/v1/users", { token, body: { username } })).status).toBe(201);
     const again = await call("POST", "/v1/users", { token, body: { username } });
     expect(again.status).toBe(409);
-    expect(again.body.code).toBe("username_taken");
+    expect(again.problem.code).toBe("username_taken");
   });
 
   it.each([
@@ -34,8 +43,8 @@ describe("POST /v1/users", () => {
     const res = await call("POST", "/v1/users", { token: await adminToken(), body });
     expect(res.status).toBe(400);
     expect(res.headers.get("Content-Type")).toContain("application/problem+json");
-    expect(res.body.code).toBe("invalid_request");
-    expect(res.body.detail).toContain(field);
+    expect(res.problem.code).toBe("invalid_request");
+    expect(res.problem.detail).toContain(field);
   });
 
   it.each([
@@ -52,7 +61,7 @@ describe("POST /v1/users", () => {
       headers: { "Content-Type": type },
     });
     expect(res.status).toBe(415);
-    expect(res.body.code).toBe("unsupported_media_type");
+    expect(res.problem.code).toBe("unsupported_media_type");
   });
 
   it("accepts JSON media types with parameters", async () => {
@@ -76,22 +85,23 @@ describe("POST /v1/users", () => {
       body: { username: "x".repeat(17 * 1024) },
     });
     expect(res.status).toBe(413);
-    expect(res.body.code).toBe("payload_too_large");
+    expect(res.problem.code).toBe("payload_too_large");
   });
 
   it("answers 400 for broken JSON", async () => {
     const res = await call("POST", "/v1/users", { token: await adminToken(), body: '{"username":' });
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe("invalid_request");
+    expect(res.problem.code).toBe("invalid_request");
   });
 });
 
 describe("POST /v1/users/batch", () => {
   it("creates every user in one go", async () => {
     const usernames = [uniqueName(), uniqueName(), uniqueName()];
-    const res = await call<{ users: { id: number; username: string }[] }>("POST", "/v1/users/batch", {
+    const res = await call("POST", "/v1/users/batch", {
       token: await adminToken(),
       body: { usernames },
+      schema: CreatedUsersSchema,
     });
     expect(res.status).toBe(201);
     expect(res.body.users.map((u) => u.username)).toEqual(usernames);
@@ -104,7 +114,7 @@ describe("POST /v1/users/batch", () => {
     const fresh = uniqueName();
     const res = await call("POST", "/v1/users/batch", { token, body: { usernames: [fresh, taken] } });
     expect(res.status).toBe(409);
-    expect(res.body.detail).toContain(taken);
+    expect(res.problem.detail).toContain(taken);
     const lookup = await call("POST", "/v1/users", { token, body: { username: fresh } });
     expect(lookup.status).toBe(201);
   });
@@ -125,11 +135,11 @@ describe("GET /v1/users/{id}", () => {
   it("answers 404 user_not_found for an unknown id and 400 for a malformed one", async () => {
     const missing = await call("GET", "/v1/users/999999999");
     expect(missing.status).toBe(404);
-    expect(missing.body.code).toBe("user_not_found");
+    expect(missing.problem.code).toBe("user_not_found");
     for (const bad of ["0", "-1", "abc", "1.5", "99999999999999999999", "9007199254740993"]) {
       const res = await call("GET", `/v1/users/${bad}`);
       expect(res.status, bad).toBe(400);
-      expect(res.body.code).toBe("invalid_request");
+      expect(res.problem.code).toBe("invalid_request");
     }
   });
 });
@@ -140,7 +150,7 @@ describe("auth", () => {
   it("answers 401 without a token", async () => {
     const res = await create();
     expect(res.status).toBe(401);
-    expect(res.body.code).toBe("unauthorized");
+    expect(res.problem.code).toBe("unauthorized");
   });
 
   it("answers 401 for a token signed with another secret", async () => {
@@ -164,19 +174,19 @@ describe("auth", () => {
   it("answers 403 forbidden for a user token on an admin route", async () => {
     const res = await create(await tokenFor(1, "user"));
     expect(res.status).toBe(403);
-    expect(res.body.code).toBe("forbidden");
+    expect(res.problem.code).toBe("forbidden");
   });
 });
 
 describe("GET /health and the docs", () => {
   it("reports the database as ok", async () => {
-    const res = await call<{ status: string; checks: { database: string } }>("GET", "/health");
+    const res = await call("GET", "/health", { schema: HealthSchema });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: "ok", checks: { database: "ok" } });
   });
 
   it("serves the OpenAPI document with every public path", async () => {
-    const res = await call<{ openapi: string; paths: Record<string, unknown> }>("GET", "/openapi.json");
+    const res = await call("GET", "/openapi.json", { schema: OpenApiDocumentSchema });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe("3.1.0");
     expect(Object.keys(res.body.paths)).toEqual(

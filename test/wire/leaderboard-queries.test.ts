@@ -1,3 +1,4 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, inject, it } from "vitest";
@@ -52,7 +53,9 @@ describe("leaderboard usernames: one batched lookup", () => {
       UPSTASH_REDIS_REST_TOKEN: "x",
     };
     const request = new Request(`http://bidding.test/v1/sessions/${session.id}/leaderboard`);
-    const res = await worker.fetch(request, brokenCache);
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, brokenCache, ctx);
+    await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     const board = (await readResponse(`GET ${request.url}`, res, LeaderboardSchema)).body;
     expect(board.entries.map((e) => e.username)).toEqual([...users].reverse().map((u) => u.username));

@@ -1,15 +1,17 @@
 // The shapes of the API's answers the load scripts read (API.md), checked at
 // runtime: the contract's own schemas (src/http/contract.ts), none declared here.
+// Sessions and receipts as a v1 client reads them, since the benchmark drives the
+// reference design with the same scripts.
 import type { z } from "zod";
 import {
-  BidReceiptSchema,
+  BidReceiptV1Schema as BidReceiptSchema,
   CreatedUsersSchema,
   LeaderboardMessageSchema,
   LeaderboardSchema,
   LiveMessageSchema,
   PoolFiguresSchema,
   ProblemSchema,
-  SessionSchema,
+  SessionV1Schema as SessionSchema,
   SessionStatsSchema,
 } from "../src/http/contract.js";
 

@@ -44,39 +44,41 @@ export const SoftCloseSchema = z
   })
   .openapi("SoftClose");
 
-export const SessionSchema = z
-  .object({
-    id: z.string().openapi({ format: "uuid" }),
-    title: z.string(),
-    startsAt: z.string().openapi({ format: "date-time" }),
-    endsAt: z.string().openapi({ format: "date-time" }),
-    minBid: z.number().int(),
-    minIncrement: z.number().int(),
-    status: z.enum(["scheduled", "active", "ended"]),
-    bidders: z.number().int(),
-    highestBid: z.number().int().nullable(),
-    createdAt: z.string().openapi({ format: "date-time" }),
-    units: z.number().int().openapi({ description: "How many top bidders win" }),
-    reserveMet: z
-      .boolean()
-      .openapi({ description: "The highest live bid is at or above the reserve; true when there is none" }),
-    softClose: SoftCloseSchema.nullable(),
-    scheduledEndsAt: z.string().openapi({
-      format: "date-time",
-      description: "The end as created or last PATCHed; `endsAt` is the end in force",
-    }),
-    extensions: z.number().int().openapi({ description: "Soft-close extensions so far" }),
-    serverTime: z
-      .string()
-      .openapi({ format: "date-time", description: "The server's clock when the answer was made" }),
-    endsInMs: z.number().int().openapi({ description: "From serverTime to endsAt; 0 once ended" }),
-    reservePrice: z.number().int().nullable().optional().openapi({ description: "Admins only" }),
-    hardEndsAt: z
-      .string()
-      .optional()
-      .openapi({ format: "date-time", description: "Admins only: no extension moves the end past it" }),
-  })
-  .openapi("Session");
+/** A session as a v1 client reads it: what the reference system served, and every field v1 promised. */
+export const SessionV1Schema = z.object({
+  id: z.string().openapi({ format: "uuid" }),
+  title: z.string(),
+  startsAt: z.string().openapi({ format: "date-time" }),
+  endsAt: z.string().openapi({ format: "date-time" }),
+  minBid: z.number().int(),
+  minIncrement: z.number().int(),
+  status: z.enum(["scheduled", "active", "ended"]),
+  bidders: z.number().int(),
+  highestBid: z.number().int().nullable(),
+  createdAt: z.string().openapi({ format: "date-time" }),
+});
+
+export const SessionSchema = SessionV1Schema.extend({
+  units: z.number().int().openapi({ description: "How many top bidders win" }),
+  reserveMet: z
+    .boolean()
+    .openapi({ description: "The highest live bid is at or above the reserve; true when there is none" }),
+  softClose: SoftCloseSchema.nullable(),
+  scheduledEndsAt: z.string().openapi({
+    format: "date-time",
+    description: "The end as created or last PATCHed; `endsAt` is the end in force",
+  }),
+  extensions: z.number().int().openapi({ description: "Soft-close extensions so far" }),
+  serverTime: z
+    .string()
+    .openapi({ format: "date-time", description: "The server's clock when the answer was made" }),
+  endsInMs: z.number().int().openapi({ description: "From serverTime to endsAt; 0 once ended" }),
+  reservePrice: z.number().int().nullable().optional().openapi({ description: "Admins only" }),
+  hardEndsAt: z
+    .string()
+    .optional()
+    .openapi({ format: "date-time", description: "Admins only: no extension moves the end past it" }),
+}).openapi("Session");
 
 export const SessionStatsSchema = z
   .object({
@@ -101,21 +103,23 @@ export const SessionStatsSchema = z
   })
   .openapi("SessionStats");
 
-export const BidReceiptSchema = z
-  .object({
-    sessionId: z.string().openapi({ format: "uuid" }),
-    userId: z.number().int(),
-    amount: z.number().int(),
-    rank: z.number().int(),
-    placedAt: z.string().openapi({ format: "date-time" }),
-    seq: z.number().int(),
-    maxAmount: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "The caller's own maximum (proxy bid), or null: never shown to anyone else" }),
-  })
-  .openapi("BidReceipt");
+/** A 201 as a v1 client reads it. */
+export const BidReceiptV1Schema = z.object({
+  sessionId: z.string().openapi({ format: "uuid" }),
+  userId: z.number().int(),
+  amount: z.number().int(),
+  rank: z.number().int(),
+  placedAt: z.string().openapi({ format: "date-time" }),
+  seq: z.number().int(),
+});
+
+export const BidReceiptSchema = BidReceiptV1Schema.extend({
+  maxAmount: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: "The caller's own maximum (proxy bid), or null: never shown to anyone else" }),
+}).openapi("BidReceipt");
 
 export const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
 

@@ -70,22 +70,25 @@ export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): 
         ON CONFLICT (session_id, seq) DO NOTHING`);
     }
     if (results) {
-      // Fixed once: a replay finds the rows and the close already there and changes nothing.
+      // Fixed once: only the statement that closes the session writes its
+      // winners, so a replay, or any later batch whatever it carries, finds
+      // the session closed and changes nothing.
+      const { winners } = results;
       await tx.execute(sql`
-        UPDATE bidding_sessions SET closed_at = ${iso(results.closedAt)}, final_seq = ${results.finalSeq}
-        WHERE id = ${sessionId} AND closed_at IS NULL`);
-      if (results.winners.length > 0) {
-        await tx.execute(sql`
-          INSERT INTO session_results (session_id, rank, user_id, amount, seq)
-          SELECT ${sessionId}::uuid, w.rank, w.user_id, w.amount, w.seq
-          FROM unnest(
-            ${sql.param(results.winners.map((w) => w.rank))}::integer[],
-            ${sql.param(results.winners.map((w) => w.userId))}::bigint[],
-            ${sql.param(results.winners.map((w) => w.amount))}::bigint[],
-            ${sql.param(results.winners.map((w) => w.seq))}::bigint[]
-          ) AS w(rank, user_id, amount, seq)
-          ON CONFLICT (session_id, rank) DO NOTHING`);
-      }
+        WITH closing AS (
+          UPDATE bidding_sessions SET closed_at = ${iso(results.closedAt)}, final_seq = ${results.finalSeq}
+          WHERE id = ${sessionId} AND closed_at IS NULL
+          RETURNING id
+        )
+        INSERT INTO session_results (session_id, rank, user_id, amount, seq)
+        SELECT closing.id, w.rank, w.user_id, w.amount, w.seq
+        FROM closing, unnest(
+          ${sql.param(winners.map((w) => w.rank))}::integer[],
+          ${sql.param(winners.map((w) => w.userId))}::bigint[],
+          ${sql.param(winners.map((w) => w.amount))}::bigint[],
+          ${sql.param(winners.map((w) => w.seq))}::bigint[]
+        ) AS w(rank, user_id, amount, seq)
+        ON CONFLICT (session_id, rank) DO NOTHING`);
     }
   });
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { asc, eq } from "drizzle-orm";
 import { withDatabase } from "../../src/db/client";
-import { biddingSessions, bidEvents, bids } from "../../src/db/schema";
+import { biddingSessions, bidEvents, bids, sessionResults } from "../../src/db/schema";
 
 /** What PostgreSQL holds for one session, read through the Worker's own driver. */
 export async function readSessionFromPostgres(sessionId: string) {
@@ -14,4 +14,15 @@ export async function readSessionFromPostgres(sessionId: string) {
       .where(eq(bidEvents.sessionId, sessionId))
       .orderBy(asc(bidEvents.seq)),
   }));
+}
+
+/** The session's rows in session_results, by rank. */
+export async function readResultsFromPostgres(sessionId: string) {
+  return withDatabase(env, (db) =>
+    db
+      .select()
+      .from(sessionResults)
+      .where(eq(sessionResults.sessionId, sessionId))
+      .orderBy(asc(sessionResults.rank)),
+  );
 }

@@ -75,11 +75,11 @@ async function runCases(
 }
 
 function describeFixtures(fixtures: Fixtures) {
-  const { active, scheduled, ended } = fixtures.sessions;
+  const { active, scheduled, ended, multiUnit } = fixtures.sessions;
   return {
     tag: fixtures.tag,
     bidders: fixtures.bidders,
-    sessions: { active: active.id, scheduled: scheduled.id, ended: ended.id },
+    sessions: { active: active.id, scheduled: scheduled.id, ended: ended.id, multiUnit: multiUnit.id },
   };
 }
 

@@ -1,8 +1,9 @@
-// POST /v1/sessions/{id}/bids and GET .../bids/me: amounts of the wrong type
-// or out of bounds (400), the bid rules (422 below minimum or too small a
-// raise, 409 not started or ended, 404 unknown session), and bad
-// Idempotency-Key headers. The fixture figures: minimum 100, increment 10,
-// bidder A holds 150 in the active session; B and C hold nothing.
+// POST /v1/sessions/{id}/bids and GET .../bids/me: amounts and maximums of
+// the wrong type or out of bounds, or both at once (400), the bid rules (422
+// below minimum, too small a raise, a maximum where there are several units;
+// 409 not started or ended; 404 unknown session), and bad Idempotency-Key
+// headers. The fixture figures: minimum 100, increment 10, bidder A holds 150
+// in the active session; B and C hold nothing; the multi-unit session has no bids.
 import { bad, type CorpusCase, get, invalid, json, post, problem, raw, SESSION } from "./case.js";
 import { A_ACTIVE_BID, MIN_BID, MIN_INCREMENT } from "./fixtures.js";
 import type { TokenName } from "./tokens.js";
@@ -11,6 +12,10 @@ const bid = (amount: unknown, who: TokenName = "bidderA", session: string = SESS
   post(`${session}/bids`, json({ amount }), { auth: who });
 const bidLiteral = (literal: string) =>
   post(`${SESSION.active}/bids`, raw(`{"amount":${literal}}`), { auth: "bidderA" });
+const maxBid = (maxAmount: unknown, who: TokenName = "bidderA", session: string = SESSION.active) =>
+  post(`${session}/bids`, json({ maxAmount }), { auth: who });
+const maxBidLiteral = (literal: string) =>
+  post(`${SESSION.active}/bids`, raw(`{"maxAmount":${literal}}`), { auth: "bidderA" });
 const bidWithKey = (key: string | readonly string[], amount = 1000, who: TokenName = "bidderA") =>
   post(`${SESSION.active}/bids`, json({ amount }), { auth: who, headers: { "Idempotency-Key": key } });
 
@@ -19,6 +24,7 @@ const tooSmallRaise = problem(422, "bid_increment_too_small");
 const notStarted = problem(409, "session_not_started");
 const ended = problem(409, "session_ended");
 const sessionNotFound = problem(404, "session_not_found");
+const singleUnitOnly = problem(422, "proxy_bids_need_single_unit");
 
 const badAmounts: [label: string, amount: unknown][] = [
   ["a string '1000'", "1000"],
@@ -74,6 +80,74 @@ const amounts: CorpusCase[] = [
     "userId in the body (bidding as someone else)",
     post(`${SESSION.active}/bids`, json({ amount: 1000, userId: "{{userB}}" }), { auth: "bidderA" }),
     invalid,
+  ),
+];
+
+/** `maxAmount` instead of `amount`: the same bounds, never both, and only where one unit is sold. */
+const maximums: CorpusCase[] = [
+  ...badAmounts.map(([label, maxAmount]) => bad(`maxAmount ${label}`, maxBid(maxAmount), invalid)),
+  ...badLiterals.map(([label, literal]) =>
+    bad(`maxAmount literal ${label}`, maxBidLiteral(literal), invalid),
+  ),
+  bad(
+    "amount and maxAmount both",
+    post(`${SESSION.active}/bids`, json({ amount: 1000, maxAmount: 2000 }), { auth: "bidderA" }),
+    invalid,
+  ),
+  bad(
+    "amount and maxAmount both, equal",
+    post(`${SESSION.active}/bids`, json({ amount: 1000, maxAmount: 1000 }), { auth: "bidderB" }),
+    invalid,
+  ),
+  bad(
+    "amount null next to a valid maxAmount",
+    post(`${SESSION.active}/bids`, json({ amount: null, maxAmount: 1000 }), { auth: "bidderA" }),
+    invalid,
+  ),
+  bad(
+    "amount and maxAmount both, in the multi-unit session",
+    post(`${SESSION.multiUnit}/bids`, json({ amount: 1000, maxAmount: 2000 }), { auth: "bidderA" }),
+    invalid,
+  ),
+  bad(
+    "maxAmount under a differently-cased key",
+    post(`${SESSION.active}/bids`, json({ MaxAmount: 1000 }), { auth: "bidderA" }),
+    invalid,
+  ),
+  bad(
+    "unknown field next to a valid maxAmount",
+    post(`${SESSION.active}/bids`, json({ maxAmount: 1000, autoIncrement: 5 }), { auth: "bidderA" }),
+    invalid,
+  ),
+  bad(`maxAmount below the minimum: ${MIN_BID - 1}`, maxBid(MIN_BID - 1, "bidderB"), belowMinimum),
+  bad(`maxAmount equal to the caller's bid: ${A_ACTIVE_BID}`, maxBid(A_ACTIVE_BID), tooSmallRaise),
+  bad(
+    `maxAmount under the caller's bid, above the minimum: ${MIN_BID + MIN_INCREMENT}`,
+    maxBid(MIN_BID + MIN_INCREMENT),
+    tooSmallRaise,
+  ),
+  bad("maxAmount where there are three units", maxBid(1000, "bidderA", SESSION.multiUnit), singleUnitOnly),
+  bad(
+    "maxAmount where there are three units, by a user with no bid",
+    maxBid(MIN_BID, "bidderC", SESSION.multiUnit),
+    singleUnitOnly,
+  ),
+  bad(
+    "maxAmount below the minimum where there are three units",
+    maxBid(1, "bidderB", SESSION.multiUnit),
+    problem(422, ["proxy_bids_need_single_unit", "bid_below_minimum"]),
+  ),
+  bad("maxAmount, not started", maxBid(1000, "bidderA", SESSION.scheduled), notStarted),
+  bad("maxAmount, ended", maxBid(10_000, "bidderA", SESSION.ended), ended),
+  bad("maxAmount, ended, by a user with no bid", maxBid(10_000, "bidderB", SESSION.ended), ended),
+  bad("maxAmount, unknown session", maxBid(1000, "bidderA", SESSION.unknown), sessionNotFound),
+  bad(
+    "maxAmount with bidder A's Idempotency-Key (first used for a plain bid of the same figure)",
+    post(`${SESSION.active}/bids`, json({ maxAmount: A_ACTIVE_BID }), {
+      auth: "bidderA",
+      headers: { "Idempotency-Key": "{{idempotencyKey}}" },
+    }),
+    problem(422, "idempotency_key_reused"),
   ),
 ];
 
@@ -159,10 +233,21 @@ const myBid: CorpusCase[] = [
     sessionNotFound,
   ),
   bad(
+    "my bid in the multi-unit session, where I have none",
+    get(`${SESSION.multiUnit}/bids/me`, { auth: "bidderA" }),
+    problem(404, "no_bid"),
+  ),
+  bad(
     "my bid as a user id nobody has",
     get(`${SESSION.active}/bids/me`, { auth: "ghost" }),
     problem([401, 403, 404], ["unauthorized", "forbidden", "user_not_found", "no_bid"]),
   ),
 ];
 
-export const bidCases: readonly CorpusCase[] = [...amounts, ...rules, ...idempotencyKeys, ...myBid];
+export const bidCases: readonly CorpusCase[] = [
+  ...amounts,
+  ...maximums,
+  ...rules,
+  ...idempotencyKeys,
+  ...myBid,
+];

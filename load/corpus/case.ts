@@ -17,11 +17,14 @@ export type ProblemCode =
   | "username_taken"
   | "session_not_started"
   | "session_ended"
+  | "session_already_started"
+  | "session_not_ended"
   | "payload_too_large"
   | "unsupported_media_type"
   | "bid_below_minimum"
   | "bid_increment_too_small"
   | "idempotency_key_reused"
+  | "proxy_bids_need_single_unit"
   | "upgrade_required";
 
 /**
@@ -150,6 +153,8 @@ export const SESSION = {
   active: "/v1/sessions/{{active}}",
   scheduled: "/v1/sessions/{{scheduled}}",
   ended: "/v1/sessions/{{ended}}",
+  /** Active, three units, a reserve and a soft close: where maximum bids are refused. */
+  multiUnit: "/v1/sessions/{{multiUnit}}",
   unknown: "/v1/sessions/{{unknownSession}}",
 } as const;
 

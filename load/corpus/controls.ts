@@ -28,6 +28,12 @@ export const CONTROLS: readonly Control[] = [
     request: get("/v1/sessions/{{ACTIVE}}"),
     status: 200,
   },
+  {
+    name: "GET the multi-unit session as admin",
+    request: get(SESSION.multiUnit, { auth: "admin" }),
+    status: 200,
+  },
+  { name: "results of the ended session", request: get(`${SESSION.ended}/results`), status: 200 },
   { name: "leaderboard limit=1", request: get(`${SESSION.active}/leaderboard?limit=1`), status: 200 },
   { name: "leaderboard limit=100", request: get(`${SESSION.active}/leaderboard?limit=100`), status: 200 },
   { name: "GET bidder A", request: get("/v1/users/{{userA}}"), status: 200 },

@@ -1,11 +1,12 @@
 // What the corpus needs to exist before it runs, created through the API:
 // three bidders, an active session where bidder A holds a bid, a session that
-// has not started, and one that has ended (with A's bid in it).
+// has not started, one that has ended (with A's bid in it, its results
+// fixed), and an active one of three units with a reserve and a soft close.
 import { BidReceiptSchema, CreatedUsersSchema, type Session, SessionSchema } from "../api-schemas.js";
 import type { CorpusApi } from "./api.js";
 import { ADMIN_SUB, GHOST_USER_ID, type SignToken, TokenKit } from "./tokens.js";
 
-export const FIXTURE_SESSIONS = ["active", "scheduled", "ended"] as const;
+export const FIXTURE_SESSIONS = ["active", "scheduled", "ended", "multiUnit"] as const;
 export type FixtureSession = (typeof FIXTURE_SESSIONS)[number];
 
 // The fixtures' figures the cases are written against.
@@ -25,6 +26,8 @@ export interface Fixtures {
   tag: string;
   bidders: { a: FixtureUser; b: FixtureUser; c: FixtureUser };
   sessions: Record<FixtureSession, Session>;
+  /** No end of the scheduled session may be set past this. */
+  scheduledHardEndsAt: string;
   /** The Idempotency-Key of bidder A's bid in the active session. */
   idempotencyKey: string;
   kit: TokenKit;
@@ -59,7 +62,12 @@ export async function createFixtures(
   if (!a || !b || !c) throw new Error(`POST /v1/users/batch created ${users.length} users, not 3`);
   const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id });
 
-  const createSession = (name: FixtureSession, startsAt: number, endsAt: number) =>
+  const createSession = (
+    name: FixtureSession,
+    startsAt: number,
+    endsAt: number,
+    rules: Record<string, unknown> = {},
+  ) =>
     api.expect(201, SessionSchema, "POST", "/v1/sessions", {
       token: admin,
       json: {
@@ -68,6 +76,7 @@ export async function createFixtures(
         endsAt: iso(endsAt),
         minBid: MIN_BID,
         minIncrement: MIN_INCREMENT,
+        ...rules,
       },
     });
   const placeBid = (session: Session, amount: number, headers: Record<string, string> = {}) =>
@@ -90,12 +99,21 @@ export async function createFixtures(
     json: { endsAt: iso(Date.now() + 1000) },
   });
 
-  const scheduled = await createSession("scheduled", now + DAY, now + 2 * DAY);
+  const scheduledHardEndsAt = iso(now + 3 * DAY);
+  const scheduled = await createSession("scheduled", now + DAY, now + 2 * DAY, {
+    hardEndsAt: scheduledHardEndsAt,
+  });
+  const multiUnit = await createSession("multiUnit", now - MINUTE, now + 2 * 60 * MINUTE, {
+    units: 3,
+    reservePrice: 500,
+    softClose: { windowSeconds: 60, extendSeconds: 60 },
+  });
   const ended = await waitUntilEnded(api, toEnd.id);
   return {
     tag,
     bidders: { a, b, c },
-    sessions: { active, scheduled, ended },
+    sessions: { active, scheduled, ended, multiUnit },
+    scheduledHardEndsAt,
     idempotencyKey,
     kit,
   };
@@ -116,15 +134,17 @@ const UNKNOWN_SESSION = "5f0c8d2e-9b1a-4c3d-8e7f-0a1b2c3d4e5f";
 
 /** The `{{name}}` placeholders the cases' paths and bodies may use. */
 export function placeholderValues(fixtures: Fixtures): Record<string, string> {
-  const { active, scheduled, ended } = fixtures.sessions;
+  const { active, scheduled, ended, multiUnit } = fixtures.sessions;
   return {
     active: active.id,
     ACTIVE: active.id.toUpperCase(),
     scheduled: scheduled.id,
     ended: ended.id,
+    multiUnit: multiUnit.id,
     unknownSession: UNKNOWN_SESSION,
     UNKNOWN: UNKNOWN_SESSION.toUpperCase(),
     scheduledStartsAt: scheduled.startsAt,
+    scheduledAfterHardEnd: iso(Date.parse(fixtures.scheduledHardEndsAt) + 1),
     userA: String(fixtures.bidders.a.id),
     userB: String(fixtures.bidders.b.id),
     unknownUser: String(GHOST_USER_ID),

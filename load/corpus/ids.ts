@@ -100,9 +100,14 @@ const sessionRoutes: { label: string; request: (id: string) => CaseRequest }[] =
     label: "PATCH",
     request: (id) => patch(`/v1/sessions/${id}`, json({ title: "Renamed" }), { auth: "admin" }),
   },
+  {
+    label: "POST a maximum bid",
+    request: (id) => post(`/v1/sessions/${id}/bids`, json({ maxAmount: 1000 }), { auth: "bidderA" }),
+  },
   { label: "POST bids", request: (id) => post(`/v1/sessions/${id}/bids`, VALID_BID, { auth: "bidderA" }) },
   { label: "GET bids/me", request: (id) => get(`/v1/sessions/${id}/bids/me`, { auth: "bidderA" }) },
   { label: "GET leaderboard", request: (id) => get(`/v1/sessions/${id}/leaderboard`) },
+  { label: "GET results", request: (id) => get(`/v1/sessions/${id}/results`) },
   { label: "GET stats", request: (id) => get(`/v1/sessions/${id}/stats`, { auth: "admin" }) },
   {
     label: "GET live (WebSocket upgrade)",

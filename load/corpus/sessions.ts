@@ -1,7 +1,9 @@
 // POST /v1/sessions and PATCH /v1/sessions/{id}: each field missing, of the
 // wrong type or out of bounds (money 1 … 10^12, title 1–200 characters
-// without control characters, ISO-8601 times, endsAt > startsAt), unknown
-// fields; and reads of sessions nobody created (404).
+// without control characters, ISO-8601 times, endsAt > startsAt; units
+// 1–1000, reservePrice >= minBid, softClose seconds 1–3600, hardEndsAt >
+// endsAt), unknown fields; the auction rules changed after the start (409);
+// and reads of sessions nobody created (404) or results before the end (409).
 import {
   bad,
   type CorpusCase,
@@ -15,6 +17,7 @@ import {
   SESSION,
   sessionBody,
 } from "./case.js";
+import { MIN_BID } from "./fixtures.js";
 
 const create = (overrides: Record<string, unknown>) =>
   post("/v1/sessions", json(sessionBody(overrides)), { auth: "admin" });
@@ -27,6 +30,9 @@ const createWithLiteral = (field: string, literal: string) => {
 
 const change = (path: string, body: unknown) => patch(path, json(body), { auth: "admin" });
 const sessionNotFound = problem(404, "session_not_found");
+const alreadyStarted = problem(409, "session_already_started");
+const notEnded = problem(409, "session_not_ended");
+const RULE = { windowSeconds: 60, extendSeconds: 30 };
 const SQL_TITLE = "'; DROP TABLE bidding_sessions; --";
 
 const fields = ["title", "startsAt", "endsAt", "minBid", "minIncrement"];
@@ -83,6 +89,86 @@ const badTitles: [label: string, value: unknown][] = [
   ["SQL, 201 characters", SQL_TITLE.repeat(6).slice(0, 201)],
 ];
 
+const badUnits: [label: string, value: unknown][] = [
+  ["0", 0],
+  ["-1", -1],
+  ["1001", 1001],
+  ["1.5", 1.5],
+  ["a string '3'", "3"],
+  ["null", null],
+  ["true", true],
+  ["10^12", 1_000_000_000_000],
+];
+
+const badSeconds: [label: string, value: unknown][] = [
+  ["0", 0],
+  ["-1", -1],
+  ["3601", 3601],
+  ["1.5", 1.5],
+  ["a string '60'", "60"],
+  ["null", null],
+  ["86400 (a day)", 86_400],
+];
+
+const badSoftCloses: [label: string, value: unknown][] = [
+  ["null", null],
+  ["a number", 60],
+  ["a string", "60s"],
+  ["an array", [60, 30]],
+  ["empty", {}],
+  ["without windowSeconds", { extendSeconds: 30 }],
+  ["without extendSeconds", { windowSeconds: 60 }],
+  ["with an unknown field", { ...RULE, resetToSeconds: 10 }],
+  ...badSeconds.map(([label, value]): [string, unknown] => [
+    `windowSeconds ${label}`,
+    { ...RULE, windowSeconds: value },
+  ]),
+  ...badSeconds.map(([label, value]): [string, unknown] => [
+    `extendSeconds ${label}`,
+    { ...RULE, extendSeconds: value },
+  ]),
+];
+
+/** The v1.1 fields of a new session, each out of bounds. */
+const auctionRules: CorpusCase[] = [
+  ...badUnits.map(([label, value]) => bad(`create: units ${label}`, create({ units: value }), invalid)),
+  ...badMoney.map(([label, value]) =>
+    bad(`create: reservePrice ${label}`, create({ reservePrice: value }), invalid),
+  ),
+  bad("create: reservePrice 1 under minBid", create({ minBid: 100, reservePrice: 99 }), invalid),
+  bad("create: reservePrice 1e308", createWithLiteral("reservePrice", "1e308"), invalid),
+  ...badSoftCloses.map(([label, value]) =>
+    bad(`create: softClose ${label}`, create({ softClose: value }), invalid),
+  ),
+  ...badTimes.map(([label, value]) =>
+    bad(`create: hardEndsAt ${label}`, create({ hardEndsAt: value }), invalid),
+  ),
+  bad(
+    "create: hardEndsAt equal to endsAt",
+    create({ endsAt: "2030-01-02T10:00:00.000Z", hardEndsAt: "2030-01-02T10:00:00.000Z" }),
+    invalid,
+  ),
+  bad(
+    "create: hardEndsAt before endsAt",
+    create({ endsAt: "2030-01-02T10:00:00.000Z", hardEndsAt: "2030-01-02T09:59:59.999Z" }),
+    invalid,
+  ),
+  bad(
+    "create: hardEndsAt before startsAt",
+    create({
+      startsAt: "2030-01-01T10:00:00.000Z",
+      endsAt: "2030-01-02T10:00:00.000Z",
+      hardEndsAt: "2029-12-31T10:00:00.000Z",
+    }),
+    invalid,
+  ),
+  bad(
+    "create: every rule valid but units out of bounds",
+    create({ units: 0, reservePrice: 500, softClose: RULE, hardEndsAt: "2099-01-01T00:00:00.000Z" }),
+    invalid,
+  ),
+];
+
 const creation: CorpusCase[] = [
   ...fields.map((field) => bad(`create: ${field} missing`, create({ [field]: undefined }), invalid)),
   ...badTitles.map(([label, value]) => bad(`create: title ${label}`, create({ title: value }), invalid)),
@@ -118,6 +204,79 @@ const creation: CorpusCase[] = [
   bad("create: unknown field id (an existing session's)", create({ id: "{{active}}" }), invalid),
   bad("create: unknown field highestBid", create({ highestBid: 1 }), invalid),
   bad("create: empty object", post("/v1/sessions", json({}), { auth: "admin" }), invalid),
+  ...auctionRules,
+];
+
+/** softClose and reservePrice: in bounds only, and only before the start; units and hardEndsAt never. */
+const ruleChanges: CorpusCase[] = [
+  ...badSoftCloses
+    .filter(([label]) => label !== "null")
+    .map(([label, value]) =>
+      bad(`PATCH: softClose ${label}`, change(SESSION.scheduled, { softClose: value }), invalid),
+    ),
+  ...badMoney
+    .filter(([label]) => label !== "null")
+    .map(([label, value]) =>
+      bad(`PATCH: reservePrice ${label}`, change(SESSION.scheduled, { reservePrice: value }), invalid),
+    ),
+  bad(
+    "PATCH: reservePrice 1 under minBid",
+    change(SESSION.scheduled, { reservePrice: MIN_BID - 1 }),
+    invalid,
+  ),
+  bad("PATCH: units is not patchable", change(SESSION.scheduled, { units: 2 }), invalid),
+  bad(
+    "PATCH: hardEndsAt is not patchable",
+    change(SESSION.scheduled, { hardEndsAt: "2099-01-01T00:00:00.000Z" }),
+    invalid,
+  ),
+  bad(
+    "PATCH: endsAt 1 ms after hardEndsAt",
+    change(SESSION.scheduled, { endsAt: "{{scheduledAfterHardEnd}}" }),
+    invalid,
+  ),
+  bad(
+    "PATCH: a valid title with a bad softClose",
+    change(SESSION.scheduled, { title: "Renamed", softClose: { windowSeconds: 0, extendSeconds: 30 } }),
+    invalid,
+  ),
+  bad("PATCH: softClose after the start", change(SESSION.active, { softClose: RULE }), alreadyStarted),
+  bad(
+    "PATCH: softClose removed after the start",
+    change(SESSION.multiUnit, { softClose: null }),
+    alreadyStarted,
+  ),
+  bad("PATCH: reservePrice after the start", change(SESSION.active, { reservePrice: 500 }), alreadyStarted),
+  bad(
+    "PATCH: reservePrice removed after the start",
+    change(SESSION.multiUnit, { reservePrice: null }),
+    alreadyStarted,
+  ),
+  bad(
+    "PATCH: a valid title with softClose after the start",
+    change(SESSION.active, { title: "Renamed", softClose: RULE }),
+    alreadyStarted,
+  ),
+  bad(
+    "PATCH: a later end with reservePrice after the start",
+    change(SESSION.multiUnit, { endsAt: "2099-01-01T00:00:00.000Z", reservePrice: 600 }),
+    problem([400, 409], ["invalid_request", "session_already_started"]),
+  ),
+  bad(
+    "PATCH: softClose of the ended session",
+    change(SESSION.ended, { softClose: RULE }),
+    problem(409, ["session_already_started", "session_ended"]),
+  ),
+  bad(
+    "PATCH: reservePrice of the ended session",
+    change(SESSION.ended, { reservePrice: 150 }),
+    problem(409, ["session_already_started", "session_ended"]),
+  ),
+  bad(
+    "PATCH: softClose of an unknown session",
+    change(SESSION.unknown, { softClose: RULE }),
+    sessionNotFound,
+  ),
 ];
 
 const changes: CorpusCase[] = [
@@ -174,6 +333,7 @@ const changes: CorpusCase[] = [
     invalid,
   ),
   bad("PATCH: unknown session, SQL title", change(SESSION.unknown, { title: SQL_TITLE }), sessionNotFound),
+  ...ruleChanges,
 ];
 
 const reads: CorpusCase[] = [
@@ -183,6 +343,25 @@ const reads: CorpusCase[] = [
   bad("GET the max UUID", get("/v1/sessions/ffffffff-ffff-ffff-ffff-ffffffffffff"), sessionNotFound),
   bad("stats of an unknown session", get(`${SESSION.unknown}/stats`, { auth: "admin" }), sessionNotFound),
   bad("leaderboard of an unknown session", get(`${SESSION.unknown}/leaderboard`), sessionNotFound),
+  bad("results of an unknown session", get(`${SESSION.unknown}/results`), sessionNotFound),
+  bad(
+    "results of an unknown session, upper-case id",
+    get("/v1/sessions/{{UNKNOWN}}/results"),
+    sessionNotFound,
+  ),
+  bad(
+    "results of the nil UUID",
+    get("/v1/sessions/00000000-0000-0000-0000-000000000000/results"),
+    sessionNotFound,
+  ),
+  bad("results before the end", get(`${SESSION.active}/results`), notEnded),
+  bad(
+    "results before the end, as an admin",
+    get(`${SESSION.multiUnit}/results`, { auth: "admin" }),
+    notEnded,
+  ),
+  bad("results before the start", get(`${SESSION.scheduled}/results`), notEnded),
+  bad("results with a malformed id", get("/v1/sessions/not-a-uuid/results"), invalid),
 ];
 
 export const sessionCases: readonly CorpusCase[] = [...creation, ...changes, ...reads];

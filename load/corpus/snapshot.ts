@@ -7,7 +7,7 @@
 // caller has: pg live, the Worker's own driver in workerd.
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { SessionSchema, SessionStatsSchema } from "../api-schemas.js";
+import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../../src/http/contract.js";
 import type { CorpusApi } from "./api.js";
 import { FIXTURE_SESSIONS, type FixtureSession, type Fixtures } from "./fixtures.js";
 import type { SentRequest } from "./request.js";
@@ -19,7 +19,13 @@ export type QueryRows = (query: SQL) => Promise<unknown[]>;
 const BIDDERS = ["bidderA", "bidderB", "bidderC"] as const satisfies readonly TokenName[];
 
 const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
-const CountsSchema = z.object({ users: Int8, bidding_sessions: Int8, bids: Int8, bid_events: Int8 });
+const CountsSchema = z.object({
+  users: Int8,
+  bidding_sessions: Int8,
+  bids: Int8,
+  bid_events: Int8,
+  session_results: Int8,
+});
 const NamedSchema = z.object({ users: Int8, bidding_sessions: Int8 });
 const JsonRows = z.object({ rows: z.array(z.record(z.string(), z.unknown())) });
 
@@ -27,7 +33,12 @@ const LeaderboardSchema = z.object({
   total: z.number().int(),
   entries: z.array(z.object({ rank: z.number().int(), userId: z.number().int(), amount: z.number().int() })),
 });
-const MyBidSchema = z.object({ amount: z.number().int(), seq: z.number().int(), bidCount: z.number().int() });
+const MyBidSchema = z.object({
+  amount: z.number().int(),
+  seq: z.number().int(),
+  bidCount: z.number().int(),
+  maxAmount: z.number().int().nullable(),
+});
 const CodeSchema = z.object({ code: z.string() });
 
 export interface DatabaseState {
@@ -35,15 +46,18 @@ export interface DatabaseState {
   tables?: z.output<typeof CountsSchema>;
   /** Users and sessions bearing a name the corpus sent, or its run tag. */
   named: z.output<typeof NamedSchema>;
-  /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, and bid_events per session. */
+  /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, bid_events per session, and session_results. */
   sessions: unknown[];
   bids: unknown[];
   events: unknown[];
+  results: unknown[];
 }
 
 export interface SessionState {
-  /** Without the clock fields, which move by themselves. */
+  /** As an admin sees it (reserve and hard end included), without the clock fields, which move by themselves. */
   session: Omit<z.output<typeof SessionSchema>, "createdAt" | "id" | "serverTime" | "endsInMs">;
+  /** GET .../results: the results once ended, else the refusal's status and code. */
+  results: unknown;
   stats: { seq: number; flushedSeq: number; pendingBids: number };
   leaderboard: z.output<typeof LeaderboardSchema>;
   /** Each bidder's GET .../bids/me: the bid, or the refusal's status and code. */
@@ -139,16 +153,23 @@ export class StateReader {
     const state: DatabaseState = {
       named: NamedSchema.parse(named),
       sessions: await rows(
-        sql`select id, title, starts_at, ends_at, min_bid, min_increment
+        sql`select id, title, starts_at, ends_at, min_bid, min_increment, units, reserve_price,
+                   soft_close_window_seconds, soft_close_extend_seconds, hard_ends_at, scheduled_ends_at,
+                   extensions, closed_at, final_seq
               from bidding_sessions where id = any(${this.sessionIds}) order by id`,
       ),
       bids: await rows(
-        sql`select session_id, user_id, amount, seq, bid_count, placed_at
+        sql`select session_id, user_id, amount, seq, bid_count, placed_at, max_amount
               from bids where session_id = any(${this.sessionIds}) order by session_id, user_id`,
       ),
       events: await rows(
-        sql`select session_id, count(*) as events, max(seq) as max_seq, sum(amount) as amounts
+        sql`select session_id, count(*) as events, count(*) filter (where auto) as auto_events,
+                   max(seq) as max_seq, sum(amount) as amounts
               from bid_events where session_id = any(${this.sessionIds}) group by session_id order by session_id`,
+      ),
+      results: await rows(
+        sql`select session_id, rank, user_id, amount, seq
+              from session_results where session_id = any(${this.sessionIds}) order by session_id, rank`,
       ),
     };
     if (this.scope.wholeTables) {
@@ -156,7 +177,8 @@ export class StateReader {
         sql`select (select count(*) from users) as users,
                    (select count(*) from bidding_sessions) as bidding_sessions,
                    (select count(*) from bids) as bids,
-                   (select count(*) from bid_events) as bid_events`,
+                   (select count(*) from bid_events) as bid_events,
+                   (select count(*) from session_results) as session_results`,
       );
       state.tables = CountsSchema.parse(counts);
     }
@@ -172,7 +194,7 @@ export class StateReader {
       serverTime: _serverTime,
       endsInMs: _endsInMs,
       ...session
-    } = await this.api.expect(200, SessionSchema, "GET", path);
+    } = await this.api.expect(200, SessionSchema, "GET", path, { token: kit.token("admin") });
     const stats = await this.api.expect(200, SessionStatsSchema, "GET", `${path}/stats`, {
       token: kit.token("admin"),
     });
@@ -187,8 +209,16 @@ export class StateReader {
           ? bid.data
           : { status: answer.status, code: refusal.success ? refusal.data.code : null };
     }
+    const answer = await this.api.call("GET", `${path}/results`);
+    const fixed = ResultsSchema.safeParse(answer.json);
+    const refusal = CodeSchema.safeParse(answer.json);
+    const results =
+      answer.status === 200 && fixed.success
+        ? fixed.data
+        : { status: answer.status, code: refusal.success ? refusal.data.code : null };
     return {
       session,
+      results,
       stats: { seq: stats.seq, flushedSeq: stats.flushedSeq, pendingBids: stats.pendingBids },
       leaderboard: {
         total: board.total,
@@ -201,12 +231,12 @@ export class StateReader {
   async snapshot(): Promise<Snapshot> {
     const api: Partial<Record<FixtureSession, SessionState>> = {};
     for (const name of FIXTURE_SESSIONS) api[name] = await this.session(name);
-    const { active, scheduled, ended } = api;
-    if (!active || !scheduled || !ended) throw new Error("a fixture session was not read");
+    const { active, scheduled, ended, multiUnit } = api;
+    if (!active || !scheduled || !ended || !multiUnit) throw new Error("a fixture session was not read");
     return {
       takenAt: new Date().toISOString(),
       database: await this.database(),
-      api: { active, scheduled, ended },
+      api: { active, scheduled, ended, multiUnit },
     };
   }
 
@@ -231,13 +261,16 @@ export class StateReader {
       const state = await this.session(name);
       if (state.stats.pendingBids !== 0) return `${name}: ${state.stats.pendingBids} bids not flushed yet`;
       const row = z
-        .object({ id: z.string(), title: z.string(), ends_at: z.string() })
+        .object({ id: z.string(), title: z.string(), ends_at: z.string(), closed_at: z.string().nullable() })
         .array()
         .parse(database.sessions)
         .find((r) => r.id === id);
       if (!row) return `${name}: no bidding_sessions row`;
       if (row.title !== state.session.title || Date.parse(row.ends_at) !== Date.parse(state.session.endsAt)) {
         return `${name}: the session's PostgreSQL row is behind its object`;
+      }
+      if (state.session.status === "ended" && row.closed_at === null) {
+        return `${name}: the results are not in PostgreSQL yet`;
       }
       const stored = database.bids.filter(
         (bid) => z.object({ session_id: z.string() }).parse(bid).session_id === id,

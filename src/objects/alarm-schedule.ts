@@ -18,7 +18,7 @@ export interface ScheduleSettings {
   maxBackoffMs: number;
   /** How long an Idempotency-Key is remembered. */
   idempotencyKeyTtlMs: number;
-  /** How long the Worker's bid request ids are remembered (retries follow within seconds). */
+  /** How long the Worker's bid request ids are remembered, with their flushed history rows (retries follow within seconds). */
   bidRequestTtlMs: number;
   /** How long an unknown session id is believed unknown before PostgreSQL is asked again. */
   missingSessionRecheckMs: number;
@@ -28,7 +28,7 @@ export const defaultScheduleSettings: Omit<ScheduleSettings, "flushIntervalMs"> 
   maxFlushRows: 20_000,
   maxBackoffMs: 60_000,
   idempotencyKeyTtlMs: 24 * 60 * 60 * 1000,
-  bidRequestTtlMs: 10 * 60 * 1000,
+  bidRequestTtlMs: 2 * 60 * 1000,
   missingSessionRecheckMs: 30_000,
 };
 

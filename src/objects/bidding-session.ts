@@ -334,9 +334,21 @@ export class BiddingSession extends DurableObject<Env> {
     const remembered = this.recentRequests.get(requestId);
     if (remembered || !resend) return remembered;
     // Only the accepted ones survive an eviction, and only those matter: a
-    // refusal decided again changes nothing that was stored.
-    const receipt = this.store.findBidRequest(requestId);
-    return receipt ? { ok: true, value: { receipt, replayed: false } } : undefined;
+    // refusal decided again changes nothing that was stored. The rank is today's.
+    const stored = this.store.findBidRequest(requestId);
+    const record = this.record;
+    if (!stored || !record) return undefined;
+    const live = this.book.bidOf(stored.userId);
+    const receipt: BidReceipt = {
+      sessionId: record.params.id,
+      userId: stored.userId,
+      amount: stored.amount,
+      rank: this.book.rankOf(stored.userId) ?? 0,
+      placedAt: iso(stored.placedAt),
+      seq: stored.seq,
+      maxAmount: live?.seq === stored.seq ? live.maxAmount : null,
+    };
+    return { ok: true, value: { receipt, replayed: false } };
   }
 
   private rememberRequest(requestId: string, outcome: Outcome<PlacedBid>): void {
@@ -498,7 +510,7 @@ export class BiddingSession extends DurableObject<Env> {
       }
       const before = this.schedule.forgetBefore();
       this.store.forgetIdempotencyKeysBefore(before.idempotencyKeys);
-      this.store.forgetBidRequestsBefore(before.bidRequests);
+      this.store.forgetFlushedBefore(this.progress.flushedSeq, before.bidRequests);
     } finally {
       // The fired alarm counts as set until here, so bids accepted during the
       // flush leave the next alarm to this point, where the backoff this
@@ -634,7 +646,7 @@ export class BiddingSession extends DurableObject<Env> {
       resultsFlushed: this.progress.resultsFlushed || results !== null,
     };
     this.store.writePostgresProgress(this.progress);
-    this.store.forgetPendingThrough(this.progress.flushedSeq);
+    this.store.forgetFlushedBefore(this.progress.flushedSeq, this.schedule.forgetBefore().bidRequests);
     recordFlush(this.env.BID_ANALYTICS, session.id, {
       ok: true,
       rows: events.length,
@@ -658,7 +670,7 @@ export class BiddingSession extends DurableObject<Env> {
       pendingBids: this.seq - this.progress.flushedSeq,
       sessionChanged: record.version > this.progress.flushedVersion,
       consecutiveFailures: this.progress.consecutiveFailures,
-      ...this.store.oldestRemembered(),
+      ...this.store.oldestRemembered(this.progress.flushedSeq),
     });
     if (planned === null) return;
     if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;

@@ -81,6 +81,13 @@ export const bodyKey = (order: { amount?: number; maxAmount?: number }): string 
 type Row = Record<string, SqlStorageValue>;
 
 const num = (row: Row, column: string): number => Number(row[column]);
+const pendingBidOf = (row: Row): PendingBid => ({
+  seq: num(row, "seq"),
+  userId: num(row, "user_id"),
+  amount: num(row, "amount"),
+  placedAt: num(row, "placed_at"),
+  auto: row.auto === 1,
+});
 const numOrNull = (row: Row, column: string): number | null =>
   row[column] === null || row[column] === undefined ? null : Number(row[column]);
 
@@ -223,34 +230,24 @@ export class SessionStore {
       bid.auto ? 1 : 0,
     );
     this.sql.exec(
-      "INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id) VALUES (?, ?, ?, ?, ?, ?)",
       bid.seq,
       bid.userId,
       bid.amount,
       bid.placedAt,
       bid.auto ? 1 : 0,
+      requestId ?? null,
     );
-    if (receipt === undefined) return;
-    const json = JSON.stringify(receipt);
-    if (idempotency !== undefined) {
-      this.sql.exec(
-        "INSERT INTO idempotency_keys (user_id, key, amount, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        bid.userId,
-        idempotency.key,
-        receipt.amount,
-        idempotency.body,
-        json,
-        bid.placedAt,
-      );
-    }
-    if (requestId !== undefined) {
-      this.sql.exec(
-        "INSERT INTO bid_requests (request_id, receipt, created_at) VALUES (?, ?, ?)",
-        requestId,
-        json,
-        bid.placedAt,
-      );
-    }
+    if (receipt === undefined || idempotency === undefined) return;
+    this.sql.exec(
+      "INSERT INTO idempotency_keys (user_id, key, amount, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      bid.userId,
+      idempotency.key,
+      receipt.amount,
+      idempotency.body,
+      JSON.stringify(receipt),
+      bid.placedAt,
+    );
   }
 
   /** The body and receipt an Idempotency-Key was first used with. */
@@ -268,20 +265,27 @@ export class SessionStore {
     return { body, receipt: JSON.parse(String(row.receipt)) };
   }
 
-  /** The receipt of a bid request this object accepted, if it did. */
-  findBidRequest(requestId: string): BidReceipt | undefined {
+  /** The bid a request of the Worker's was accepted as, while its history row is kept. */
+  findBidRequest(requestId: string): PendingBid | undefined {
     const row = this.sql
-      .exec<Row>("SELECT receipt FROM bid_requests WHERE request_id = ?", requestId)
+      .exec<Row>(
+        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE request_id = ?",
+        requestId,
+      )
       .toArray()[0];
-    return row ? JSON.parse(String(row.receipt)) : undefined;
+    return row ? pendingBidOf(row) : undefined;
   }
 
-  /** When the oldest idempotency key and the oldest request id were stored (null: none). */
-  oldestRemembered(): { oldestIdempotencyKeyAt: number | null; oldestBidRequestAt: number | null } {
+  /** When the oldest idempotency key and the oldest flushed history row were stored (null: none). */
+  oldestRemembered(flushedSeq: number): {
+    oldestIdempotencyKeyAt: number | null;
+    oldestBidRequestAt: number | null;
+  } {
     const row = this.sql
       .exec<Row>(
         `SELECT (SELECT min(created_at) FROM idempotency_keys) AS keys,
-                (SELECT min(created_at) FROM bid_requests) AS requests`,
+                (SELECT min(placed_at) FROM pending_bids WHERE seq <= ?) AS requests`,
+        flushedSeq,
       )
       .toArray()[0];
     return {
@@ -294,10 +298,6 @@ export class SessionStore {
     this.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", time);
   }
 
-  forgetBidRequestsBefore(time: number): void {
-    this.sql.exec("DELETE FROM bid_requests WHERE created_at < ?", time);
-  }
-
   /** Pending bids after `afterSeq`, oldest first, at most `limit`. */
   readPendingBids(afterSeq: number, limit: number): PendingBid[] {
     return this.sql
@@ -307,13 +307,7 @@ export class SessionStore {
         limit,
       )
       .toArray()
-      .map((row) => ({
-        seq: num(row, "seq"),
-        userId: num(row, "user_id"),
-        amount: num(row, "amount"),
-        placedAt: num(row, "placed_at"),
-        auto: row.auto === 1,
-      }));
+      .map(pendingBidOf);
   }
 
   oldestPendingAt(afterSeq: number): number | null {
@@ -323,9 +317,9 @@ export class SessionStore {
     return row ? num(row, "placed_at") : null;
   }
 
-  /** History up to `seq` is in PostgreSQL now; the object need not keep it. */
-  forgetPendingThrough(seq: number): void {
-    this.sql.exec("DELETE FROM pending_bids WHERE seq <= ?", seq);
+  /** History up to `seq` is in PostgreSQL; rows stored before `before` no longer answer a resent request either. */
+  forgetFlushedBefore(seq: number, before: number): void {
+    this.sql.exec("DELETE FROM pending_bids WHERE seq <= ? AND placed_at < ?", seq, before);
   }
 
   readKnownUsers(): Map<number, string> {

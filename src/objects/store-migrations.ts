@@ -30,16 +30,11 @@ export const storeMigrations: readonly string[] = [
   CREATE TABLE IF NOT EXISTS known_users (user_id INTEGER PRIMARY KEY, username TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS flush_record (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
   `,
-  // 2: the end of the session is the session's fact, not a flush figure; bids
-  // carry the Worker's request id, so a batch sent again is answered, not re-applied.
+  // 2: the end of the session is the session's fact, not a flush figure.
   `
   ALTER TABLE session ADD COLUMN end_handled_at INTEGER;
   UPDATE session SET end_handled_at =
     (SELECT json_extract(record, '$.endHandledAt') FROM flush_record WHERE id = 1);
-  CREATE TABLE bid_requests (
-    request_id TEXT PRIMARY KEY, receipt TEXT NOT NULL, created_at INTEGER NOT NULL
-  );
-  CREATE INDEX bid_requests_created_at ON bid_requests (created_at);
   `,
   // 3: auction rules (units, reserve, soft close, the end in force apart from
   // the scheduled one), proxy maxima, automatic raises, and the results fixed at the end.
@@ -58,6 +53,10 @@ export const storeMigrations: readonly string[] = [
   ALTER TABLE live_bids ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE pending_bids ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE idempotency_keys ADD COLUMN body TEXT;
+  -- Each history row keeps the Worker's request id, and stays a while after the
+  -- flush, so a batch sent again is answered from it instead of applied twice.
+  ALTER TABLE pending_bids ADD COLUMN request_id TEXT;
+  CREATE UNIQUE INDEX pending_bids_request_id ON pending_bids (request_id) WHERE request_id IS NOT NULL;
   `,
 ];
 

@@ -83,14 +83,14 @@ describe("AlarmSchedule", () => {
     });
   });
 
-  it("forgets idempotency keys after a day and request ids after ten minutes", () => {
+  it("forgets idempotency keys after a day and request ids after two minutes", () => {
     const ended = { ...quiet, endHandled: true };
     expect(schedule.next({ ...ended, oldestIdempotencyKeyAt: start - hour })).toEqual({
       at: start + 23 * hour,
       job: "prune",
     });
     expect(schedule.next({ ...ended, oldestIdempotencyKeyAt: start, oldestBidRequestAt: start })).toEqual({
-      at: start + 10 * minute,
+      at: start + 2 * minute,
       job: "prune",
     });
     // Overdue pruning is due now, not in the past.
@@ -101,7 +101,7 @@ describe("AlarmSchedule", () => {
     vi.advanceTimersByTime(10 * minute);
     expect(schedule.forgetBefore()).toEqual({
       idempotencyKeys: start + 10 * minute - 24 * hour,
-      bidRequests: start,
+      bidRequests: start + 8 * minute,
     });
   });
 

@@ -191,7 +191,7 @@ describe("the session object's alarm", () => {
     expect(stored.events.map((e) => e.amount)).toEqual([100, 200]);
   });
 
-  it("forgets idempotency keys after a day and request ids after ten minutes", async () => {
+  it("forgets idempotency keys after a day, and flushed bids with their request ids after two minutes", async () => {
     const session = await createSession();
     const [user] = await createUsers(1);
     if (!user) throw new Error("users");
@@ -203,17 +203,23 @@ describe("the session object's alarm", () => {
         user.id,
         now - 25 * 3_600_000,
       );
-      sql.exec("INSERT INTO bid_requests VALUES ('old-request', '{}', ?)", now - 11 * 60_000);
+      // A bid flushed long ago (seq 0: at or below the watermark), its row kept for resent requests.
+      sql.exec(
+        "INSERT INTO pending_bids (seq, user_id, amount, placed_at, request_id) VALUES (0, ?, 1, ?, 'old-request')",
+        user.id,
+        now - 3 * 60_000,
+      );
     });
     expect(await fireAlarm(session.id)).toBe(true);
     const left = await inObject(session.id, (sql) => ({
       keys: rows(sql, "SELECT key FROM idempotency_keys").map((r) => r.key),
-      requests: rows(sql, "SELECT count(*) AS n FROM bid_requests WHERE request_id = 'old-request'")[0]?.n,
+      requests: rows(sql, "SELECT seq FROM pending_bids").map((r) => r.seq),
     }));
-    expect(left).toEqual({ keys: ["fresh"], requests: 0 });
-    // The fresh bid's request id is forgotten ten minutes after it: the next job, well before the end.
+    // The fresh bid is flushed but kept, for a batch sent again; the old one is gone.
+    expect(left).toEqual({ keys: ["fresh"], requests: [1] });
+    // The fresh bid's row is forgotten two minutes after it: the next job, well before the end.
     const stats = await statsOf(session.id);
     expect(stats.nextAlarmJob).toBe("prune");
-    expect(Math.abs(Date.parse(stats.nextAlarmAt ?? "") - (now + 10 * 60_000))).toBeLessThan(5_000);
+    expect(Math.abs(Date.parse(stats.nextAlarmAt ?? "") - (now + 2 * 60_000))).toBeLessThan(5_000);
   });
 });

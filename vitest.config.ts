@@ -24,6 +24,8 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
           UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
           CACHE_NAMESPACE: inject("cacheNamespace"),
+          // Small, so a test can reach it.
+          LIVE_SOCKETS_PER_SESSION: "8",
         },
       },
     })),

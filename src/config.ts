@@ -10,6 +10,7 @@ export interface Config {
   bidRateBurst: number;
   usernameCacheTtlSeconds: number;
   cacheNamespace: string;
+  liveSocketsPerSession: number;
 }
 
 export function positiveNumber(value: string | undefined, fallback: number): number {
@@ -27,5 +28,6 @@ export function readConfig(env: Env): Config {
     bidRateBurst: positiveNumber(env.BID_RATE_BURST, 10),
     usernameCacheTtlSeconds: positiveNumber(env.USERNAME_CACHE_TTL_SECONDS, 3600),
     cacheNamespace: env.CACHE_NAMESPACE || DEFAULT_CACHE_NAMESPACE,
+    liveSocketsPerSession: positiveNumber(env.LIVE_SOCKETS_PER_SESSION, 10_000),
   };
 }

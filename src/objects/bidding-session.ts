@@ -474,6 +474,13 @@ export class BiddingSession extends DurableObject<Env> {
     }
     const found = await this.requireSession();
     if (!found.ok) return problemResponse(found.code, found.detail);
+    if (this.live.sockets >= this.config.liveSocketsPerSession) {
+      return problemResponse(
+        "service_unavailable",
+        `This session has its ${this.config.liveSocketsPerSession} live watchers; poll the leaderboard instead.`,
+        { "Retry-After": "30" },
+      );
+    }
     const limit = Number(new URL(request.url).searchParams.get("limit") ?? "50");
     const [client, server] = Object.values(new WebSocketPair());
     if (!client || !server) throw new Error("WebSocketPair gave no sockets");

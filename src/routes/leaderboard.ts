@@ -46,7 +46,7 @@ const live = createRoute({
     'then `{"type":"status","status":"ended"}` when the session ends and closes with 1000. Messages from clients are ignored; ' +
     'a text "ping" is answered "pong".',
   request: { params: z.object({ id: SessionIdParam }), query: z.object({ limit: Limit }) },
-  responses: { 101: { description: "Switching to WebSocket" }, ...problems(400, 404, 426) },
+  responses: { 101: { description: "Switching to WebSocket" }, ...problems(400, 404, 426, 503) },
 });
 
 export const leaderboardRouter = createRouter()

@@ -1,4 +1,5 @@
 import { evictDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminToken, bid, call, createSession, createUsers } from "../support/api";
 import { type LiveBoardMessage, watch } from "../support/live";
@@ -82,5 +83,30 @@ describe("GET /v1/sessions/{id}/live", () => {
     expect(plain.headers.get("Content-Type")).toContain("application/problem+json");
     expect(plain.problem.code).toBe("upgrade_required");
     await expect(watch(crypto.randomUUID())).rejects.toThrow(/404/);
+  });
+});
+
+describe("the cap on live sockets per session", () => {
+  it("refuses the upgrade past LIVE_SOCKETS_PER_SESSION with a 503 problem, and takes one again once a socket closes", async () => {
+    const session = await createSession();
+    const limit = Number(env.LIVE_SOCKETS_PER_SESSION);
+    const watchers = await Promise.all(Array.from({ length: limit }, () => watch(session.id)));
+    const refused = await exports.default.fetch(`http://bidding.test/v1/sessions/${session.id}/live`, {
+      headers: { Upgrade: "websocket" },
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(refused.headers.get("Retry-After")).toBe("30");
+    expect(await refused.json()).toMatchObject({ code: "service_unavailable" });
+    // Another session is not affected.
+    const other = await createSession();
+    (await watch(other.id)).socket.close(1000);
+
+    const [first] = watchers;
+    first?.socket.close(1000);
+    await first?.closed;
+    await expect.poll(async () => (await statsOf(session.id)).openSockets).toBe(limit - 1);
+    const again = await watch(session.id);
+    for (const watcher of [again, ...watchers.slice(1)]) watcher.socket.close(1000);
   });
 });

@@ -1,11 +1,28 @@
 // The operator's figures: the session object's flush state and the database pool.
-import { type PoolFigures, PoolFiguresSchema, type SessionStats, SessionStatsSchema } from "./api-schemas.js";
+import {
+  type PoolFigures,
+  PoolFiguresSchema,
+  ProblemSchema,
+  type Results,
+  ResultsSchema,
+  type SessionStats,
+  SessionStatsSchema,
+} from "./api-schemas.js";
 import { expectJson, type HttpClient } from "./http-client.js";
 
 export interface FiguresSnapshot {
   at: number;
   stats: SessionStats | Error;
   pool: PoolFigures | Error;
+}
+
+/** The `code` of a problem document, if `text` is one. */
+function problemCode(text: string): string | undefined {
+  try {
+    return ProblemSchema.safeParse(JSON.parse(text)).data?.code;
+  } catch {
+    return undefined;
+  }
 }
 
 const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
@@ -20,6 +37,14 @@ export class AdminFigures {
     const path = `/v1/sessions/${sessionId}/stats`;
     const response = await this.client.request("GET", path, { token: this.adminToken, timeoutMs: 5_000 });
     return expectJson(response, 200, SessionStatsSchema, `GET ${path}`);
+  }
+
+  /** The session's results once it has ended; null before (409 session_not_ended). */
+  async results(sessionId: string): Promise<Results | null> {
+    const path = `/v1/sessions/${sessionId}/results`;
+    const response = await this.client.request("GET", path, { timeoutMs: 5_000 });
+    if (response.status === 409 && problemCode(response.text) === "session_not_ended") return null;
+    return expectJson(response, 200, ResultsSchema, `GET ${path}`);
   }
 
   async pool(): Promise<PoolFigures> {

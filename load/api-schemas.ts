@@ -11,6 +11,7 @@ import {
   LiveMessageSchema,
   PoolFiguresSchema,
   ProblemSchema,
+  ResultsSchema,
   SessionV1Schema as SessionSchema,
   SessionStatsSchema,
 } from "../src/http/contract.js";
@@ -23,6 +24,7 @@ export {
   LiveMessageSchema,
   PoolFiguresSchema,
   ProblemSchema,
+  ResultsSchema,
   SessionSchema,
   SessionStatsSchema,
 };
@@ -46,6 +48,8 @@ export type CreatedUser = z.infer<typeof CreatedUsersSchema>["users"][number];
 export type SessionStats = z.infer<typeof SessionStatsSchema>;
 
 export type PoolFigures = z.infer<typeof PoolFiguresSchema>;
+
+export type Results = z.infer<typeof ResultsSchema>;
 
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 

@@ -65,6 +65,13 @@ export class BidLedger {
     this.onAcknowledged?.(receipt, replayed);
   }
 
+  /** The receipt of a maximum (proxy) bid: the object chose its amount, up to the maximum, so it names no planned bid. */
+  acknowledgeMaximum(receipt: BidReceipt): void {
+    this.accepted += 1;
+    this.acks.set(receipt.seq, { seq: receipt.seq, userId: receipt.userId, amount: receipt.amount });
+    this.onAcknowledged?.(receipt, false);
+  }
+
   /** A definite refusal (4xx): nothing was stored. */
   refuse(idempotencyKey: string): void {
     if (this.open.delete(idempotencyKey)) this.refused += 1;

@@ -129,7 +129,8 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
   problems.push(...unexpectedBidOutcomes(totals));
   if (totals.serverErrors > 0) problems.push(`${totals.serverErrors} answers with a 5xx status`);
 
-  // The wait for the flush is over (above): the check only reads.
+  // The wait for the flush is over (above): the check only reads, after the session's end flushed.
+  await load.finish(users);
   const consistency = await load.consistency(stack, 5_000);
   logConsistency(consistency, log);
   problems.push(...consistencyProblems(consistency));

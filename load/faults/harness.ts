@@ -1,13 +1,21 @@
 // What every fault scenario does around its fault: users and a session of its
 // own, a warm-up bid per user, open-loop bids through the shared engine, the
-// leaderboard as the bids say it should be, and the consistency check.
+// leaderboard as the bids say it should be, the end of the session (maximum
+// bids raising each other, then an admin's PATCH), and the consistency check,
+// automatic raises and results included.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { z } from "zod";
 import { AdminFigures } from "../admin-figures.js";
 import { signAdminToken, signUserToken } from "../admin-token.js";
 import { BiddingApi, firstRaise, type Session } from "../api.js";
-import { type Leaderboard, LeaderboardSchema, type SessionStats } from "../api-schemas.js";
+import {
+  BidReceiptSchema,
+  type Leaderboard,
+  LeaderboardSchema,
+  SessionSchema,
+  type SessionStats,
+} from "../api-schemas.js";
 import { placeBid } from "../bid-client.js";
 import { BidLedger } from "../bid-ledger.js";
 import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../consistency.js";
@@ -108,6 +116,17 @@ export class FaultApi {
     return this.admin.stats(sessionId);
   }
 
+  /** Ends the session now, as an admin's PATCH does. */
+  async endSession(sessionId: string): Promise<Session> {
+    const path = `/v1/sessions/${sessionId}`;
+    const response = await this.client.request("PATCH", path, {
+      token: this.adminToken,
+      body: { endsAt: new Date().toISOString() },
+      timeoutMs: 10_000,
+    });
+    return expectJson(response, 200, SessionSchema, `PATCH ${path}`);
+  }
+
   async leaderboard(sessionId: string, limit = 100): Promise<{ board: Leaderboard; ms: number }> {
     const started = performance.now();
     const path = `/v1/sessions/${sessionId}/leaderboard?limit=${limit}`;
@@ -181,6 +200,36 @@ export class SessionLoad {
     } finally {
       bidders.close();
     }
+  }
+
+  /**
+   * How a scenario's session ends: two of `users` leave maximums above the
+   * board that outbid each other, so the object raises them by itself (rows
+   * with auto = true), then an admin ends the session and its object fixes
+   * the results. The consistency check then looks for both in PostgreSQL.
+   */
+  async finish(users: readonly LoadUser[]): Promise<void> {
+    const [first, second] = users.slice(-2);
+    if (!first || !second) throw new Error("ending a session with maximum bids needs two users");
+    const { board } = await this.api.leaderboard(this.session.id, 1);
+    const top = board.entries[0]?.amount ?? this.session.minBid;
+    const step = this.session.minIncrement;
+    // first leads; second's lower maximum raises first over it; second's higher one raises both again.
+    const maximums: [LoadUser, number][] = [
+      [first, top + 50 * step],
+      [second, top + 20 * step],
+      [second, top + 100 * step],
+    ];
+    for (const [user, maxAmount] of maximums) {
+      const path = `/v1/sessions/${this.session.id}/bids`;
+      const response = await this.api.client.request("POST", path, {
+        token: user.token,
+        body: { maxAmount },
+        timeoutMs: FAULT_BID_ATTEMPTS.timeoutMs,
+      });
+      this.ledger.acknowledgeMaximum(expectJson(response, 201, BidReceiptSchema, `POST ${path} (maximum)`));
+    }
+    await this.api.endSession(this.session.id);
   }
 
   /** 201s so far, replays included. */
@@ -322,6 +371,9 @@ export function consistencyFigures(report: ConsistencyReport): Record<string, un
         lost: report.lost,
         acknowledged: report.acknowledged,
         eventRows: report.eventRows,
+        autoRows: report.autoRows,
+        objectSeq: report.objectSeq,
+        results: report.results,
         explainedExtraRows: report.extraRows.explained.length,
         pendingAfterWait: report.pendingAfterWait,
         waitedMs: report.waitedMs,
@@ -361,5 +413,12 @@ export function consistencyProblems(report: ConsistencyReport): string[] {
     problems.push(`${report.extraRows.unexplained.length} rows in bid_events no client accounts for`);
   if (report.unexplainedLiveBids.length > 0)
     problems.push(`${report.unexplainedLiveBids.length} bids rows newer than any bid sent`);
+  if (report.seqGaps.length > 0) problems.push(`${report.seqGaps.length} seqs missing from bid_events`);
+  if (report.duplicateSeqs.length > 0)
+    problems.push(`${report.duplicateSeqs.length} seqs in bid_events more than once`);
+  // Every scenario ends its session with maximum bids (SessionLoad.finish): both must have been checked.
+  if (report.autoRows === 0) problems.push("no automatic raise in bid_events");
+  if (report.results === null) problems.push("the session has not ended: no results to check");
+  for (const difference of report.results?.differences ?? []) problems.push(`results: ${difference}`);
   return problems;
 }

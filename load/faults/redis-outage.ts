@@ -265,6 +265,7 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
   problems.push(...unexpectedBidOutcomes(totals));
   const serverErrors = totals.serverErrors + phases.reduce((sum, p) => sum + p.reads.serverErrors, 0);
   if (serverErrors > 0) problems.push(`${serverErrors} answers with a 5xx status`);
+  await load.finish(warm);
   const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
   logConsistency(consistency, log);
   problems.push(...consistencyProblems(consistency));

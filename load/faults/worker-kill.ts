@@ -101,6 +101,7 @@ export async function workerKill({ stack, api, log }: ScenarioContext): Promise<
     }),
   );
   if (totals.serverErrors > 0) problems.push(`${totals.serverErrors} answers with a 5xx status`);
+  await load.finish(users);
   const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
   logConsistency(consistency, log);
   problems.push(...consistencyProblems(consistency));

@@ -346,7 +346,8 @@ export class BiddingSession extends DurableObject<Env> {
       rank: this.book.rankOf(stored.userId) ?? 0,
       placedAt: iso(stored.placedAt),
       seq: stored.seq,
-      maxAmount: live?.seq === stored.seq ? live.maxAmount : null,
+      // The maximum is still the one this request set if the live bid is its own, or an automatic raise of it.
+      maxAmount: live && (live.seq === stored.seq || live.tieSeq === stored.seq) ? live.maxAmount : null,
     };
     return { ok: true, value: { receipt, replayed: false } };
   }

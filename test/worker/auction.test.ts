@@ -244,6 +244,32 @@ describe("soft close", () => {
     expect(await readAuction(open.id)).toMatchObject({ endsAt: iso(farEnd), extensions: 0 });
     watcher.socket.close(1000);
   });
+  it("a maximum bid, and a bid a maximum answers at once, extend a soft close like any accepted bid", async () => {
+    const [alice, bob] = await twoUsers();
+    const endsAt = Date.now() + 30 * SECOND;
+    const session = await createAuction({
+      endsAt: iso(endsAt),
+      softClose: { windowSeconds: 60, extendSeconds: 45 },
+    });
+    const watcher = await watch(session.id);
+    const opening = await maxBid(session.id, alice.id, 500);
+    expect(opening.status).toBe(201);
+    const firstEnd = Date.parse(opening.body.placedAt) + 45 * SECOND;
+    expect(await readAuction(session.id)).toMatchObject({ endsAt: iso(firstEnd), extensions: 1 });
+    // bob's bid and alice's automatic raise over it: two seqs at the same instant, one move of the end.
+    const rival = await bid(session.id, bob.id, 200);
+    expect(rival.body).toMatchObject({ rank: 2, seq: 2 });
+    const secondEnd = Date.parse(rival.body.placedAt) + 45 * SECOND;
+    expect(await readAuction(session.id)).toMatchObject({
+      endsAt: iso(Math.max(firstEnd, secondEnd)),
+      extensions: secondEnd > firstEnd ? 2 : 1,
+    });
+    await watcher.until((m) => m.type === "leaderboard" && m.seq === 3);
+    const extensions = watcher.messages.filter((m) => m.message.type === "extended");
+    expect(extensions).toHaveLength(secondEnd > firstEnd ? 2 : 1);
+    expect((await boardOf(session.id)).body.entries.map((e) => e.amount)).toEqual([210, 200]);
+    watcher.socket.close(1000);
+  });
 });
 
 describe("proxy bids through HTTP", () => {
@@ -349,6 +375,21 @@ describe("proxy bids through HTTP", () => {
     expect(live.get(carol.id)).toMatchObject({ amount: 450, maxAmount: 450, seq: 6 });
     expect(live.get(bob.id)).toMatchObject({ amount: 480, maxAmount: null, seq: 8 });
     watcher.socket.close(1000);
+  });
+
+  it("a maximum bid's batch sent again after an eviction gets the same receipt, maximum included", async () => {
+    const [alice, bob] = await twoUsers();
+    const session = await createAuction();
+    const stub = sessionStub(session.id);
+    const batch = [{ userId: alice.id, maxAmount: 500, requestId: "max-1" }];
+    const [first] = await stub.placeBids(batch);
+    expect(first).toMatchObject({ ok: true, value: { receipt: { amount: 100, maxAmount: 500, seq: 1 } } });
+    // A rival's bid raises alice automatically: her live bid has another seq now.
+    expect((await bid(session.id, bob.id, 200)).status).toBe(201);
+    await evictDurableObject(stub);
+    const [resent] = await stub.placeBids(batch.map((r) => ({ ...r, resend: true })));
+    expect(resent).toMatchObject({ ok: true, value: { receipt: { amount: 100, maxAmount: 500, seq: 1 } } });
+    expect((await statsOf(session.id)).seq).toBe(3);
   });
 
   it("refuses a maximum in a session of several units (422) and a body with both figures (400)", async () => {

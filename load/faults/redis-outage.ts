@@ -246,8 +246,8 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
     });
   }
 
-  // The first read after the outage looks up the names that could not be cached (one query) and writes
-  // them back; the later ones are all hits.
+  // The board's names come from the session object, which looked each bidder up once on their first bid,
+  // so after the outage no read needs the cache or SQL (at most one query, if a name is missing).
   const after = await checkBoard(stack, api, load, usernames, 3);
   problems.push(...after.mismatches.map((m) => `leaderboard after the cache came back: ${m}`));
   const [firstAfter = 0, ...laterAfter] = after.statementsPerRead;
@@ -256,10 +256,9 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
       `the cache did not serve again after recovery (${after.statementsPerRead.join(", ")} statements per read)`,
     );
   }
+  // Names whose write-back fell into an outage stay out of the cache until a lookup needs them again
+  // (a first bid in another session); reported, not required.
   const cachedAtEnd = await cachedNames(cache, [...warm, ...fresh]);
-  if (cachedAtEnd !== usernames.size) {
-    problems.push(`after recovery only ${cachedAtEnd} of ${usernames.size} usernames are cached`);
-  }
 
   const totals = load.metrics.totals();
   problems.push(...unexpectedBidOutcomes(totals));

@@ -77,14 +77,15 @@ export class AlarmSchedule {
     const s = this.settings;
     const due: Partial<Record<AlarmJob, number>> = {};
     const unflushed = figures.pendingBids > 0 || figures.sessionChanged;
+    // The end does not wait for PostgreSQL: results are fixed and sockets told
+    // on time, and the final flush follows with the retries.
+    if (!figures.endHandled) due.end = Math.max(now, figures.endsAt);
     if (unflushed && figures.consecutiveFailures > 0) {
-      // The end is handled only after a flush succeeds, so while PostgreSQL
-      // fails the retry is the only job that matters for both.
       due.retry = now + this.backoffMs(figures.consecutiveFailures);
-    } else {
-      if (!figures.endHandled) due.end = Math.max(now, figures.endsAt);
-      if (figures.pendingBids > s.maxFlushRows) due.drain = now;
-      else if (unflushed) due.flush = now + s.flushIntervalMs;
+    } else if (figures.pendingBids > s.maxFlushRows) {
+      due.drain = now;
+    } else if (unflushed) {
+      due.flush = now + s.flushIntervalMs;
     }
     const prune = Math.min(
       figures.oldestIdempotencyKeyAt === null

@@ -75,9 +75,13 @@ describe("AlarmSchedule", () => {
     expect([1, 2, 3, 4, 5, 6, 50].map(retryAfter)).toEqual(
       [5, 10, 20, 40, 60, 60, 60].map((s) => s * second),
     );
-    // While PostgreSQL fails, even a passed end waits for the retry.
+    // While PostgreSQL fails, the end is still handled on time; the final flush follows with the retries.
     vi.setSystemTime(start + 2 * hour);
     expect(schedule.next({ ...quiet, pendingBids: 1, consecutiveFailures: 2 })).toEqual({
+      at: start + 2 * hour,
+      job: "end",
+    });
+    expect(schedule.next({ ...quiet, endHandled: true, pendingBids: 1, consecutiveFailures: 2 })).toEqual({
       at: start + 2 * hour + 10 * second,
       job: "retry",
     });

@@ -1,5 +1,5 @@
+import { Handoff } from "./handoff";
 import type { BidRequest, Outcome, PlacedBid } from "./protocol";
-import { settleHere } from "./settle-here";
 
 /** Sends one batch to the session object; one outcome per bid, in order. */
 export type SendBids = (requests: BidRequest[]) => Promise<Outcome<PlacedBid>[]>;
@@ -34,7 +34,8 @@ const unavailable: Outcome<PlacedBid> = {
  */
 export class BidBatcher {
   private readonly queue: Entry[] = [];
-  private flight: Promise<void> | null = null;
+  /** The call in flight; its handoff tells the waiters it is over. */
+  private flight: Handoff<void> | null = null;
 
   constructor(private readonly send: SendBids) {}
 
@@ -49,17 +50,21 @@ export class BidBatcher {
     };
     this.queue.push(entry);
     while (entry.outcome === undefined) {
-      if (this.flight === null) {
+      let flight = this.flight;
+      if (flight === null) {
         // This request sends the batch (its own bid included) and keeps the
         // call alive even if its client goes away, for the others riding in it.
-        const flight: Promise<void> = this.dispatch().finally(() => {
-          if (this.flight === flight) this.flight = null;
-        });
-        this.flight = flight;
-        keepAlive(flight);
+        const handoff = new Handoff<void>();
+        this.flight = handoff;
+        flight = handoff;
+        keepAlive(
+          this.dispatch().finally(() => {
+            if (this.flight === handoff) this.flight = null;
+            handoff.settle({ ok: true, value: undefined });
+          }),
+        );
       }
-      const flight = this.flight;
-      const settled = await settleHere(flight, FLIGHT_TIMEOUT_MS);
+      const settled = await flight.wait(FLIGHT_TIMEOUT_MS);
       if (!settled.ok && entry.outcome === undefined) {
         // The flight was lost with another request's context: send this bid again.
         if (this.flight === flight) this.flight = null;

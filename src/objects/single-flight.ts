@@ -1,5 +1,5 @@
 import type { KeepAlive } from "./bid-batcher";
-import { settleHere } from "./settle-here";
+import { Handoff } from "./handoff";
 
 /** Longer than any healthy object read; only a call lost with its request's context takes this long. */
 const JOIN_TIMEOUT_MS = 5_000;
@@ -11,19 +11,27 @@ const JOIN_TIMEOUT_MS = 5_000;
  * joined fails or is lost with its request, it reads on its own.
  */
 export class SingleFlight<T> {
-  private readonly inFlight = new Map<string, Promise<T>>();
+  private readonly inFlight = new Map<string, Handoff<T>>();
 
   async read(key: string, read: () => Promise<T>, keepAlive: KeepAlive): Promise<T> {
     const current = this.inFlight.get(key);
     if (current) {
-      const joined = await settleHere(current, JOIN_TIMEOUT_MS);
+      const joined = await current.wait(JOIN_TIMEOUT_MS);
       return joined.ok ? joined.value : read();
     }
-    const call = read().finally(() => {
-      if (this.inFlight.get(key) === call) this.inFlight.delete(key);
-    });
-    this.inFlight.set(key, call);
+    const handoff = new Handoff<T>();
+    this.inFlight.set(key, handoff);
+    const call = read();
     keepAlive(call);
-    return call;
+    try {
+      const value = await call;
+      handoff.settle({ ok: true, value });
+      return value;
+    } catch (error) {
+      handoff.settle({ ok: false, error });
+      throw error;
+    } finally {
+      if (this.inFlight.get(key) === handoff) this.inFlight.delete(key);
+    }
   }
 }

@@ -63,6 +63,8 @@ export async function startDevWorker(options: {
         ...options.env,
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
+        // As npm run dev runs the service (tools/dev.ts): without the local observability collector.
+        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
       },
     },
   );

@@ -165,6 +165,10 @@ async function main(): Promise<void> {
       CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPlaceholderPassword(databaseUrl),
       CLOUDFLARE_CF_FETCH_ENABLED: "false",
       WRANGLER_SEND_METRICS: "false",
+      // wrangler's local observability collector records every invocation's spans in its own
+      // isolate and SQLite: more CPU than the Worker itself under load. Cloudflare collects
+      // them off the request path; here it is off unless asked for.
+      X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
     },
   });
   wrangler = child;

@@ -142,6 +142,8 @@ export class WranglerProcess {
         CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: this.options.hyperdriveUrl,
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
+        // As npm run dev runs the service (tools/dev.ts): without the local observability collector.
+        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
       },
     });
     this.child = child;

@@ -60,6 +60,13 @@ function orderOf({ userId, amount, maxAmount }: BidRequest): BidOrder | undefine
   return undefined;
 }
 
+/** Bid calls that arrived together, decided in one synchronous step and stored in one transaction. */
+interface OpenBatch {
+  requests: BidRequest[];
+  outcomes: Promise<Outcome<PlacedBid>[]>;
+  settle(outcomes: Promise<Outcome<PlacedBid>[]>): void;
+}
+
 /** What a batch changed in memory before its write, so a failed write can put it all back. */
 interface BatchUndo {
   seq: number;
@@ -89,6 +96,8 @@ export class BiddingSession extends DurableObject<Env> {
   private readonly rateLimiter: RateLimiter;
   private readonly live: LiveBoard;
   private readonly recentRequests = new Map<string, Outcome<PlacedBid>>();
+  /** Bid calls waiting for the next decision. */
+  private openBatch: OpenBatch | null = null;
   private record: SessionRecord | undefined;
   private seq = 0;
   private progress: PostgresProgress;
@@ -184,6 +193,30 @@ export class BiddingSession extends DurableObject<Env> {
    * is as it was.
    */
   async placeBids(requests: BidRequest[]): Promise<Outcome<PlacedBid>[]> {
+    // Calls that reach the object together join one batch. An object's calls
+    // share its one context, so they may wait on each other's promises, which
+    // requests in a stateless Worker may not safely do.
+    let batch = this.openBatch;
+    if (!batch) {
+      let settle: OpenBatch["settle"] = () => {};
+      const outcomes = new Promise<Outcome<PlacedBid>[]>((resolve) => {
+        settle = resolve;
+      });
+      const opened: OpenBatch = { requests: [], outcomes, settle };
+      this.openBatch = opened;
+      batch = opened;
+      setTimeout(() => {
+        if (this.openBatch === opened) this.openBatch = null;
+        opened.settle(this.placeBatch(opened.requests));
+      }, 0);
+    }
+    const start = batch.requests.length;
+    batch.requests.push(...requests);
+    const outcomes = await batch.outcomes;
+    return outcomes.slice(start, start + requests.length);
+  }
+
+  private async placeBatch(requests: BidRequest[]): Promise<Outcome<PlacedBid>[]> {
     const found = await this.requireSession();
     if (!found.ok) return requests.map(() => found);
     // Await first, then decide: after this line nothing awaits until the answer.

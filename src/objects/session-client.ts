@@ -1,50 +1,44 @@
 import { ApiError } from "../http/problem";
-import { type KeepAlive, placeBatched } from "./bid-batcher";
-import type { BidRequest, Leaderboard, Outcome, PlacedBid, SessionView } from "./protocol";
-import { SingleFlight } from "./single-flight";
+import type { BidRequest, Outcome, PlacedBid } from "./protocol";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {
   return env.BIDDING_SESSION.getByName(id);
 }
 
-/** Places a bid through the isolate's batch for its session: one object call for all bids arriving together. */
-export function placeBid(
-  env: Env,
-  ctx: Lifetime,
-  id: string,
-  request: BidRequest,
-): Promise<Outcome<PlacedBid>> {
-  return placeBatched(
-    id,
-    (requests) => sessionObject(env, id).placeBids(requests),
-    request,
-    keepAliveIn(ctx),
+/**
+ * Places a bid. Bids reaching the object together are decided together, in
+ * one transaction (`BiddingSession.placeBids`). A call that fails outright
+ * (the object restarting) is sent once more under the same request id, which
+ * the object recognises: a bid stored before the failure is answered, not
+ * applied twice.
+ */
+export async function placeBid(env: Env, id: string, request: BidRequest): Promise<Outcome<PlacedBid>> {
+  const sent: BidRequest = { ...request, requestId: crypto.randomUUID() };
+  try {
+    const [outcome] = await sessionObject(env, id).placeBids([sent]);
+    if (outcome) return outcome;
+  } catch (error) {
+    logUnavailable(error);
+  }
+  const [outcome] = await sessionObject(env, id).placeBids([{ ...sent, resend: true }]);
+  return (
+    outcome ?? {
+      ok: false,
+      code: "service_unavailable",
+      detail: "The session gave no answer; retry shortly.",
+    }
   );
 }
 
-/** The part of a request's execution context that keeps work going after its answer. */
-interface Lifetime {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-/** A call shared by several requests outlives the answer of the one that started it. */
-const keepAliveIn =
-  (ctx: Lifetime): KeepAlive =>
-  (call) =>
-    ctx.waitUntil(call);
-
-const sessionReads = new SingleFlight<Outcome<SessionView>>();
-const boardReads = new SingleFlight<Outcome<Leaderboard>>();
-
-/** A session's public view; concurrent reads of it in this isolate share one object call. */
-export function readSession(env: Env, ctx: Lifetime, id: string): Promise<Outcome<SessionView>> {
-  return sessionReads.read(id, () => sessionObject(env, id).getSession(), keepAliveIn(ctx));
-}
-
-/** A session's top `limit`; concurrent reads of the same board in this isolate share one object call. */
-export function readBoard(env: Env, ctx: Lifetime, id: string, limit: number): Promise<Outcome<Leaderboard>> {
-  return boardReads.read(`${id}:${limit}`, () => sessionObject(env, id).leaderboard(limit), keepAliveIn(ctx));
+function logUnavailable(error: unknown): void {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      event: "session_object_unavailable",
+      error: error instanceof Error ? error.message : String(error),
+    }),
+  );
 }
 
 /**
@@ -57,13 +51,7 @@ export async function expectOk<T>(call: Promise<Outcome<T>>): Promise<T> {
   try {
     outcome = await call;
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        event: "session_object_unavailable",
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    logUnavailable(error);
     throw new ApiError("service_unavailable", "The session is briefly unavailable; retry shortly.", {
       "Retry-After": "1",
     });

@@ -3,7 +3,7 @@ import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
 import { BidReceiptSchema, MyBidSchema } from "../http/contract";
 import { Money, SessionIdParam } from "../http/schemas";
-import { expectOk, placeBid as placeBatchedBid, sessionObject } from "../objects/session-client";
+import { expectOk, placeBid as placeBidInSession, sessionObject } from "../objects/session-client";
 
 const params = z.object({ id: SessionIdParam });
 
@@ -78,7 +78,7 @@ export const bidsRouter = createRouter()
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
     const placed = await expectOk(
-      placeBatchedBid(c.env, c.executionCtx, id, { userId, amount, maxAmount, idempotencyKey }),
+      placeBidInSession(c.env, id, { userId, amount, maxAmount, idempotencyKey }),
     );
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);

@@ -4,7 +4,7 @@ import { createRouter, problems } from "../http/app";
 import { LeaderboardSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
 import { SessionIdParam } from "../http/schemas";
-import { expectOk, readBoard, sessionObject } from "../objects/session-client";
+import { expectOk, sessionObject } from "../objects/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Limit = z
@@ -63,7 +63,7 @@ export const leaderboardRouter = createRouter()
   .openapi(leaderboard, async (c) => {
     const { id } = c.req.valid("param");
     const limit = c.req.valid("query").limit ?? 50;
-    const named = await expectOk(readBoard(c.env, c.executionCtx, id, limit));
+    const named = await expectOk(sessionObject(c.env, id).leaderboard(limit));
     const board = { ...named, entries: await withMissingUsernames(c.env, named.entries) };
     return c.json(board, 200, { "Cache-Control": cacheControl[board.status] });
   });

@@ -7,7 +7,7 @@ import { callerRoleIfAny, requireRole } from "../http/auth";
 import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../http/contract";
 import { Instant, Money, SessionIdParam } from "../http/schemas";
 import type { SessionView } from "../objects/protocol";
-import { expectOk, readSession, sessionObject } from "../objects/session-client";
+import { expectOk, sessionObject } from "../objects/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Title = z
@@ -193,7 +193,7 @@ export const sessionsRouter = createRouter()
   .openapi(getSession, async (c) => {
     const { id } = c.req.valid("param");
     const role = await callerRoleIfAny(c);
-    return c.json(forCaller(await expectOk(readSession(c.env, c.executionCtx, id)), role), 200);
+    return c.json(forCaller(await expectOk(sessionObject(c.env, id).getSession()), role), 200);
   })
   .openapi(updateSession, async (c) => {
     const { id } = c.req.valid("param");

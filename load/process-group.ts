@@ -1,5 +1,6 @@
 // Child processes started in their own process group (wrangler dev and the
-// workerd it starts), stopped together.
+// workerd it starts), stopped together; what they print kept for failure
+// messages, and a wait until they answer.
 import type { ChildProcess } from "node:child_process";
 
 export const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
@@ -23,4 +24,38 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // No process left in the group.
   }
+}
+
+/** What `child` last wrote to stdout and stderr (at most `maxChars`), and a failed spawn's reason: for failure messages. */
+export function keepOutputTail(child: ChildProcess, maxChars: number): () => string {
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-maxChars);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.on("error", (error) => keep(Buffer.from(`spawn failed: ${error.message}\n`)));
+  return () => output.trim();
+}
+
+/**
+ * Asks `url` every 250 ms until `accept` takes an answer (true), or `child`
+ * exits or `timeoutMs` passes (false).
+ */
+export async function waitForAnswer(
+  child: ChildProcess,
+  url: URL,
+  timeoutMs: number,
+  accept: (response: Response) => boolean,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !exited(child)) {
+    try {
+      if (accept(await fetch(url, { signal: AbortSignal.timeout(2_000) }))) return true;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }

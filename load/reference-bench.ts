@@ -33,7 +33,6 @@ import { startFloorWorker } from "./reference/floor.js";
 import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
 import { ProductStack } from "./reference/product-stack.js";
 import { type Contender, runRounds } from "./reference/rounds.js";
-import { createDatabase, databaseUrlOf, dropDatabase } from "./reference/scratch-database.js";
 import {
   type BenchResults,
   emptyResults,
@@ -46,6 +45,7 @@ import {
 import { referenceSystem, serviceSystem } from "./reference/systems.js";
 import { W2_CONNECTIONS } from "./reference/workloads.js";
 import { writeReport } from "./results.js";
+import { createDatabase, databaseUrlOf, dropDatabase } from "./scratch-database.js";
 import { createBidders } from "./user-batches.js";
 
 const USAGE = `usage: npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]

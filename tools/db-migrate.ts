@@ -3,20 +3,13 @@
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
-import pg from "pg";
 import { errorMessage, redactUrl } from "./net.js";
+import { connectClient } from "./pg-client.js";
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
 
 export async function migrateDatabase(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    // Even a failed connect leaves a socket to end.
-    await client.end().catch(() => {});
-    throw new Error(`cannot connect to ${redactUrl(url)}: ${errorMessage(error)}`);
-  }
+  const client = await connectClient(url);
   try {
     await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
   } finally {

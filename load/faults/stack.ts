@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import pg from "pg";
 import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
 import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, freePort, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
+import { type ClientOptions, withClient } from "../../tools/pg-client.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
+import { createDatabase, dropDatabase } from "../scratch-database.js";
 import type { Cleanups } from "./cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 import { WranglerProcess } from "./wrangler-process.js";
@@ -24,6 +25,8 @@ const HOST = "127.0.0.1";
 const FLUSH_INTERVAL_MS = 1_000;
 const CACHE_TTL_SECONDS = 600;
 const REDIS_PROBE_TIMEOUT_MS = 2_000;
+/** The statements the run sends itself (CREATE, ALTER, DROP): a lock held elsewhere fails the run instead of hanging it. */
+const SCRATCH_CLIENT: ClientOptions = { statementTimeoutMs: 30_000 };
 
 export interface CachePath {
   /** Between the adapter and Redis: Redis itself unreachable. */
@@ -50,25 +53,6 @@ export interface FaultStack {
   flushIntervalMs: number;
   /** User ids the run created, so their cache entries can be removed at the end. */
   createdUserIds: Set<number>;
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 30_000,
-  });
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw new Error(`cannot connect to ${redactUrl(url)}: ${errorMessage(error)}`);
-  }
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 async function probeRedis(url: string): Promise<Redis | string> {
@@ -113,15 +97,8 @@ export async function startStack(opts: {
   cleanups.add("temp folder", async () => removeTemp(), removeTemp);
 
   const databaseName = `faults_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
-  await withClient(opts.serverUrl, (client) => client.query(`CREATE DATABASE ${databaseName}`));
-  cleanups.add("scratch database", () =>
-    withClient(opts.serverUrl, async (client) => {
-      await client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-    }),
-  );
-  const scratch = new URL(opts.serverUrl);
-  scratch.pathname = `/${databaseName}`;
-  const databaseUrl = scratch.toString();
+  const databaseUrl = await createDatabase(opts.serverUrl, databaseName, SCRATCH_CLIENT);
+  cleanups.add("scratch database", () => dropDatabase(opts.serverUrl, databaseName, SCRATCH_CLIENT));
 
   const proxy = await startPgWireProxy({ targetUrl: databaseUrl, host: HOST });
   cleanups.add("pg wire proxy", () => proxy.close());
@@ -130,8 +107,10 @@ export async function startStack(opts: {
   // The username cache is keyed by user id only, and the Redis may be a
   // developer's: ids far from anyone's 1, 2, 3 never read or overwrite their entries.
   const firstUserId = 1_000_000_000_000 + randomInt(1_000_000_000) * 1_000;
-  await withClient(databaseUrl, (client) =>
-    client.query(`ALTER TABLE users ALTER COLUMN id RESTART WITH ${firstUserId}`),
+  await withClient(
+    databaseUrl,
+    (client) => client.query(`ALTER TABLE users ALTER COLUMN id RESTART WITH ${firstUserId}`),
+    SCRATCH_CLIENT,
   );
   log(`database ${databaseName} on ${redactUrl(opts.serverUrl)}, migrated through the pg wire proxy`);
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isPortFree } from "../../tools/net.js";
-import { exited, signalGroup, waitForExit } from "../process-group.js";
+import { exited, keepOutputTail, signalGroup, waitForAnswer, waitForExit } from "../process-group.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HOST = "127.0.0.1";
@@ -14,14 +14,40 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 10_000;
 const KILL_TIMEOUT_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 6_000;
-export const WRANGLER_TMP = join(ROOT, ".wrangler/tmp");
+const WRANGLER_TMP = join(ROOT, ".wrangler/tmp");
 
 /** The build folders in the project's .wrangler/tmp: wrangler removes its own on a clean exit only. */
-export function wranglerTmpEntries(): Set<string> {
+function wranglerTmpEntries(): Set<string> {
   try {
     return new Set(readdirSync(WRANGLER_TMP));
   } catch {
     return new Set();
+  }
+}
+
+/**
+ * The build folders one wrangler made in .wrangler/tmp while it started. It
+ * removes them on a clean exit only; after a SIGKILL we do. (Another wrangler
+ * of this project starting in the same seconds would have its folders counted
+ * here too: unlikely enough for a test or bench run.)
+ */
+export class WranglerBuildFolders {
+  private before = new Set<string>();
+  private made: string[] = [];
+
+  /** Before wrangler starts. */
+  noteExisting(): void {
+    this.before = wranglerTmpEntries();
+  }
+
+  /** Once it answers: what was not there before is its. */
+  claimNew(): void {
+    this.made = [...wranglerTmpEntries()].filter((entry) => !this.before.has(entry));
+  }
+
+  remove(): void {
+    for (const entry of this.made) rmSync(join(WRANGLER_TMP, entry), { recursive: true, force: true });
+    this.made = [];
   }
 }
 
@@ -80,14 +106,8 @@ export function groupMembers(pgid: number): GroupMember[] {
 
 export class WranglerProcess {
   private child: ChildProcess | undefined;
-  private output = "";
-  /**
-   * The build folders wrangler made in .wrangler/tmp while this instance
-   * started. It removes them on a clean exit only; after a SIGKILL we do.
-   * (Another wrangler of this project starting in the same seconds would have
-   * its folders counted here too: unlikely enough for a test run.)
-   */
-  private tmpEntries: string[] = [];
+  private readOutput = () => "";
+  private readonly buildFolders = new WranglerBuildFolders();
   readonly url: URL;
 
   constructor(private readonly options: WranglerOptions) {
@@ -104,7 +124,7 @@ export class WranglerProcess {
 
   /** The last lines wrangler and the Worker printed, for failure messages. */
   outputTail(): string {
-    return this.output.trim();
+    return this.readOutput();
   }
 
   async start(): Promise<void> {
@@ -113,8 +133,7 @@ export class WranglerProcess {
       if (!(await isPortFree(HOST, port)))
         throw new Error(`port ${port} is taken before wrangler dev starts`);
     }
-    this.output = "";
-    const tmpBefore = wranglerTmpEntries();
+    this.buildFolders.noteExisting();
     const args = [
       join(ROOT, "node_modules/.bin/wrangler"),
       "dev",
@@ -147,22 +166,12 @@ export class WranglerProcess {
       },
     });
     this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.on("error", (error) => keep(Buffer.from(`spawn failed: ${error.message}\n`)));
+    this.readOutput = keepOutputTail(child, OUTPUT_TAIL_CHARS);
 
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && !exited(child)) {
-      try {
-        await fetch(new URL("/health", this.url), { signal: AbortSignal.timeout(2_000) });
-        this.tmpEntries = [...wranglerTmpEntries()].filter((entry) => !tmpBefore.has(entry));
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+    // Any answer, whatever its status, means wrangler is serving the Worker.
+    if (await waitForAnswer(child, new URL("/health", this.url), READY_TIMEOUT_MS, () => true)) {
+      this.buildFolders.claimNew();
+      return;
     }
     const reason = exited(child) ? "exited" : `did not answer within ${READY_TIMEOUT_MS / 1000} s`;
     await this.stop();
@@ -193,7 +202,7 @@ export class WranglerProcess {
       portsStillTaken = await this.takenPorts();
     }
     const releasedAfterMs = Date.now() - killedAt;
-    this.removeTmpEntries();
+    this.buildFolders.remove();
     return { killed, survivors, portsStillTaken, releasedAfterMs };
   }
 
@@ -209,7 +218,7 @@ export class WranglerProcess {
     // wrangler may be gone while workerd lingers for a moment: make sure the group is empty.
     signalGroup(pgid, "SIGKILL");
     await waitForExit(child, KILL_TIMEOUT_MS);
-    this.removeTmpEntries();
+    this.buildFolders.remove();
   }
 
   private async takenPorts(): Promise<number[]> {
@@ -220,14 +229,9 @@ export class WranglerProcess {
     return taken;
   }
 
-  private removeTmpEntries(): void {
-    for (const entry of this.tmpEntries) rmSync(join(WRANGLER_TMP, entry), { recursive: true, force: true });
-    this.tmpEntries = [];
-  }
-
   /** For the process' exit handler: nothing asynchronous is possible there. */
   killNow(): void {
     if (this.child?.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
-    this.removeTmpEntries();
+    this.buildFolders.remove();
   }
 }

@@ -3,7 +3,7 @@
 // its user's row is a bid PostgreSQL does not hold. (The reference design has
 // no bid history; this service's is checked by consistency.ts as well.)
 import { z } from "zod";
-import { withClient } from "./scratch-database.js";
+import { withClient } from "../../tools/pg-client.js";
 
 export interface AcknowledgedAmount {
   userId: number;

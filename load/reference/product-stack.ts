@@ -3,12 +3,10 @@
 // its own process group, on ports chosen once (a restart serves the same URL),
 // with wrangler's state in a folder that survives a SIGKILL of the whole group.
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, isPortFree } from "../../tools/net.js";
-import { groupMembers, WRANGLER_TMP, wranglerTmpEntries } from "../faults/wrangler-process.js";
-import { exited, signalGroup, waitForExit } from "../process-group.js";
+import { groupMembers, WranglerBuildFolders } from "../faults/wrangler-process.js";
+import { exited, keepOutputTail, signalGroup, waitForAnswer, waitForExit } from "../process-group.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HOST = "127.0.0.1";
@@ -36,12 +34,8 @@ export interface KillFigures {
 
 export class ProductStack {
   private child: ChildProcess | undefined;
-  private output = "";
-  /**
-   * The build folders wrangler made in .wrangler/tmp while this instance
-   * started; after a SIGKILL they are ours to remove (as in load/faults).
-   */
-  private tmpEntries: string[] = [];
+  private readOutput = () => "";
+  private readonly buildFolders = new WranglerBuildFolders();
 
   private constructor(
     private readonly options: ProductStackOptions,
@@ -66,7 +60,7 @@ export class ProductStack {
   }
 
   outputTail(): string {
-    return this.output.trim();
+    return this.readOutput();
   }
 
   async start(): Promise<void> {
@@ -85,8 +79,7 @@ export class ProductStack {
       this.options.persistTo,
       ...Object.entries(this.options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ];
-    this.output = "";
-    const tmpBefore = wranglerTmpEntries();
+    this.buildFolders.noteExisting();
     const child = spawn("npm", args, {
       cwd: ROOT,
       // Its own process group: one signal reaches npm, the dev script, wrangler and workerd.
@@ -101,25 +94,13 @@ export class ProductStack {
       },
     });
     this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.on("error", (error) => keep(Buffer.from(`spawn failed: ${error.message}\n`)));
+    this.readOutput = keepOutputTail(child, OUTPUT_TAIL_CHARS);
 
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && !exited(child)) {
-      try {
-        const response = await fetch(new URL("/health", this.url), { signal: AbortSignal.timeout(2_000) });
-        if (response.ok) {
-          this.tmpEntries = [...wranglerTmpEntries()].filter((entry) => !tmpBefore.has(entry));
-          return;
-        }
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    if (
+      await waitForAnswer(child, new URL("/health", this.url), READY_TIMEOUT_MS, (response) => response.ok)
+    ) {
+      this.buildFolders.claimNew();
+      return;
     }
     const reason = exited(child) ? "exited" : `was not healthy within ${READY_TIMEOUT_MS / 1000} s`;
     await this.stop();
@@ -140,7 +121,7 @@ export class ProductStack {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const goneAfterMs = Date.now() - killedAt;
-    this.removeTmpEntries();
+    this.buildFolders.remove();
     return { processes, goneAfterMs, survivors: groupMembers(pgid).length };
   }
 
@@ -155,19 +136,14 @@ export class ProductStack {
     // Only a group that still has members is ours: an empty one's id may be reused.
     if (groupMembers(child.pid).length > 0) signalGroup(child.pid, "SIGKILL");
     await waitForExit(child, GONE_TIMEOUT_MS);
-    this.removeTmpEntries();
+    this.buildFolders.remove();
   }
 
   /** For the process' exit handler: nothing asynchronous is possible there. */
   killNow(): void {
     const pid = this.child?.pid;
     if (pid !== undefined && groupMembers(pid).length > 0) signalGroup(pid, "SIGKILL");
-    this.removeTmpEntries();
-  }
-
-  private removeTmpEntries(): void {
-    for (const entry of this.tmpEntries) rmSync(join(WRANGLER_TMP, entry), { recursive: true, force: true });
-    this.tmpEntries = [];
+    this.buildFolders.remove();
   }
 
   private async gone(pgid: number): Promise<boolean> {

@@ -59,11 +59,28 @@ const whole = (value: number) => String(value);
 const cores = (value: number) => value.toFixed(2);
 const answered = (burst: BurstResult) => burst.outcomes["201"] ?? 0;
 
+/** A closed-loop workload's row: 2xx per second of each system, and this service's over the reference's. */
+function throughputRow(label: string, series: Series<Measured<RawLoopResult>>): string[] {
+  return [
+    label,
+    range(
+      series.service.map((m) => m.result.okPerSecond),
+      perSecond,
+    ),
+    range(
+      series.reference.map((m) => m.result.okPerSecond),
+      perSecond,
+    ),
+    range(
+      paired(series, (s, r) => s.result.okPerSecond / r.result.okPerSecond),
+      times,
+    ),
+  ];
+}
+
 /** The headline: W1–W4 side by side; ratios read "this service is N× the reference" (above 1: better). */
 export function formatHeadline(results: BenchResults): string {
   const w1 = (key: SystemKey) => results.w1[key].map((m) => m.result.allAnsweredMs / 1000);
-  const w2 = (key: SystemKey) => results.w2[key].map((m) => m.result.okPerSecond);
-  const w3 = (key: SystemKey) => results.w3[key].map((m) => m.result.okPerSecond);
   const w4 = (key: SystemKey) => results.w4[key].map((r) => r.lost);
   return formatTable(
     ["workload", "this service", "reference design", "ratio"],
@@ -77,24 +94,8 @@ export function formatHeadline(results: BenchResults): string {
           times,
         ),
       ],
-      [
-        `W2: fresh raises, bids/s (201 only)`,
-        range(w2("service"), perSecond),
-        range(w2("reference"), perSecond),
-        range(
-          paired(results.w2, (s, r) => s.result.okPerSecond / r.result.okPerSecond),
-          times,
-        ),
-      ],
-      [
-        "W3: leaderboard top 50, req/s",
-        range(w3("service"), perSecond),
-        range(w3("reference"), perSecond),
-        range(
-          paired(results.w3, (s, r) => s.result.okPerSecond / r.result.okPerSecond),
-          times,
-        ),
-      ],
+      throughputRow("W2: fresh raises, bids/s (201 only)", results.w2),
+      throughputRow("W3: leaderboard top 50, req/s", results.w3),
       [
         "W4: acknowledged bids lost after the fault",
         range(w4("service"), whole),

@@ -26,6 +26,19 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           CACHE_NAMESPACE: inject("cacheNamespace"),
           // Small, so a test can reach it.
           LIVE_SOCKETS_PER_SESSION: "8",
+          // The webhook receiver is a local http:// server; retries a second apart so the tests see them.
+          WEBHOOK_ALLOW_LOOPBACK: "true",
+          WEBHOOK_RETRY_BASE_SECONDS: "1",
+        },
+        // Fewer retries than production (8), so a test sees a delivery reach the dead-letter queue.
+        queueConsumers: {
+          "bidding-webhooks": {
+            maxBatchSize: 100,
+            maxBatchTimeout: 0.2,
+            maxRetries: 2,
+            deadLetterQueue: "bidding-webhooks-dlq",
+          },
+          "bidding-webhooks-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.2 },
         },
       },
     })),

@@ -9,6 +9,8 @@ import { leaderboardRouter } from "./routes/leaderboard";
 import { metricsRouter } from "./routes/metrics";
 import { sessionsRouter } from "./routes/sessions";
 import { usersRouter } from "./routes/users";
+import { webhooksRouter } from "./routes/webhooks";
+import { handleWebhookQueue } from "./webhooks/consumer";
 
 export { BiddingSession } from "./objects/bidding-session";
 
@@ -47,6 +49,7 @@ const routes = app
   .route("/v1/sessions", sessionsRouter)
   .route("/v1/sessions", bidsRouter)
   .route("/v1/sessions", leaderboardRouter)
+  .route("/v1/webhooks", webhooksRouter)
   .route("/metrics", metricsRouter);
 
 export type AppType = typeof routes;
@@ -68,4 +71,8 @@ app.doc31("/openapi.json", {
 app.notFound((c) => problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}.`));
 app.onError(handleError);
 
-export default app;
+// fetch for HTTP, queue for the webhook queue and its dead-letter queue.
+export default {
+  fetch: app.fetch,
+  queue: handleWebhookQueue,
+} satisfies ExportedHandler<Env>;

@@ -20,6 +20,8 @@ declare module "vitest" {
     jwksUrl: string;
     jwksControlUrl: string;
     providerKeys: import("../load/corpus/provider-tokens").ProviderKeys;
+    /** The webhook receiver (test/support/webhook-receiver.ts): POSTs recorded per path, plans per path. */
+    webhookReceiverUrl: string;
   }
 }
 

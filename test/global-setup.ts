@@ -9,6 +9,7 @@ import { startWsProxy } from "../tools/ws-proxy.js";
 import { startCfGraphqlStub } from "./support/cf-graphql-stub.js";
 import { startJwksServer } from "./support/jwks-server.js";
 import { startPgWireProxy } from "./support/pg-wire-proxy.js";
+import { startWebhookReceiver } from "./support/webhook-receiver.js";
 
 /**
  * With DATABASE_URL / REDIS_URL set, the tests run against those servers: a
@@ -70,6 +71,10 @@ export default async function setup(project: TestProject) {
   });
   cleanups.push(jwks.close);
 
+  // Receives the Worker's webhook deliveries, and fails them when a test says so.
+  const receiver = await startWebhookReceiver();
+  cleanups.push(receiver.close);
+
   let upstashUrl = "";
   const upstashToken = randomBytes(16).toString("hex");
   if (process.env.REDIS_URL) {
@@ -93,6 +98,7 @@ export default async function setup(project: TestProject) {
   project.provide("jwksUrl", jwks.url);
   project.provide("jwksControlUrl", jwks.controlUrl);
   project.provide("providerKeys", jwks.keys);
+  project.provide("webhookReceiverUrl", receiver.url);
 
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

@@ -120,3 +120,19 @@ export const sessionResults = pgTable(
   },
   (t) => [primaryKey({ columns: [t.sessionId, t.rank], name: "session_results_pkey" })],
 );
+
+// Webhook endpoints (API.md, "Notifications") and how delivering to each goes.
+// The secret signs every delivery, so it is kept (the API shows it once).
+export const webhookSubscriptions = pgTable("webhook_subscriptions", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  url: text("url").notNull(),
+  events: text("events").array().notNull(),
+  secret: text("secret").notNull(),
+  createdAt: instant("created_at").notNull().defaultNow(),
+  lastAttemptAt: instant("last_attempt_at"),
+  lastSuccessAt: instant("last_success_at"),
+  lastError: text("last_error"),
+  deliveredCount: bigint("delivered_count", { mode: "number" }).notNull().default(0),
+  failedAttempts: bigint("failed_attempts", { mode: "number" }).notNull().default(0),
+  deadLettered: bigint("dead_lettered", { mode: "number" }).notNull().default(0),
+});

@@ -96,7 +96,7 @@ export const SessionStatsSchema = z
     lastFlushError: z.string().nullable(),
     nextAlarmAt: z.string().nullable(),
     nextAlarmJob: z
-      .enum(["flush", "drain", "retry", "end", "prune"])
+      .enum(["flush", "drain", "retry", "end", "prune", "deliver"])
       .nullable()
       .openapi({ description: "What the next alarm is set for" }),
     openSockets: z.number().int(),
@@ -176,6 +176,10 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
   }),
   ResultsSchema.extend({ type: z.literal("result") }),
   z.object({ type: z.literal("status"), status: z.literal("ended") }),
+  // Only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user.
+  z.object({ type: z.literal("outbid"), amount: z.number().int(), rank: z.number().int() }),
+  z.object({ type: z.literal("won"), amount: z.number().int(), rank: z.number().int() }),
+  z.object({ type: z.literal("lost") }),
 ]);
 
 const PoolStatusSchema = z.enum(["healthy", "degraded", "exhausted"]);
@@ -251,3 +255,51 @@ export const PoolFiguresSchema = z
     hyperdrive: HyperdrivePoolSchema,
   })
   .openapi("PoolFigures");
+/** POST /v1/webhooks: where to send which events. */
+export const NewWebhookSchema = z
+  .strictObject({
+    url: z.string().max(2048).openapi({ example: "https://hooks.example.com/bidding" }),
+    events: z
+      .array(z.enum(["session.extended", "session.ended", "bid.outbid"]))
+      .min(1)
+      .max(3)
+      .refine((events) => new Set(events).size === events.length, "must not repeat an event"),
+  })
+  .openapi("NewWebhook");
+
+/** How delivering to one endpoint goes. */
+export const WebhookDeliveryStatusSchema = z
+  .object({
+    lastAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
+    lastSuccessAt: z.string().nullable().openapi({ format: "date-time" }),
+    lastError: z.string().nullable(),
+    delivered: z.number().int(),
+    failedAttempts: z.number().int(),
+    deadLettered: z.number().int().openapi({ description: "Deliveries that ran out of retries" }),
+  })
+  .openapi("WebhookDeliveryStatus");
+
+export const WebhookSchema = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    url: z.string(),
+    events: z.array(z.enum(["session.extended", "session.ended", "bid.outbid"])),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    delivery: WebhookDeliveryStatusSchema,
+  })
+  .openapi("Webhook");
+
+/** The answer to POST /v1/webhooks: the only time the secret is shown. */
+export const CreatedWebhookSchema = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    url: z.string(),
+    events: z.array(z.enum(["session.extended", "session.ended", "bid.outbid"])),
+    secret: z.string().openapi({
+      description: "Standard Webhooks signing secret (whsec_ + base64); shown once",
+      example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }),
+  })
+  .openapi("CreatedWebhook");
+
+export const WebhookListSchema = z.object({ webhooks: z.array(WebhookSchema) }).openapi("WebhookList");

@@ -21,6 +21,7 @@ export const problemCodes = {
   bid_increment_too_small: [422, "Bid increment too small"],
   idempotency_key_reused: [422, "Idempotency key reused"],
   proxy_bids_need_single_unit: [422, "Proxy bids need a single unit"],
+  webhook_url_refused: [422, "Webhook URL refused"],
   upgrade_required: [426, "Upgrade required"],
   rate_limited: [429, "Too many requests"],
   internal_error: [500, "Internal server error"],

@@ -43,6 +43,12 @@ export interface ScheduleFigures {
   consecutiveFailures: number;
   oldestIdempotencyKeyAt: number | null;
   oldestBidRequestAt: number | null;
+  /** Events in the outbox the queue has not taken yet. */
+  undeliveredEvents?: number;
+  /** A send to the queue is under way or about to start; it arms the alarm itself if it fails. */
+  sendingEvents?: boolean;
+  /** Sends to the queue that failed in a row. */
+  deliveryFailures?: number;
 }
 
 export type AlarmJob =
@@ -55,10 +61,15 @@ export type AlarmJob =
   /** the session's end: final flush, sockets told */
   | "end"
   /** forget old idempotency keys and request ids */
-  | "prune";
+  | "prune"
+  /** events left in the outbox (an eviction, a failed send to the queue): send them */
+  | "deliver";
 
 /** On equal due times the first of these names the alarm. */
-const jobsByPriority: readonly AlarmJob[] = ["retry", "drain", "end", "flush", "prune"];
+const jobsByPriority: readonly AlarmJob[] = ["retry", "drain", "end", "deliver", "flush", "prune"];
+
+/** The first wait before sending the outbox again after the queue refused it. */
+const DELIVERY_RETRY_MS = 1_000;
 
 export interface PlannedAlarm {
   at: number;
@@ -96,6 +107,11 @@ export class AlarmSchedule {
         : figures.oldestBidRequestAt + s.bidRequestTtlMs,
     );
     if (Number.isFinite(prune)) due.prune = Math.max(now, prune);
+    if ((figures.undeliveredEvents ?? 0) > 0 && !figures.sendingEvents) {
+      const failures = figures.deliveryFailures ?? 0;
+      due.deliver =
+        now + (failures === 0 ? 0 : Math.min(DELIVERY_RETRY_MS * 2 ** (failures - 1), s.maxBackoffMs));
+    }
     return due;
   }
 

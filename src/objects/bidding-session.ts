@@ -18,6 +18,7 @@ import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
 import { problemResponse } from "../http/problem";
 import { recordBid, recordFlush } from "../observability/analytics";
+import { eventIds, type WebhookEvent, type WebhookMessage } from "../webhooks/events";
 import { type AlarmJob, AlarmSchedule, defaultScheduleSettings } from "./alarm-schedule";
 import { type BidderLookup, KnownUsers } from "./known-users";
 import { LiveBoard } from "./live-board";
@@ -46,10 +47,17 @@ import {
 
 export type { BidRequest };
 
+/** The header on a forwarded /live upgrade that names the user its token authenticated. */
+export const BIDDER_HEADER = "X-Bidder-Id";
+
 /** Watchers see at most the top 100, so lower bids change nothing they see. */
 const MAX_LIVE_DEPTH = 100;
 /** Outcomes of recent bid requests kept in memory, refusals included, for batches sent again. */
 const RECENT_REQUESTS = 20_000;
+/** Events written this soon after one another leave in one `sendBatch`, off the bid path. */
+const OUTBOX_SEND_DELAY_MS = 100;
+/** The most messages one `sendBatch` takes. */
+const QUEUE_BATCH_MESSAGES = 100;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -103,6 +111,11 @@ export class BiddingSession extends DurableObject<Env> {
   private progress: PostgresProgress;
   private nextAlarm: { at: number; job: AlarmJob } | null = null;
   private flushing: Promise<void> | null = null;
+  /** The outbox's way to the queue: a send waiting to start, one under way, and failures in a row. */
+  private outboxTimer: ReturnType<typeof setTimeout> | undefined;
+  private sendingEvents: Promise<void> | null = null;
+  private eventsWrittenWhileSending = false;
+  private deliveryFailures = 0;
   private missingCheckedAt: number | null = null;
   private loadingSession: Promise<SessionRecord | undefined> | null = null;
 
@@ -239,11 +252,14 @@ export class BiddingSession extends DurableObject<Env> {
     const now = Date.now();
     const undo: BatchUndo = { seq: this.seq, record, bids: new Map(), buckets: new Map() };
     const accepted: AcceptedBid[] = [];
+    const winningBefore = this.book.top(record.params.units);
     const outcomes = requests.map((request) => this.decide(request, bidders, now, undo, accepted));
     if (accepted.length === 0) return outcomes;
     const extended = this.record !== undo.record;
+    const outbid = this.outbidBy(winningBefore, record.params.units);
+    const events = this.batchEvents(outbid, extended, now);
     try {
-      this.store.recordBids(accepted, extended ? this.record : undefined);
+      this.store.recordBids(accepted, extended ? this.record : undefined, events);
     } catch (error) {
       this.undo(undo);
       this.log("error", "bid_write_failed", { bids: accepted.length, error: String(error) });
@@ -267,9 +283,55 @@ export class BiddingSession extends DurableObject<Env> {
       const { endsAt, extensions } = this.record.params;
       this.live.broadcast({ type: "extended", endsAt: iso(endsAt), extensions, serverTime: iso(Date.now()) });
     }
+    // After the commit, at once and not coalesced: only the displaced users' own sockets.
+    for (const { userId, amount, rank } of outbid)
+      this.live.sendToUser(userId, { type: "outbid", amount, rank });
+    if (events.length > 0) this.sendOutboxSoon();
     const interval = this.config.flushIntervalMs;
     if (this.nextAlarm === null || this.nextAlarm.at > now + interval) void this.armAlarm();
     return outcomes;
+  }
+
+  /** Who was in the winning set before the batch and is ranked past `units` after it. */
+  private outbidBy(
+    winningBefore: readonly LiveBid[],
+    units: number,
+  ): { userId: number; amount: number; rank: number }[] {
+    const displaced: { userId: number; amount: number; rank: number }[] = [];
+    for (const { userId } of winningBefore) {
+      const rank = this.book.rankOf(userId);
+      const bid = this.book.bidOf(userId);
+      if (rank !== undefined && bid && rank > units) displaced.push({ userId, amount: bid.amount, rank });
+    }
+    return displaced;
+  }
+
+  /** The events a batch caused, for the outbox; ids follow from the batch's last seq. */
+  private batchEvents(
+    outbid: readonly { userId: number; amount: number; rank: number }[],
+    extended: boolean,
+    now: number,
+  ): WebhookEvent[] {
+    const record = this.record;
+    if (!record) return [];
+    const sessionId = record.params.id;
+    const timestamp = iso(now);
+    const events: WebhookEvent[] = outbid.map(({ userId, amount, rank }) => ({
+      id: eventIds.outbid(sessionId, this.seq, userId),
+      type: "bid.outbid",
+      timestamp,
+      data: { sessionId, userId, amount, rank },
+    }));
+    if (extended) {
+      const { endsAt, extensions } = record.params;
+      events.push({
+        id: eventIds.extended(sessionId, extensions),
+        type: "session.extended",
+        timestamp,
+        data: { sessionId, endsAt: iso(endsAt), extensions },
+      });
+    }
+    return events;
   }
 
   /** Decides one bid of a batch against memory as the earlier bids of the batch left it. */
@@ -516,11 +578,18 @@ export class BiddingSession extends DurableObject<Env> {
       );
     }
     const limit = Number(new URL(request.url).searchParams.get("limit") ?? "50");
+    // Set by the Worker once it verified the socket's token; only the Worker reaches this object.
+    const bidder = request.headers.get(BIDDER_HEADER);
+    const userId = bidder === null ? undefined : Number(bidder);
     const [client, server] = Object.values(new WebSocketPair());
     if (!client || !server) throw new Error("WebSocketPair gave no sockets");
-    this.live.accept(server, limit);
+    this.live.accept(server, limit, userId);
     if (found.value.endHandledAt !== null) this.live.announceEnd(this.announcedResults());
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: userId === undefined ? {} : { "Sec-WebSocket-Protocol": "bearer" },
+    });
   }
 
   /** Watchers only listen: anything they send is ignored. */
@@ -552,6 +621,8 @@ export class BiddingSession extends DurableObject<Env> {
       const before = this.schedule.forgetBefore();
       this.store.forgetIdempotencyKeysBefore(before.idempotencyKeys);
       this.store.forgetFlushedBefore(this.progress.flushedSeq, before.bidRequests);
+      // Whatever an eviction or a failed send left in the outbox (and the end's event).
+      await this.sendOutbox();
     } finally {
       // The fired alarm counts as set until here, so bids accepted during the
       // flush leave the next alarm to this point, where the backoff this
@@ -584,8 +655,23 @@ export class BiddingSession extends DurableObject<Env> {
         seq: bid.seq,
       })),
     };
-    this.record = { ...record, results, version: record.version + 1 };
-    this.store.writeSession(this.record);
+    const next: SessionRecord = { ...record, results, version: record.version + 1 };
+    const ended: WebhookEvent = {
+      id: eventIds.ended(params.id),
+      type: "session.ended",
+      timestamp: iso(Date.now()),
+      data: {
+        sessionId: params.id,
+        closedAt: iso(results.closedAt),
+        finalSeq: results.finalSeq,
+        reserveMet: results.reserveMet,
+        winners: results.winners.map(({ rank, userId, amount }) => ({ rank, userId, amount })),
+      },
+    };
+    // The results and their event are one write: neither exists without the other.
+    this.store.recordResults(next, ended);
+    this.record = next;
+    this.sendOutboxSoon();
     return results;
   }
 
@@ -701,6 +787,61 @@ export class BiddingSession extends DurableObject<Env> {
     });
   }
 
+  // ---- the outbox: events to the webhook queue, at least once ----------------
+
+  /** Starts a send shortly, so the events of batches close together share one `sendBatch`. */
+  private sendOutboxSoon(): void {
+    if (this.sendingEvents !== null) {
+      this.eventsWrittenWhileSending = true;
+      return;
+    }
+    this.outboxTimer ??= setTimeout(() => {
+      this.outboxTimer = undefined;
+      void this.sendOutbox();
+    }, OUTBOX_SEND_DELAY_MS);
+  }
+
+  /** Sends the outbox, or joins the send under way; a failure arms the alarm to try again. */
+  private sendOutbox(): Promise<void> {
+    this.sendingEvents ??= this.sendOutboxToQueue().finally(() => {
+      this.sendingEvents = null;
+      // Armed once the send counts as finished, so the schedule plans the retry.
+      if (this.deliveryFailures > 0) void this.armAlarm();
+      if (this.eventsWrittenWhileSending) {
+        this.eventsWrittenWhileSending = false;
+        this.sendOutboxSoon();
+      }
+    });
+    return this.sendingEvents;
+  }
+
+  /**
+   * Rows leave the outbox only after the queue has taken them: an eviction
+   * or a failure in between sends them again with the same ids (receivers
+   * deduplicate on `webhook-id`).
+   */
+  private async sendOutboxToQueue(): Promise<void> {
+    for (;;) {
+      const { through, events } = this.store.readOutbox(QUEUE_BATCH_MESSAGES);
+      if (events.length === 0) break;
+      try {
+        await this.env.WEBHOOK_EVENTS.sendBatch(
+          events.map((event) => ({ body: { kind: "event", event } satisfies WebhookMessage })),
+        );
+      } catch (error) {
+        this.deliveryFailures += 1;
+        this.log("error", "outbox_send_failed", {
+          events: events.length,
+          failures: this.deliveryFailures,
+          error: String(error),
+        });
+        return;
+      }
+      this.store.deleteOutboxThrough(through);
+    }
+    this.deliveryFailures = 0;
+  }
+
   /** Sets the one alarm to the earliest due job, unless it is already set at or before it. */
   private async armAlarm(): Promise<void> {
     const record = this.record;
@@ -712,6 +853,9 @@ export class BiddingSession extends DurableObject<Env> {
       sessionChanged: record.version > this.progress.flushedVersion,
       consecutiveFailures: this.progress.consecutiveFailures,
       ...this.store.oldestRemembered(this.progress.flushedSeq),
+      undeliveredEvents: this.store.outboxSize(),
+      sendingEvents: this.sendingEvents !== null || this.outboxTimer !== undefined,
+      deliveryFailures: this.deliveryFailures,
     });
     if (planned === null) return;
     if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;

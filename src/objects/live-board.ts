@@ -5,23 +5,37 @@ export type LiveMessage =
   | ({ type: "leaderboard" } & Leaderboard)
   | { type: "extended"; endsAt: string; extensions: number; serverTime: string }
   | ({ type: "result" } & Results)
-  | { type: "status"; status: "ended" };
+  | { type: "status"; status: "ended" }
+  // For one authenticated user's sockets only:
+  | { type: "outbid"; amount: number; rank: number }
+  | { type: "won"; amount: number; rank: number }
+  | { type: "lost" };
 
 /** Per-socket data that survives hibernation. */
 interface SocketAttachment {
   limit: number;
+  /** The user a `bearer.<JWT>` subprotocol authenticated; absent for anonymous watchers. */
+  userId?: number;
 }
+
+/** The hibernation tag of a user's sockets, so they are found without scanning every socket. */
+const userTag = (userId: number) => `user:${userId}`;
 
 const LIVE_INTERVAL_MS = 250;
 const DEFAULT_LIVE_LIMIT = 50;
 
 function attachmentOf(socket: WebSocket): SocketAttachment {
   const stored: unknown = socket.deserializeAttachment();
-  const limit =
-    typeof stored === "object" && stored !== null && "limit" in stored && typeof stored.limit === "number"
-      ? stored.limit
-      : DEFAULT_LIVE_LIMIT;
-  return { limit };
+  if (typeof stored !== "object" || stored === null) return { limit: DEFAULT_LIVE_LIMIT };
+  const limit = "limit" in stored && typeof stored.limit === "number" ? stored.limit : DEFAULT_LIVE_LIMIT;
+  const userId = "userId" in stored && typeof stored.userId === "number" ? stored.userId : undefined;
+  return userId === undefined ? { limit } : { limit, userId };
+}
+
+/** What the end means for one user: `won` with the winning bid, or `lost`. */
+function verdictFor(results: Results, userId: number): LiveMessage {
+  const winner = results.winners.find((w) => w.userId === userId);
+  return winner ? { type: "won", amount: winner.amount, rank: winner.rank } : { type: "lost" };
 }
 
 /**
@@ -45,11 +59,26 @@ export class LiveBoard {
     return this.ctx.getWebSockets().length;
   }
 
-  /** Takes over a new socket and sends it the board at once. */
-  accept(socket: WebSocket, limit: number): void {
-    this.ctx.acceptWebSocket(socket);
-    socket.serializeAttachment({ limit } satisfies SocketAttachment);
+  /** Takes over a new socket (tagged with its user when authenticated) and sends it the board at once. */
+  accept(socket: WebSocket, limit: number, userId?: number): void {
+    this.ctx.acceptWebSocket(socket, userId === undefined ? [] : [userTag(userId)]);
+    const attachment: SocketAttachment = userId === undefined ? { limit } : { limit, userId };
+    socket.serializeAttachment(attachment);
     this.send(socket, { type: "leaderboard", ...this.boardOf(limit) });
+  }
+
+  /** A message for one user, sent at once to that user's sockets only (found by tag, not by scanning). */
+  sendToUser(userId: number, message: LiveMessage): void {
+    const sockets = this.ctx.getWebSockets(userTag(userId));
+    if (sockets.length === 0) return;
+    const text = JSON.stringify(message);
+    for (const socket of sockets) {
+      try {
+        socket.send(text);
+      } catch {
+        // A socket closing under us; the runtime tells webSocketClose.
+      }
+    }
   }
 
   /** The visible top changed: every socket gets the new board within 250 ms. */
@@ -70,7 +99,10 @@ export class LiveBoard {
     }
   }
 
-  /** Sends the final board, the results and `status: ended`, then closes every socket normally. */
+  /**
+   * Sends the final board, the results, `won` or `lost` to authenticated
+   * sockets, and `status: ended`, then closes every socket normally.
+   */
   announceEnd(results: Results | null): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -78,8 +110,11 @@ export class LiveBoard {
       results === null ? null : JSON.stringify({ type: "result", ...results } satisfies LiveMessage);
     for (const socket of this.ctx.getWebSockets()) {
       try {
-        socket.send(JSON.stringify({ type: "leaderboard", ...this.boardOf(attachmentOf(socket).limit) }));
+        const { limit, userId } = attachmentOf(socket);
+        socket.send(JSON.stringify({ type: "leaderboard", ...this.boardOf(limit) }));
         if (result !== null) socket.send(result);
+        if (results !== null && userId !== undefined)
+          socket.send(JSON.stringify(verdictFor(results, userId)));
         socket.send(JSON.stringify({ type: "status", status: "ended" } satisfies LiveMessage));
         socket.close(1000, "session ended");
       } catch {

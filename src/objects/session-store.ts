@@ -1,6 +1,7 @@
 import type { SoftClose } from "../bidding/auction";
 import type { LiveBid } from "../bidding/bid-book";
 import type { SessionParams } from "../bidding/rules";
+import type { WebhookEvent } from "../webhooks/events";
 import type { BidReceipt } from "./protocol";
 
 export type { LiveBid };
@@ -206,14 +207,60 @@ export class SessionStore {
 
   /**
    * Stores a batch of accepted bids in one transaction: each live bid, its
-   * pending history row, its idempotency key and request id, and the session
-   * row when the batch changed it (a soft-close extension). All or nothing.
+   * pending history row, its idempotency key and request id, the session
+   * row when the batch changed it (a soft-close extension), and the events
+   * the batch caused, in the outbox. All or nothing.
    */
-  recordBids(accepted: readonly AcceptedBid[], session?: SessionRecord): void {
+  recordBids(
+    accepted: readonly AcceptedBid[],
+    session?: SessionRecord,
+    events: readonly WebhookEvent[] = [],
+  ): void {
     this.storage.transactionSync(() => {
       for (const one of accepted) this.writeBid(one);
       if (session) this.writeSession(session);
+      this.writeEvents(events);
     });
+  }
+
+  /** The session row with its results and the `session.ended` event, in one transaction. */
+  recordResults(session: SessionRecord, event: WebhookEvent): void {
+    this.storage.transactionSync(() => {
+      this.writeSession(session);
+      this.writeEvents([event]);
+    });
+  }
+
+  /** An event already in the outbox (the same id) is not written twice. */
+  private writeEvents(events: readonly WebhookEvent[]): void {
+    for (const event of events) {
+      this.sql.exec(
+        "INSERT OR IGNORE INTO outbox (id, event, created_at) VALUES (?, ?, ?)",
+        event.id,
+        JSON.stringify(event),
+        Date.parse(event.timestamp),
+      );
+    }
+  }
+
+  /** The oldest `limit` events not yet taken by the queue, with the position to delete through. */
+  readOutbox(limit: number): { through: number; events: WebhookEvent[] } {
+    const rows = this.sql.exec<Row>("SELECT pos, event FROM outbox ORDER BY pos LIMIT ?", limit).toArray();
+    const last = rows.at(-1);
+    return {
+      through: last ? num(last, "pos") : 0,
+      events: rows.map((row) => JSON.parse(String(row.event))),
+    };
+  }
+
+  /** The queue has the events up to `pos`. */
+  deleteOutboxThrough(pos: number): void {
+    this.sql.exec("DELETE FROM outbox WHERE pos <= ?", pos);
+  }
+
+  outboxSize(): number {
+    const row = this.sql.exec<Row>("SELECT count(*) AS n FROM outbox").toArray()[0];
+    return row ? num(row, "n") : 0;
   }
 
   private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {

@@ -58,6 +58,16 @@ export const storeMigrations: readonly string[] = [
   ALTER TABLE pending_bids ADD COLUMN request_id TEXT;
   CREATE UNIQUE INDEX pending_bids_request_id ON pending_bids (request_id) WHERE request_id IS NOT NULL;
   `,
+  // 4: the outbox. Events for the world (webhooks) are written in the same
+  // transaction as the bids or results that caused them, and deleted only
+  // once the queue has taken them; `id` is the event's stable id. `pos` is
+  // the rowid: a position may be reused only once every row is gone.
+  `
+  CREATE TABLE outbox (
+    pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, event TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const STORE_VERSION = storeMigrations.length;

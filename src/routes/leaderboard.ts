@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { SessionStatus } from "../bidding/rules";
-import { createRouter, problems } from "../http/app";
+import { type AppEnv, createRouter, problems } from "../http/app";
 import { LeaderboardSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
 import { SessionIdParam } from "../http/schemas";
+import { tokenVerifier } from "../http/token-verifier";
+import { BIDDER_HEADER } from "../objects/bidding-session";
 import { expectOk, sessionObject } from "../objects/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
@@ -44,10 +47,36 @@ const live = createRoute({
   description:
     'Sends `{"type":"leaderboard",...}` on connect and whenever the top changes (at most one message per 250 ms per socket), ' +
     'then `{"type":"status","status":"ended"}` when the session ends and closes with 1000. Messages from clients are ignored; ' +
-    'a text "ping" is answered "pong".',
+    'a text "ping" is answered "pong". Offer the subprotocols `bearer` and `bearer.<JWT>` to authenticate (answered with `bearer`; ' +
+    "a bad token is a 401 before the upgrade): the socket then also gets, for its user only, " +
+    '`{"type":"outbid","amount","rank"}` when a batch of bids pushes them out of the winning set, and at the end, after `result`, ' +
+    '`{"type":"won","amount","rank"}` or `{"type":"lost"}`.',
   request: { params: z.object({ id: SessionIdParam }), query: z.object({ limit: Limit }) },
-  responses: { 101: { description: "Switching to WebSocket" }, ...problems(400, 404, 426, 503) },
+  responses: { 101: { description: "Switching to WebSocket" }, ...problems(400, 401, 404, 426, 503) },
 });
+
+/**
+ * The user a `/live` upgrade authenticates as: the client offers the
+ * subprotocols `bearer` and `bearer.<JWT>` (browsers cannot set headers on a
+ * WebSocket), and the token is verified here, before the upgrade. Undefined
+ * when no `bearer` subprotocol is offered; 401 for a bad or missing token.
+ */
+async function liveBidder(c: Context<AppEnv>): Promise<number | undefined> {
+  const offered = (c.req.header("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p === "bearer" || p.startsWith("bearer."));
+  if (offered.length === 0) return undefined;
+  const tokens = offered.filter((p) => p.startsWith("bearer.")).map((p) => p.slice("bearer.".length));
+  const [token] = tokens;
+  if (!offered.includes("bearer") || tokens.length !== 1 || !token || !/^[A-Za-z0-9_.-]+$/.test(token)) {
+    throw new ApiError("unauthorized", "Offer the subprotocols `bearer` and `bearer.<JWT>`, one token.");
+  }
+  const verifier = tokenVerifier(c.env);
+  if (!verifier.configured) throw new Error("neither JWT_SECRET nor JWT_JWKS_URL is configured");
+  const caller = await verifier.verify(token, (promise) => c.executionCtx.waitUntil(promise));
+  return caller.userId;
+}
 
 export const leaderboardRouter = createRouter()
   .openapi(live, async (c) => {
@@ -56,9 +85,14 @@ export const leaderboardRouter = createRouter()
     }
     const { id } = c.req.valid("param");
     const limit = c.req.valid("query").limit ?? 50;
+    const bidder = await liveBidder(c);
     const url = new URL(c.req.url);
     url.search = `?limit=${limit}`;
-    return sessionObject(c.env, id).fetch(new Request(url, c.req.raw));
+    const forwarded = new Request(url, c.req.raw);
+    // Only this Worker says who a socket belongs to, never the client.
+    forwarded.headers.delete(BIDDER_HEADER);
+    if (bidder !== undefined) forwarded.headers.set(BIDDER_HEADER, String(bidder));
+    return sessionObject(c.env, id).fetch(forwarded);
   })
   .openapi(leaderboard, async (c) => {
     const { id } = c.req.valid("param");

@@ -21,10 +21,16 @@ export interface Watcher {
   until(predicate: (message: LiveMessage) => boolean, timeoutMs?: number): Promise<LiveMessage>;
 }
 
-export async function watch(sessionId: string, query = ""): Promise<Watcher> {
+/** Watches a session's /live; with `token`, authenticated through the `bearer.<JWT>` subprotocol. */
+export async function watch(sessionId: string, query = "", token?: string): Promise<Watcher> {
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (token !== undefined) headers["Sec-WebSocket-Protocol"] = `bearer, bearer.${token}`;
   const res = await exports.default.fetch(`http://bidding.test/v1/sessions/${sessionId}/live${query}`, {
-    headers: { Upgrade: "websocket" },
+    headers,
   });
+  if (token !== undefined && res.headers.get("Sec-WebSocket-Protocol") !== "bearer") {
+    throw new Error(`the upgrade did not answer the bearer subprotocol: ${res.status}`);
+  }
   const socket = res.webSocket;
   if (res.status !== 101 || !socket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
   socket.accept();

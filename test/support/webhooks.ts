@@ -1,0 +1,108 @@
+import { z } from "@hono/zod-openapi";
+import { inject } from "vitest";
+import { CreatedWebhookSchema, WebhookListSchema } from "../../src/http/contract";
+import { adminToken, call, uniqueName } from "./api";
+
+const ReceivedSchema = z.object({
+  requests: z.array(
+    z.object({
+      at: z.number(),
+      headers: z.record(z.string(), z.string()),
+      body: z.string(),
+      status: z.number(),
+    }),
+  ),
+});
+export type Received = z.infer<typeof ReceivedSchema>["requests"][number];
+
+/** The body of a delivery, as Standard Webhooks shapes it. */
+export const DeliveredEventSchema = z.object({
+  type: z.enum(["session.extended", "session.ended", "bid.outbid"]),
+  timestamp: z.string(),
+  data: z.object({ sessionId: z.string() }).passthrough(),
+});
+
+const control = (what: string, path: string) =>
+  `${inject("webhookReceiverUrl")}/control/${what}?path=${encodeURIComponent(path)}`;
+
+/** A receiver path only the calling test uses. */
+export const receiverPath = () => `/hooks/${uniqueName()}`;
+export const receiverUrl = (path: string) => `${inject("webhookReceiverUrl")}${path}`;
+
+export async function planReceiver(
+  path: string,
+  plan: { failFirst?: number; status?: number; redirectTo?: string },
+): Promise<void> {
+  const res = await fetch(control("plan", path), { method: "POST", body: JSON.stringify(plan) });
+  if (!res.ok) throw new Error(`receiver plan: ${res.status}`);
+}
+
+export async function received(path: string): Promise<Received[]> {
+  const res = await fetch(control("requests", path));
+  return ReceivedSchema.parse(await res.json()).requests;
+}
+
+/** Polls the receiver until `predicate` holds of what `path` got. */
+export async function receivedUntil(
+  path: string,
+  predicate: (requests: Received[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<Received[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const requests = await received(path);
+    if (predicate(requests)) return requests;
+    if (Date.now() > deadline)
+      throw new Error(`receiver ${path}: condition not met; got ${JSON.stringify(requests)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const eventOf = (request: Received) => DeliveredEventSchema.parse(JSON.parse(request.body));
+export const forSession = (sessionId: string) => (request: Received) =>
+  eventOf(request).data.sessionId === sessionId;
+
+export async function subscribe(path: string, events: string[]) {
+  const res = await call("POST", "/v1/webhooks", {
+    token: await adminToken(),
+    body: { url: receiverUrl(path), events },
+    schema: CreatedWebhookSchema,
+  });
+  if (res.status !== 201) throw new Error(`subscribe: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export async function unsubscribe(id: string): Promise<void> {
+  const res = await call("DELETE", `/v1/webhooks/${id}`, { token: await adminToken() });
+  if (res.status !== 204) throw new Error(`unsubscribe: ${res.status}`);
+}
+
+export async function webhookStatus(id: string) {
+  const res = await call("GET", "/v1/webhooks", { token: await adminToken(), schema: WebhookListSchema });
+  const found = res.body.webhooks.find((w) => w.id === id);
+  if (!found) throw new Error(`no webhook ${id}`);
+  return found;
+}
+
+/** Checks a delivery's signature the way a receiver would (Standard Webhooks, v1). */
+export async function hasValidSignature(secret: string, request: Received): Promise<boolean> {
+  const id = request.headers["webhook-id"];
+  const timestamp = request.headers["webhook-timestamp"];
+  const signatures = request.headers["webhook-signature"];
+  if (!id || !timestamp || !signatures || !secret.startsWith("whsec_")) return false;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  for (const signature of signatures.split(" ")) {
+    const [version, mac] = signature.split(",");
+    if (version !== "v1" || !mac) continue;
+    const bytes = Uint8Array.from(atob(mac), (c) => c.charCodeAt(0));
+    const content = new TextEncoder().encode(`${id}.${timestamp}.${request.body}`);
+    if (await crypto.subtle.verify("HMAC", key, bytes, content)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,234 @@
+import { runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { SessionSchema } from "../../src/http/contract";
+import { adminToken, bid, call, createUsers, tokenFor, uniqueName } from "../support/api";
+import { fireAlarm, sessionStub } from "../support/objects";
+import {
+  eventOf,
+  forSession,
+  hasValidSignature,
+  planReceiver,
+  receivedUntil,
+  receiverPath,
+  subscribe,
+  unsubscribe,
+  webhookStatus,
+} from "../support/webhooks";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function only<T>(items: readonly T[]): T {
+  const [item] = items;
+  if (item === undefined) throw new Error("nothing there");
+  return item;
+}
+
+async function createAuction(fields: Record<string, unknown> = {}) {
+  const now = Date.now();
+  const res = await call("POST", "/v1/sessions", {
+    token: await adminToken(),
+    body: {
+      title: `Webhooks ${uniqueName()}`,
+      startsAt: iso(now - 60_000),
+      endsAt: iso(now + 3_600_000),
+      minBid: 100,
+      minIncrement: 10,
+      ...fields,
+    },
+    schema: SessionSchema,
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function outboxSize(sessionId: string): Promise<number> {
+  return runInDurableObject(sessionStub(sessionId), async (_instance, state) => {
+    const [row] = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").toArray();
+    return row?.n ?? 0;
+  });
+}
+
+// Subscriptions see every session's events: each test removes its own.
+const subscriptions: string[] = [];
+afterEach(async () => {
+  for (const id of subscriptions.splice(0)) await unsubscribe(id);
+});
+
+async function subscribed(path: string, events: string[]) {
+  const created = await subscribe(path, events);
+  subscriptions.push(created.id);
+  return created;
+}
+
+describe("webhook subscriptions", () => {
+  it("shows the secret once, lists endpoints without it, deletes them", async () => {
+    const path = receiverPath();
+    const created = await subscribed(path, ["session.ended"]);
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const res = await call("GET", "/v1/webhooks", { token: await adminToken() });
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(created.secret);
+    expect(await webhookStatus(created.id)).toMatchObject({
+      events: ["session.ended"],
+      delivery: { lastAttemptAt: null, delivered: 0, failedAttempts: 0, deadLettered: 0 },
+    });
+    const user = await call("GET", "/v1/webhooks", { token: await tokenFor(5, "user") });
+    expect(user.status).toBe(403);
+    const missing = await call("DELETE", `/v1/webhooks/${crypto.randomUUID()}`, {
+      token: await adminToken(),
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it.each([
+    "https://10.0.0.1/hook",
+    "https://192.168.1.20/hook",
+    "https://172.16.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "https://[fe80::1]/hook",
+    "https://[fd00:ec2::254]/hook",
+    "https://[::ffff:10.0.0.1]/hook",
+    "https://0x0a000001/hook",
+    "http://hooks.example.com/hook",
+    "ftp://hooks.example.com/hook",
+    "https://user:pass@hooks.example.com/hook",
+  ])("refuses %s with 422 webhook_url_refused", async (url) => {
+    const res = await call("POST", "/v1/webhooks", {
+      token: await adminToken(),
+      body: { url, events: ["bid.outbid"] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.problem.code).toBe("webhook_url_refused");
+  });
+});
+
+describe("webhook delivery", () => {
+  it("delivers every event signed, with a webhook-id that names it; never one for a refused bid", async () => {
+    const path = receiverPath();
+    const { secret } = await subscribed(path, ["bid.outbid", "session.extended", "session.ended"]);
+    const session = await createAuction({
+      endsAt: iso(Date.now() + 30_000),
+      // The first bid lands in the window and moves the end two minutes out, past the window.
+      softClose: { windowSeconds: 60, extendSeconds: 120 },
+    });
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    expect((await bid(session.id, a.id, 100)).status).toBe(201);
+    // Refused (no such user), though it would have outbid A: no event, not even in the outbox.
+    const before = await outboxSize(session.id);
+    expect((await bid(session.id, 987_654_321, 1_000)).status).toBe(404);
+    expect(await outboxSize(session.id)).toBe(before);
+    expect((await bid(session.id, b.id, 150)).status).toBe(201);
+
+    const requests = await receivedUntil(path, (rs) => {
+      const types = rs.filter(forSession(session.id)).map((r) => eventOf(r).type);
+      return types.includes("bid.outbid") && types.includes("session.extended");
+    });
+    const ended = await call("PATCH", `/v1/sessions/${session.id}`, {
+      token: await adminToken(),
+      body: { endsAt: iso(Date.now()) },
+    });
+    expect(ended.status).toBe(200);
+    await fireAlarm(session.id);
+    const all = await receivedUntil(path, (rs) =>
+      rs.filter(forSession(session.id)).some((r) => eventOf(r).type === "session.ended"),
+    );
+    const end = only(all.filter(forSession(session.id)).filter((r) => eventOf(r).type === "session.ended"));
+    expect(end.headers["webhook-id"]).toBe(`evt_${session.id}_ended`);
+    expect(eventOf(end).data).toMatchObject({ winners: [{ rank: 1, userId: b.id, amount: 150 }] });
+    expect(await hasValidSignature(secret, end)).toBe(true);
+    const mine = requests.filter(forSession(session.id));
+    for (const request of mine) expect(await hasValidSignature(secret, request)).toBe(true);
+    const outbid = mine.filter((r) => eventOf(r).type === "bid.outbid");
+    // Only B's accepted bid displaced A, once; A's bid of 100 is what was outbid.
+    expect(new Set(outbid.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    expect(eventOf(only(outbid)).data).toMatchObject({ sessionId: session.id, userId: a.id, amount: 100 });
+    expect(await hasValidSignature(`whsec_${btoa("not the secret")}`, only(outbid))).toBe(false);
+  });
+
+  it("delivers to a receiver that fails its first attempts, with the same webhook-id", async () => {
+    const path = receiverPath();
+    await planReceiver(path, { failFirst: 2, status: 503 });
+    const created = await subscribed(path, ["bid.outbid"]);
+    const session = await createAuction();
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    await bid(session.id, a.id, 100);
+    await bid(session.id, b.id, 200);
+    const requests = await receivedUntil(path, (rs) =>
+      rs.filter(forSession(session.id)).some((r) => r.status === 204),
+    );
+    const mine = requests.filter(forSession(session.id));
+    expect(mine.map((r) => r.status)).toEqual([503, 503, 204]);
+    expect(new Set(mine.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    // Backoff: the retries wait 1 s, then 2 s.
+    const [first, second, third] = mine.map((r) => r.at);
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(900);
+    expect((third ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(1_800);
+    await expect
+      .poll(async () => (await webhookStatus(created.id)).delivery, { timeout: 5_000 })
+      .toMatchObject({
+        delivered: 1,
+        failedAttempts: 2,
+        lastError: "HTTP 503",
+      });
+  });
+
+  it("sends what keeps failing to the dead-letter queue, visible in the endpoint's status", async () => {
+    const path = receiverPath();
+    await planReceiver(path, { failFirst: 1_000, status: 500 });
+    const created = await subscribed(path, ["session.ended"]);
+    const session = await createAuction({ endsAt: iso(Date.now() + 1_000) });
+    await sleep(1_100);
+    await fireAlarm(session.id);
+    await expect
+      .poll(async () => (await webhookStatus(created.id)).delivery.deadLettered, {
+        timeout: 20_000,
+        interval: 250,
+      })
+      .toBeGreaterThanOrEqual(1);
+    const mine = (await receivedUntil(path, () => true)).filter(forSession(session.id));
+    // The first attempt and max_retries (2) more, all refused.
+    expect(mine.map((r) => r.status)).toEqual([500, 500, 500]);
+  });
+
+  it("refuses a redirect to a private address", async () => {
+    const path = receiverPath();
+    await planReceiver(path, { redirectTo: "https://10.1.2.3/steal" });
+    const created = await subscribed(path, ["bid.outbid"]);
+    const session = await createAuction();
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    await bid(session.id, a.id, 100);
+    await bid(session.id, b.id, 200);
+    await expect
+      .poll(async () => (await webhookStatus(created.id)).delivery.lastError, { timeout: 10_000 })
+      .toMatch(/^redirect refused: 10\.1\.2\.3/);
+  });
+
+  it("sends the events of an object evicted before it reached the queue", async () => {
+    const path = receiverPath();
+    await subscribed(path, ["bid.outbid"]);
+    const session = await createAuction();
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    await bid(session.id, a.id, 100);
+    await bid(session.id, b.id, 200);
+    // The send waits 100 ms to batch; the object is reset before, which drops it.
+    expect(await outboxSize(session.id)).toBe(1);
+    await runInDurableObject(sessionStub(session.id), (_instance, state) =>
+      state.abort("evicted by the test"),
+    ).catch(() => {});
+    expect(await outboxSize(session.id)).toBe(1);
+    // The flush alarm the bids set drains the outbox.
+    await fireAlarm(session.id);
+    expect(await outboxSize(session.id)).toBe(0);
+    const requests = await receivedUntil(path, (rs) => rs.some(forSession(session.id)));
+    expect(eventOf(only(requests.filter(forSession(session.id)))).data).toMatchObject({
+      userId: a.id,
+      amount: 100,
+    });
+  });
+});

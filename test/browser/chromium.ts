@@ -1,9 +1,7 @@
 // Debian's Chromium (apt-get install -y chromium) driven by playwright-core,
 // which never downloads a browser of its own.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { type BrowserContext, chromium } from "playwright-core";
 
 const FLAGS = [
@@ -30,24 +28,22 @@ export function chromiumPath(): string {
 }
 
 export interface Browser {
+  /** The first context, for cases that need one page. */
   context: BrowserContext;
+  /** Another context with its own cookies and storage (a second user), closed with the browser. */
+  newContext(): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile of its own, removed on close. */
+const VIEWPORT = { width: 1280, height: 900 };
+
+/** A headless Chromium with a fresh profile of its own (Playwright's temporary one), removed on close. */
 export async function launchChromium(): Promise<Browser> {
-  const userDataDir = mkdtempSync(join(tmpdir(), "bidding-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath(),
-    headless: true,
-    args: FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: FLAGS });
+  const context = await browser.newContext({ viewport: VIEWPORT });
   return {
     context,
-    async close() {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
+    newContext: () => browser.newContext({ viewport: VIEWPORT }),
+    close: () => browser.close(),
   };
 }

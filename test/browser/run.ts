@@ -59,9 +59,10 @@ async function screenshot(page: Page, name: string): Promise<void> {
   console.log(`  screenshot ${relative(ROOT, path)}`);
 }
 
-function collectPageErrors(page: Page): string[] {
+/** Uncaught errors of every page `context` opens, from the first script on. */
+function collectPageErrors(context: BrowserContext): string[] {
   const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
+  context.on("weberror", (webError) => errors.push(webError.error().message));
   return errors;
 }
 
@@ -106,8 +107,8 @@ const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise
         Object.entries(item).filter(([method]) => METHODS.has(method)),
       );
       const elsewhere = await blockOtherOrigins(context, url);
+      const pageErrors = collectPageErrors(context);
       const page = await context.newPage();
-      const pageErrors = collectPageErrors(page);
       await page.goto(`${url}/docs`);
       const opblocks = page.locator(".opblock");
       await opblocks.first().waitFor({ timeout: RENDER_TIMEOUT_MS });
@@ -154,9 +155,9 @@ const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise
       const contexts = [await browser.newContext(), await browser.newContext()] as const;
       try {
         const blocked = await Promise.all(contexts.map((context) => blockOtherOrigins(context, url)));
+        const pageErrors = contexts.flatMap(collectPageErrors);
         const alicePage = await openLivePage(contexts[0], url, session.id, alice.token);
         const bobPage = await openLivePage(contexts[1], url, session.id, bob.token);
-        const pageErrors = [alicePage, bobPage].flatMap(collectPageErrors);
 
         check((await bidThroughForm(bobPage, 100)) === 201, "bob's first bid was not accepted");
         await alicePage
@@ -206,8 +207,8 @@ const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise
       const context = await browser.newContext();
       try {
         const elsewhere = await blockOtherOrigins(context, url);
+        const pageErrors = collectPageErrors(context);
         const page = await openLivePage(context, url, session.id, carol.token);
-        const pageErrors = collectPageErrors(page);
         await page.locator("#extensions", { hasText: "0" }).waitFor({ timeout: NOTICE_TIMEOUT_MS });
         const endsAtBefore = await text(page, "#ends-at");
         const first = countdownMs(await text(page, "#countdown"));

@@ -4,8 +4,11 @@ import { createRouter, handleError } from "./http/app";
 import { corsFromEnv } from "./http/cors";
 import { ApiError, problemResponse } from "./http/problem";
 import { bidsRouter } from "./routes/bids";
+import { discoveryRouter } from "./routes/discovery";
 import { healthRouter } from "./routes/health";
+import { historyRouter } from "./routes/history";
 import { leaderboardRouter } from "./routes/leaderboard";
+import { meRouter } from "./routes/me";
 import { metricsRouter } from "./routes/metrics";
 import { sessionsRouter } from "./routes/sessions";
 import { usersRouter } from "./routes/users";
@@ -49,6 +52,9 @@ const routes = app
   .route("/v1/sessions", sessionsRouter)
   .route("/v1/sessions", bidsRouter)
   .route("/v1/sessions", leaderboardRouter)
+  .route("/v1/sessions", discoveryRouter)
+  .route("/v1/sessions", historyRouter)
+  .route("/v1/me", meRouter)
   .route("/v1/webhooks", webhooksRouter)
   .route("/metrics", metricsRouter);
 

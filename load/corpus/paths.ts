@@ -114,8 +114,9 @@ const wrongMethods: CorpusCase[] = [
     send("POST", SESSION.active, { auth: "admin", body: json(sessionBody()) }),
     noRoute,
   ),
-  bad("GET the session collection", get("/v1/sessions", { auth: "admin" }), noRoute),
-  bad("GET the bids collection", get(`${SESSION.active}/bids`, { auth: "bidderA" }), noRoute),
+  // GET of both collections is served since v1.1 (discovery and history): other methods are not.
+  bad("DELETE the session collection", send("DELETE", "/v1/sessions", { auth: "admin" }), noRoute),
+  bad("DELETE the bids collection", send("DELETE", `${SESSION.active}/bids`, { auth: "admin" }), noRoute),
   bad("PUT a bid", send("PUT", `${SESSION.active}/bids`, { auth: "bidderA", body: VALID_BID }), noRoute),
   bad("PATCH a bid", send("PATCH", `${SESSION.active}/bids`, { auth: "bidderA", body: VALID_BID }), noRoute),
   bad("DELETE my bid", send("DELETE", `${SESSION.active}/bids/me`, { auth: "bidderA" }), noRoute),

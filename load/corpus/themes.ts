@@ -4,6 +4,7 @@ import { authCases } from "./auth.js";
 import { bidCases } from "./bids.js";
 import { bodyCases } from "./bodies.js";
 import type { Theme } from "./case.js";
+import { historyCases } from "./history.js";
 import { idCases } from "./ids.js";
 import { pathCases } from "./paths.js";
 import { queryCases } from "./queries.js";
@@ -19,4 +20,5 @@ export const THEMES: readonly Theme[] = [
   { theme: "ids", cases: idCases },
   { theme: "paths", cases: pathCases },
   { theme: "queries", cases: queryCases },
+  { theme: "history", cases: historyCases },
 ];

@@ -47,7 +47,10 @@ export function withAuctionDefaults(session: NewSessionParams): SessionParams {
 export type SessionStatus = "scheduled" | "active" | "ended";
 
 /** `active` from startsAt up to, not including, endsAt. */
-export function sessionStatus(session: SessionParams, now: number): SessionStatus {
+export function sessionStatus(
+  session: Pick<SessionParams, "startsAt" | "endsAt">,
+  now: number,
+): SessionStatus {
   if (now < session.startsAt) return "scheduled";
   return now < session.endsAt ? "active" : "ended";
 }

@@ -52,6 +52,12 @@ export const biddingSessions = pgTable(
     check("bidding_sessions_min_bid", sql`${t.minBid} >= 1`),
     check("bidding_sessions_min_increment", sql`${t.minIncrement} >= 1`),
     check("bidding_sessions_units", sql`${t.units} BETWEEN 1 AND 1000`),
+    // The orders of GET /v1/sessions, keyset-paged on (time, id): scheduled by
+    // start, active and ended by the end in force (read forwards and
+    // backwards), everything by creation.
+    index("bidding_sessions_starts_at_idx").on(t.startsAt, t.id),
+    index("bidding_sessions_ends_at_idx").on(t.endsAt, t.id),
+    index("bidding_sessions_created_at_idx").on(t.createdAt, t.id),
   ],
 );
 
@@ -78,6 +84,8 @@ export const bids = pgTable(
     unique("bids_session_id_user_id_key").on(t.sessionId, t.userId),
     // Leaderboard order: highest amount first, then who reached it first.
     index("bids_leaderboard_idx").on(t.sessionId, t.amount.desc(), t.seq),
+    // GET /v1/me/bids: one user's live bids, most recent first, keyset-paged.
+    index("bids_user_placed_at_idx").on(t.userId, t.placedAt, t.sessionId),
   ],
 );
 

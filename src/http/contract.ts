@@ -255,6 +255,67 @@ export const PoolFiguresSchema = z
     hyperdrive: HyperdrivePoolSchema,
   })
   .openapi("PoolFigures");
+
+/** GET /v1/sessions: a page of sessions, in the order of the listing. */
+export const SessionListSchema = z
+  .object({
+    sessions: z.array(SessionSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Opaque: pass it as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("SessionList");
+
+/** One accepted bid in a session's history; `userId` and `username` for admins only. */
+export const HistoryBidSchema = z
+  .object({
+    seq: z.number().int(),
+    bidder: z.string().openapi({
+      description: "A pseudonym, the same for a bidder throughout the session and unrelated across sessions",
+      example: "Bidder 7KQ2M9XD",
+    }),
+    amount: z.number().int(),
+    placedAt: z.string().openapi({ format: "date-time" }),
+    auto: z.boolean().openapi({ description: "An automatic raise of a maximum (proxy) bid" }),
+    userId: z.number().int().optional().openapi({ description: "Admins only" }),
+    username: z.string().nullable().optional().openapi({ description: "Admins only" }),
+  })
+  .openapi("HistoryBid");
+
+/** GET /v1/sessions/{id}/bids: a page of the history, in seq order. */
+export const BidHistorySchema = z
+  .object({
+    bids: z.array(HistoryBidSchema),
+    nextAfter: z.number().int().nullable().openapi({
+      description:
+        "Pass it as `after` for the next page; null when the page reached the last bid (poll with the last seq you got for newer ones)",
+    }),
+  })
+  .openapi("BidHistory");
+
+/** GET /v1/me/bids: one of the caller's live bids, with where it stands. */
+export const MyBidsEntrySchema = z
+  .object({
+    sessionId: z.string().openapi({ format: "uuid" }),
+    title: z.string(),
+    status: z.enum(["scheduled", "active", "ended"]),
+    amount: z.number().int(),
+    rank: z.number().int(),
+    winning: z.boolean(),
+  })
+  .openapi("MyBidsEntry");
+
+export const MyBidsSchema = z
+  .object({
+    bids: z.array(MyBidsEntrySchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Opaque: pass it as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("MyBids");
+
 /** POST /v1/webhooks: where to send which events. */
 export const NewWebhookSchema = z
   .strictObject({

@@ -16,6 +16,7 @@ import {
 import { type Config, readConfig } from "../config";
 import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
+import { heldRun, MAX_PAGE_ROWS } from "../history/merge";
 import { problemResponse } from "../http/problem";
 import { recordBid, recordFlush } from "../observability/analytics";
 import { eventIds, type WebhookEvent, type WebhookMessage } from "../webhooks/events";
@@ -26,6 +27,7 @@ import { writeBatchToPostgres } from "./postgres-flush";
 import type {
   BidReceipt,
   BidRequest,
+  HeldHistory,
   Leaderboard,
   MyBid,
   Outcome,
@@ -515,6 +517,27 @@ export class BiddingSession extends DurableObject<Env> {
   async leaderboard(limit: number): Promise<Outcome<Leaderboard>> {
     const found = await this.requireSession();
     return found.ok ? { ok: true, value: this.board(limit) } : found;
+  }
+
+  /**
+   * What this object holds of the history page after `afterSeq`: its pending
+   * rows (and flushed ones not yet pruned) that the page can use, read in the
+   * same synchronous step as the watermark, so PostgreSQL is known to hold
+   * everything before them (src/history/merge.ts).
+   */
+  async history(afterSeq: number, limit: number): Promise<Outcome<HeldHistory>> {
+    const found = await this.requireSession();
+    if (!found.ok) return found;
+    const size = Math.min(Math.max(1, Math.trunc(limit)), MAX_PAGE_ROWS);
+    const held = heldRun(this.store.readPendingBids(afterSeq, size), afterSeq, size);
+    return {
+      ok: true,
+      value: {
+        flushedSeq: this.progress.flushedSeq,
+        seq: this.seq,
+        bids: held.map((bid) => ({ ...bid, username: this.users.nameOf(bid.userId) ?? null })),
+      },
+    };
   }
 
   /** The results, fixed at the end (here, if no alarm has fixed them yet); usernames as the object holds them. */

@@ -47,3 +47,6 @@ export interface PlacedBid {
   receipt: BidReceipt;
   replayed: boolean;
 }
+
+/** What the object holds of one history page (GET /v1/sessions/{id}/bids); the Worker adds PostgreSQL's part. */
+export type { HeldHistory } from "../history/merge";

@@ -75,7 +75,7 @@ const SessionChange = z
   );
 
 /** Everyone but admins sees the session without its reserve and hard end. */
-function forCaller(view: SessionView, role: string | undefined): SessionView {
+export function forCaller(view: SessionView, role: string | undefined): SessionView {
   if (role === "admin") return view;
   const { reservePrice: _reserve, hardEndsAt: _hardEnd, ...open } = view;
   return open;

@@ -1,0 +1,52 @@
+/**
+ * HMAC keys for the service's own tokens (list cursors, bidder pseudonyms),
+ * each derived from JWT_SECRET under a label of its own, so no value made
+ * for one purpose verifies as another and none is a JWT signature.
+ */
+export type KeyPurpose = "cursor" | "pseudonym";
+
+const labels: Record<KeyPurpose, string> = {
+  cursor: "edge-bidding-api list cursor v1",
+  pseudonym: "edge-bidding-api bidder pseudonym v1",
+};
+
+const encoder = new TextEncoder();
+const hmac = { name: "HMAC", hash: "SHA-256" } as const;
+
+/** Per isolate: the secret they were derived from, and the keys. */
+let derived: { secret: string; keys: Map<KeyPurpose, Promise<CryptoKey>> } | undefined;
+
+async function derive(secret: string, purpose: KeyPurpose): Promise<CryptoKey> {
+  const master = await crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign"]);
+  const bytes = await crypto.subtle.sign("HMAC", master, encoder.encode(labels[purpose]));
+  return crypto.subtle.importKey("raw", bytes, hmac, false, ["sign", "verify"]);
+}
+
+export function derivedKey(env: Env, purpose: KeyPurpose): Promise<CryptoKey> {
+  const secret = env.JWT_SECRET;
+  // Without it there is nothing secret to derive from: a deployment with provider tokens only must still set one.
+  if (!secret) throw new Error("JWT_SECRET is required for list cursors and bidder pseudonyms");
+  if (derived?.secret !== secret) derived = { secret, keys: new Map() };
+  const keys = derived.keys;
+  let key = keys.get(purpose);
+  if (!key) {
+    key = derive(secret, purpose);
+    keys.set(purpose, key);
+    // A failed derivation is tried again by the next request, not remembered.
+    key.catch(() => keys.delete(purpose));
+  }
+  return key;
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The bytes of unpadded base64url text, or undefined when it is not that. */
+export function fromBase64url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}

@@ -1,0 +1,52 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { withDatabase } from "../db/client";
+import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
+import { bearerSecurity, createRouter, problems } from "../http/app";
+import { requireRole } from "../http/auth";
+import { MyBidsSchema } from "../http/contract";
+import { CursorParam, issueCursor, readCursor } from "../http/cursor";
+
+const Limit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 100")
+  .transform(Number)
+  .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
+  .optional()
+  .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 100, default: 50 });
+
+/** What a cursor of this listing carries: the last row's placedAt (epoch ms) and session id. */
+const MyBidsKeySchema = z.tuple([
+  z.number().int().min(-8_640_000_000_000_000).max(8_640_000_000_000_000),
+  z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+]);
+
+const myBids = createRoute({
+  method: "get",
+  path: "/bids",
+  tags: ["bids"],
+  summary: "The caller's live bids across sessions, most recently placed first",
+  description:
+    "One SQL statement a page, keyset-paged with an opaque cursor that only its own user can use (any other: 400). " +
+    "From PostgreSQL, so as of each session's last flush (5 s): `rank` counts the live bids above yours (a higher " +
+    "amount, or the same amount placed earlier); `winning` is, once the results are fixed, whether you are among " +
+    "the winners, and before, whether your rank is within the session's units at or above its reserve. A bid you " +
+    "(or your maximum) raise while you page moves to the front and shows on the next first page.",
+  security: bearerSecurity,
+  middleware: [requireRole("user")] as const,
+  request: { query: z.object({ limit: Limit, cursor: CursorParam }) },
+  responses: {
+    200: { description: "A page of your bids", content: { "application/json": { schema: MyBidsSchema } } },
+    ...problems(400, 401, 403, 503),
+  },
+});
+
+export const meRouter = createRouter().openapi(myBids, async (c) => {
+  const { limit = 50, cursor } = c.req.valid("query");
+  const { userId } = c.get("caller");
+  const name = `me:${userId}`;
+  const after: MyBidsKey | undefined =
+    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, MyBidsKeySchema);
+  const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
+  const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
+  return c.json({ bids: page.bids, nextCursor }, 200, { "Cache-Control": "private, no-store" });
+});

@@ -75,24 +75,74 @@ function watchForTerminate(onTerminate: () => void): (chunk: Buffer) => void {
   };
 }
 
-/** Pipes a client to PGlite's socket server, closing both sides after Terminate. */
-function relay(client: Socket, upstreamPort: number): void {
-  const upstream = connect(upstreamPort, "127.0.0.1");
+/**
+ * PGlite holds one session, and its socket server mixes up the messages of
+ * connections that talk at once (one client's Bind meeting another's Parse).
+ * So connections take turns, each for its whole life: a client waits, paused,
+ * until the one before it has closed. Connections here are short (one per
+ * unit of work), so a turn is short.
+ */
+class Turns {
+  private readonly waiting: (() => void)[] = [];
+  private busy = false;
+
+  take(start: () => void): void {
+    if (this.busy) this.waiting.push(start);
+    else {
+      this.busy = true;
+      start();
+    }
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.busy = false;
+  }
+}
+
+/** Pipes a client to PGlite's socket server in its turn, closing both sides after Terminate. */
+function relay(client: Socket, upstreamPort: number, turns: Turns): void {
+  client.pause();
   client.setNoDelay(true);
-  upstream.setNoDelay(true);
-  const watch = watchForTerminate(() => {
-    upstream.end();
-    client.end();
+  let gone = false;
+  client.on("close", () => {
+    gone = true;
   });
-  client.on("data", (chunk: Buffer) => {
-    upstream.write(chunk);
-    watch(chunk);
+  // A client that resets while it waits for its turn must not crash the server.
+  client.on("error", () => {});
+  turns.take(() => {
+    if (gone) {
+      turns.release();
+      return;
+    }
+    const upstream = connect(upstreamPort, "127.0.0.1");
+    upstream.setNoDelay(true);
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        turns.release();
+      }
+    };
+    const watch = watchForTerminate(() => {
+      upstream.end();
+      client.end();
+    });
+    client.on("data", (chunk: Buffer) => {
+      upstream.write(chunk);
+      watch(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => client.write(chunk));
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => {
+      client.destroy();
+      release();
+    });
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    client.resume();
   });
-  upstream.on("data", (chunk: Buffer) => client.write(chunk));
-  client.on("close", () => upstream.destroy());
-  upstream.on("close", () => client.destroy());
-  client.on("error", () => upstream.destroy());
-  upstream.on("error", () => client.destroy());
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
@@ -106,10 +156,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   let upstreamPort = 0;
   const clients = new Set<Socket>();
+  const turns = new Turns();
   const front = createServer((client) => {
     clients.add(client);
     client.on("close", () => clients.delete(client));
-    relay(client, upstreamPort);
+    relay(client, upstreamPort, turns);
   });
   let port: number;
   try {

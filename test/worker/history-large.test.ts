@@ -5,14 +5,15 @@ import { exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { adminToken, call, createSession, createUsers } from "../support/api";
+import { adminToken, call, createSession, createUsers, uniqueName } from "../support/api";
 import { queryRows } from "../support/corpus";
 import { historyPage, seededBid, seedFlushedHistory } from "../support/history";
 
 const BIDS = 100_000;
 const HEADER = ["seq", "user_id", "username", "amount", "placed_at", "auto"];
 /** Quotes, a comma and a line break: what RFC 4180 quoting is for (the API never makes such a name, PostgreSQL may hold one). */
-const AWKWARD_NAME = 'Zoë "the, bidder"\r\nsecond line';
+// Unique per run and project: the projects share one database.
+const AWKWARD_NAME = `Zoë "the, bidder" ${uniqueName()}\r\nsecond line`;
 
 /** RFC 4180 records fed chunk by chunk, so a test can check a large file without holding it. */
 class CsvRecords {

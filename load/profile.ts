@@ -322,7 +322,7 @@ const FILE_BUCKETS: [RegExp, Bucket][] = [
   ],
   [/hono\/dist\/utils\/body\.js/, BUCKETS[3]],
   [/node_modules\/hono\/|node_modules\/@hono\/|^src\/http\/|^src\/worker\.ts$|^src\/routes\//, BUCKETS[0]],
-  [/^src\/objects\/(session-client|bid-batcher|single-flight)\.ts$/, BUCKETS[4]],
+  [/^src\/objects\/session-client\.ts$/, BUCKETS[4]],
   [/^src\/objects\/(session-store|store-migrations)\.ts$/, BUCKETS[6]],
   [/^src\/objects\/(postgres-)?flush\.ts$|^src\/db\//, BUCKETS[7]],
   [/^src\/observability\//, BUCKETS[9]],
@@ -352,9 +352,9 @@ const LINE_BUCKETS: [RegExp, Bucket][] = [
 
 /**
  * Files whose frames make a sample the object's rather than the Worker's: src/objects/ except the
- * Worker's side of the calls (the stub helpers, the per-isolate bid batcher, single-flight reads).
+ * Worker's side of the calls (the stub helpers).
  */
-const OBJECT_FILES = /^src\/objects\/(?!(session-client|bid-batcher|single-flight)\.ts$)|^src\/bidding\//;
+const OBJECT_FILES = /^src\/objects\/(?!session-client\.ts$)|^src\/bidding\//;
 
 /** Native functions (no script) that name their own bucket; the rest take their caller's. */
 const NATIVE_BUCKETS: [RegExp, Bucket][] = [

@@ -25,7 +25,8 @@ export type ProblemCode =
   | "bid_increment_too_small"
   | "idempotency_key_reused"
   | "proxy_bids_need_single_unit"
-  | "upgrade_required";
+  | "upgrade_required"
+  | "webhook_url_refused";
 
 /**
  * `Authorization`: a fixture's valid token by name, or the whole header

@@ -26,7 +26,7 @@ const CountsSchema = z.object({
   bid_events: Int8,
   session_results: Int8,
 });
-const NamedSchema = z.object({ users: Int8, bidding_sessions: Int8 });
+const NamedSchema = z.object({ users: Int8, bidding_sessions: Int8, webhook_subscriptions: Int8 });
 const JsonRows = z.object({ rows: z.array(z.record(z.string(), z.unknown())) });
 
 const LeaderboardSchema = z.object({
@@ -44,7 +44,7 @@ const CodeSchema = z.object({ code: z.string() });
 export interface DatabaseState {
   /** Every table's row count: only where nothing else writes to the database. */
   tables?: z.output<typeof CountsSchema>;
-  /** Users and sessions bearing a name the corpus sent, or its run tag. */
+  /** Users and sessions bearing a name the corpus sent, or its run tag; webhooks to a URL it sent. */
   named: z.output<typeof NamedSchema>;
   /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, bid_events per session, and session_results. */
   sessions: unknown[];
@@ -143,7 +143,8 @@ export class StateReader {
       select (select count(*) from users
                where username = any(${names}) or username like ${`corpus\\_${tag}\\_%`}) as users,
              (select count(*) from bidding_sessions
-               where title = any(${names}) or title like ${`Corpus ${tag} %`}) as bidding_sessions`);
+               where title = any(${names}) or title like ${`Corpus ${tag} %`}) as bidding_sessions,
+             (select count(*) from webhook_subscriptions where url = any(${names})) as webhook_subscriptions`);
     const rows = async (query: SQL) => {
       const [result] = await this.query(
         sql`select coalesce(json_agg(t), '[]'::json) as rows from (${query}) t`,

@@ -10,6 +10,7 @@ import { pathCases } from "./paths.js";
 import { queryCases } from "./queries.js";
 import { sessionCases } from "./sessions.js";
 import { userCases } from "./users.js";
+import { webhookCases } from "./webhooks.js";
 
 export const THEMES: readonly Theme[] = [
   { theme: "auth", cases: authCases },
@@ -21,4 +22,5 @@ export const THEMES: readonly Theme[] = [
   { theme: "paths", cases: pathCases },
   { theme: "queries", cases: queryCases },
   { theme: "history", cases: historyCases },
+  { theme: "webhooks", cases: webhookCases },
 ];

@@ -21,6 +21,12 @@ export const CursorParam = z
     description: "Opaque: the `nextCursor` of the previous page",
   });
 
+/** The key both listings page by: the last row's time (epoch ms) and its session id. */
+export const TimeAndIdKey = z.tuple([
+  z.number().int().min(-8_640_000_000_000_000).max(8_640_000_000_000_000),
+  z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+]);
+
 const encoder = new TextEncoder();
 
 export async function issueCursor(env: Env, listing: string, key: unknown): Promise<string> {

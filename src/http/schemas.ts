@@ -39,3 +39,20 @@ export const Username = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,32}$/, "must be 3–32 characters of A-Z a-z 0-9 _ . -")
   .openapi({ example: "alice_01" });
+
+/** The `limit` query parameter of a paged or top-N route: 1 … `max`, `fallback` when absent. */
+export function limitParam(max: number, fallback: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(1, "must be at least 1").max(max, `must be at most ${max}`))
+    .optional()
+    .openapi({
+      param: { name: "limit", in: "query" },
+      type: "integer",
+      minimum: 1,
+      maximum: max,
+      default: fallback,
+    });
+}

@@ -4,7 +4,8 @@ import { type Listing, type ListKey, listSessions } from "../discovery/session-l
 import { createRouter, problems } from "../http/app";
 import { callerRoleIfAny } from "../http/auth";
 import { SessionListSchema } from "../http/contract";
-import { CursorParam, issueCursor, readCursor } from "../http/cursor";
+import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
+import { limitParam } from "../http/schemas";
 import { forCaller } from "./sessions";
 
 const Status = z
@@ -12,19 +13,7 @@ const Status = z
   .optional()
   .openapi({ param: { name: "status", in: "query" } });
 
-const Limit = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 100")
-  .transform(Number)
-  .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
-  .optional()
-  .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 100, default: 20 });
-
-/** What a cursor of this listing carries: the last row's sort key (epoch ms) and id. */
-const ListKeySchema = z.tuple([
-  z.number().int().min(-8_640_000_000_000_000).max(8_640_000_000_000_000),
-  z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
-]);
+const Limit = limitParam(100, 20);
 
 const listSessionsRoute = createRoute({
   method: "get",
@@ -55,7 +44,7 @@ export const discoveryRouter = createRouter().openapi(listSessionsRoute, async (
   const listing: Listing = status ?? "all";
   const name = `sessions:${listing}`;
   const after: ListKey | undefined =
-    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, ListKeySchema);
+    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
   const now = Date.now();
   const page = await withDatabase(c.env, (db) => listSessions(db, listing, now, limit, after));
   const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;

@@ -6,7 +6,7 @@ import { HistoryReader } from "../history/reader";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
 import { BidHistorySchema } from "../http/contract";
-import { SessionIdParam } from "../http/schemas";
+import { limitParam, SessionIdParam } from "../http/schemas";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const params = z.object({ id: SessionIdParam });
@@ -25,19 +25,7 @@ const After = z
     description: "Bids with a higher seq: the `nextAfter` of the previous page, or the last seq you have",
   });
 
-const Limit = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 500")
-  .transform(Number)
-  .pipe(z.number().min(1, "must be at least 1").max(500, "must be at most 500"))
-  .optional()
-  .openapi({
-    param: { name: "limit", in: "query" },
-    type: "integer",
-    minimum: 1,
-    maximum: 500,
-    default: 100,
-  });
+const Limit = limitParam(500, 100);
 
 const history = createRoute({
   method: "get",

@@ -4,19 +4,13 @@ import type { SessionStatus } from "../bidding/rules";
 import { type AppEnv, createRouter, problems } from "../http/app";
 import { LeaderboardSchema } from "../http/contract";
 import { ApiError } from "../http/problem";
-import { SessionIdParam } from "../http/schemas";
+import { limitParam, SessionIdParam } from "../http/schemas";
 import { tokenVerifier } from "../http/token-verifier";
 import { BIDDER_HEADER } from "../objects/bidding-session";
 import { expectOk, sessionObject } from "../objects/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
-const Limit = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 100")
-  .transform(Number)
-  .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
-  .optional()
-  .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 100, default: 50 });
+const Limit = limitParam(100, 50);
 
 const leaderboard = createRoute({
   method: "get",

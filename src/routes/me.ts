@@ -4,21 +4,10 @@ import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
 import { MyBidsSchema } from "../http/contract";
-import { CursorParam, issueCursor, readCursor } from "../http/cursor";
+import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
+import { limitParam } from "../http/schemas";
 
-const Limit = z
-  .string()
-  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 100")
-  .transform(Number)
-  .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
-  .optional()
-  .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 100, default: 50 });
-
-/** What a cursor of this listing carries: the last row's placedAt (epoch ms) and session id. */
-const MyBidsKeySchema = z.tuple([
-  z.number().int().min(-8_640_000_000_000_000).max(8_640_000_000_000_000),
-  z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
-]);
+const Limit = limitParam(100, 50);
 
 const myBids = createRoute({
   method: "get",
@@ -45,7 +34,7 @@ export const meRouter = createRouter().openapi(myBids, async (c) => {
   const { userId } = c.get("caller");
   const name = `me:${userId}`;
   const after: MyBidsKey | undefined =
-    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, MyBidsKeySchema);
+    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
   const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
   const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
   return c.json({ bids: page.bids, nextCursor }, 200, { "Cache-Control": "private, no-store" });

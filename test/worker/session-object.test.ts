@@ -12,6 +12,11 @@ const inObject = <T>(id: string, work: (sql: SqlStorage) => T) =>
 
 const rows = (sql: SqlStorage, query: string) => sql.exec(query).toArray();
 
+/** Puts users in the object's own username table, as their first bids would have. */
+function rememberUsers(sql: SqlStorage, ...users: { id: number; username: string }[]): void {
+  for (const user of users) sql.exec("INSERT INTO known_users VALUES (?, ?)", user.id, user.username);
+}
+
 /** Rewrites an object's storage as the first released version left it: version-1 tables, no version row. */
 function rewriteAsVersion1(
   sql: SqlStorage,
@@ -57,13 +62,7 @@ describe("the session object's own schema", () => {
         sql.exec("INSERT INTO live_bids VALUES (?, ?, ?, 1, ?)", user, amount, seq, started + seq);
         sql.exec("INSERT INTO pending_bids VALUES (?, ?, ?, ?)", seq, user, amount, started + seq);
       }
-      sql.exec(
-        "INSERT INTO known_users VALUES (?, ?), (?, ?)",
-        alice.id,
-        alice.username,
-        bob.id,
-        bob.username,
-      );
+      rememberUsers(sql, alice, bob);
     });
     await evictDurableObject(sessionStub(session.id));
 
@@ -133,13 +132,7 @@ describe("the session object's alarm", () => {
         "INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at) VALUES (?, ?, ?, ?, ?, ?)";
       sql.exec(live, alice.id, 100 + backlog, backlog, backlog, 10_003, at);
       sql.exec(live, bob.id, 99 + backlog, backlog - 1, backlog - 1, 10_002, at);
-      sql.exec(
-        "INSERT INTO known_users VALUES (?, ?), (?, ?)",
-        alice.id,
-        alice.username,
-        bob.id,
-        bob.username,
-      );
+      rememberUsers(sql, alice, bob);
     });
     await evictDurableObject(sessionStub(session.id));
     expect((await bid(session.id, bob.id, 200 + backlog)).status).toBe(201);

@@ -20,7 +20,7 @@ import { heldRun, MAX_PAGE_ROWS } from "../history/merge";
 import { problemResponse } from "../http/problem";
 import { recordBid, recordFlush } from "../observability/analytics";
 import { eventIds, type WebhookEvent, type WebhookMessage } from "../webhooks/events";
-import { type AlarmJob, AlarmSchedule, defaultScheduleSettings } from "./alarm-schedule";
+import { type AlarmJob, AlarmSchedule, defaultScheduleSettings, type PlannedAlarm } from "./alarm-schedule";
 import { type BidderLookup, KnownUsers } from "./known-users";
 import { LiveBoard } from "./live-board";
 import { writeBatchToPostgres } from "./postgres-flush";
@@ -137,7 +137,8 @@ export class BiddingSession extends DurableObject<Env> {
     this.progress = this.restoreFromStorage();
     void ctx.blockConcurrencyWhile(async () => {
       const at = await ctx.storage.getAlarm();
-      this.nextAlarm = at === null ? null : { at, job: "flush" };
+      // What the alarm was set for is not stored: name it by what is due first now.
+      this.nextAlarm = at === null ? null : { at, job: this.plannedAlarm()?.job ?? "flush" };
     });
   }
 
@@ -867,9 +868,18 @@ export class BiddingSession extends DurableObject<Env> {
 
   /** Sets the one alarm to the earliest due job, unless it is already set at or before it. */
   private async armAlarm(): Promise<void> {
+    const planned = this.plannedAlarm();
+    if (planned === null) return;
+    if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;
+    this.nextAlarm = planned;
+    await this.ctx.storage.setAlarm(planned.at);
+  }
+
+  /** The earliest due job and its time, by the schedule; null without a session or with nothing due. */
+  private plannedAlarm(): PlannedAlarm | null {
     const record = this.record;
-    if (!record) return;
-    const planned = this.schedule.next({
+    if (!record) return null;
+    return this.schedule.next({
       endsAt: record.params.endsAt,
       endHandled: record.endHandledAt !== null,
       pendingBids: this.seq - this.progress.flushedSeq,
@@ -880,10 +890,6 @@ export class BiddingSession extends DurableObject<Env> {
       sendingEvents: this.sendingEvents !== null || this.outboxTimer !== undefined,
       deliveryFailures: this.deliveryFailures,
     });
-    if (planned === null) return;
-    if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;
-    this.nextAlarm = planned;
-    await this.ctx.storage.setAlarm(planned.at);
   }
 
   // ---- helpers ---------------------------------------------------------------

@@ -255,11 +255,15 @@ export class BiddingSession extends DurableObject<Env> {
     const now = Date.now();
     const undo: BatchUndo = { seq: this.seq, record, bids: new Map(), buckets: new Map() };
     const accepted: AcceptedBid[] = [];
-    const winningBefore = this.book.top(record.params.units);
-    const outcomes = requests.map((request) => this.decide(request, bidders, now, undo, accepted));
+    // Everyone who held a winning rank at some point of the batch: a bid the batch
+    // accepted at rank 1 and then passed was told rank 1 and must hear it was outbid.
+    const everWinning = new Set(this.book.top(record.params.units).map((bid) => bid.userId));
+    const outcomes = requests.map((request) =>
+      this.decide(request, bidders, now, undo, accepted, everWinning),
+    );
     if (accepted.length === 0) return outcomes;
     const extended = this.record !== undo.record;
-    const outbid = this.outbidBy(winningBefore, record.params.units);
+    const outbid = this.outbidBy(everWinning, record.params.units);
     const events = this.batchEvents(outbid, extended, now);
     try {
       this.store.recordBids(accepted, extended ? this.record : undefined, events);
@@ -295,13 +299,13 @@ export class BiddingSession extends DurableObject<Env> {
     return outcomes;
   }
 
-  /** Who was in the winning set before the batch and is ranked past `units` after it. */
+  /** Who held a winning rank during the batch and is ranked past `units` after it. */
   private outbidBy(
-    winningBefore: readonly LiveBid[],
+    everWinning: ReadonlySet<number>,
     units: number,
   ): { userId: number; amount: number; rank: number }[] {
     const displaced: { userId: number; amount: number; rank: number }[] = [];
-    for (const { userId } of winningBefore) {
+    for (const userId of everWinning) {
       const rank = this.book.rankOf(userId);
       const bid = this.book.bidOf(userId);
       if (rank !== undefined && bid && rank > units) displaced.push({ userId, amount: bid.amount, rank });
@@ -344,6 +348,7 @@ export class BiddingSession extends DurableObject<Env> {
     now: number,
     undo: BatchUndo,
     accepted: AcceptedBid[],
+    everWinning: Set<number>,
   ): Outcome<PlacedBid> {
     const record = this.record ?? undo.record;
     const session = record.params;
@@ -391,6 +396,11 @@ export class BiddingSession extends DurableObject<Env> {
       if (!undo.bids.has(bid.userId)) undo.bids.set(bid.userId, this.book.bidOf(bid.userId));
       this.book.put(bid);
       this.seq = bid.seq;
+    }
+    // Only the settled bids move up; everyone else can only move down.
+    for (const bid of settled) {
+      if ((this.book.rankOf(bid.userId) ?? Number.POSITIVE_INFINITY) <= session.units)
+        everWinning.add(bid.userId);
     }
     const endsAt = endAfterBid(session.endsAt, now, session.softClose, session.hardEndsAt);
     if (endsAt !== session.endsAt) {

@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { type LiveMessage, watch } from "../support/live";
-import { fireAlarm } from "../support/objects";
+import { fireAlarm, sessionStub } from "../support/objects";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,6 +31,25 @@ describe("personal messages on /live", () => {
     expect(bobSocket.messages.some((m) => personal(m.message))).toBe(false);
     expect(anonymous.messages.some((m) => personal(m.message))).toBe(false);
     for (const w of [aliceSocket, bobSocket, anonymous]) w.socket.close(1000);
+  });
+
+  it("tells a bidder passed within the same batch, whose receipt said rank 1", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    const aliceSocket = await watch(session.id, "", await tokenFor(a.id, "user"));
+    const [first, second] = await sessionStub(session.id).placeBids([
+      { userId: a.id, amount: 100 },
+      { userId: b.id, amount: 150 },
+    ]);
+    expect(first?.ok && first.value.receipt.rank).toBe(1);
+    expect(second?.ok && second.value.receipt.rank).toBe(1);
+    expect(await aliceSocket.until((m) => m.type === "outbid")).toEqual({
+      type: "outbid",
+      amount: 100,
+      rank: 2,
+    });
+    aliceSocket.socket.close(1000);
   });
 
   it("sends won and lost after the results, then the end", async () => {

@@ -20,8 +20,16 @@ export type UnresolvedBid = PlannedBid;
 /** A raise is 1–5 increments, so the board keeps reordering like a real auction. */
 const MAX_INCREMENTS_PER_RAISE = 5;
 
+/**
+ * `own`: each user raises their own bid, and the lead changes now and then.
+ * `top`: every bid goes above every bid planned before it, so each one takes
+ * the lead (unless overtaken in flight) and outbids the leader.
+ */
+export type Raises = "own" | "top";
+
 export class BidLedger {
   private readonly nextAmount = new Map<number, number>();
+  private nextTop: number;
   private readonly open = new Map<string, PlannedBid>();
   private readonly acks = new Map<number, AcknowledgedBid>();
   private planned = 0;
@@ -40,13 +48,18 @@ export class BidLedger {
     private readonly runTag: string,
     /** Called with every receipt as it arrives (e.g. to time what follows a 201). */
     private readonly onAcknowledged?: (receipt: BidReceipt, replayed: boolean) => void,
-  ) {}
+    private readonly raises: Raises = "own",
+  ) {
+    this.nextTop = firstAmount;
+  }
 
   /** The user's next bid: always above every amount planned for them before, even while those are in flight. */
   plan(userId: number): PlannedBid {
-    const amount = this.nextAmount.get(userId) ?? this.firstAmount;
-    const steps = 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
+    const own = this.nextAmount.get(userId) ?? this.firstAmount;
+    const amount = this.raises === "top" ? Math.max(own, this.nextTop) : own;
+    const steps = this.raises === "top" ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
     this.nextAmount.set(userId, amount + steps * this.minIncrement);
+    this.nextTop = amount + this.minIncrement;
     this.planned += 1;
     const bid = { userId, amount, idempotencyKey: `${this.runTag}-${userId}-${this.planned}` };
     this.open.set(bid.idempotencyKey, bid);

@@ -33,7 +33,8 @@ import { LiveWatchers, type WatchersSecond, type WatchersTotals } from "./watche
 const USAGE = `usage: npm run load -- [--run ${DEFAULT_RUN_FILE}] [--users 1000] [--rate 300] [--duration 60s]
                     [--readers 5] [--read-interval 1s] [--database-url URL (else DATABASE_URL)]
                     [--connections shared|per-bidder] [--timeout 30s]
-                    [--watchers 0] [--watcher-sample 5] [--cpu-tree PID[,PID] (e.g. npm run dev's pid)]`;
+                    [--raises own|top] [--watchers 0] [--watcher-sample 5] [--authenticated-watchers]
+                    [--cpu-tree PID[,PID] (e.g. npm run dev's pid)]`;
 
 /** After the last answer, how long the watchers wait for the boards that show the last bids. */
 const WATCHER_GRACE_MS = 1_000;
@@ -51,6 +52,8 @@ async function main(): Promise<number> {
     timeout: { type: "string" },
     watchers: { type: "string" },
     "watcher-sample": { type: "string" },
+    "authenticated-watchers": { type: "boolean" },
+    raises: { type: "string" },
     "cpu-tree": { type: "string" },
   });
   const runPath = values.run ?? DEFAULT_RUN_FILE;
@@ -74,6 +77,14 @@ async function main(): Promise<number> {
     min: 1,
     max: Math.max(1, Math.min(50, watcherCount)),
   });
+  const raises = values.raises ?? "own";
+  if (raises !== "own" && raises !== "top") throw new UsageError("--raises must be own or top");
+  const authenticatedWatchers = values["authenticated-watchers"] === true;
+  if (authenticatedWatchers && (watcherCount === 0 || watcherCount > userCount)) {
+    throw new UsageError(
+      "--authenticated-watchers signs watcher i in as bidder i: 1 <= --watchers <= --users",
+    );
+  }
   const cpuRoots = cpuTreeOption(values["cpu-tree"]);
   // One keep-alive pool sized for the load by default: through wrangler dev's proxy,
   // 1000 mostly idle connections cost more than the bids themselves (see the bench).
@@ -103,6 +114,7 @@ async function main(): Promise<number> {
           count: watcherCount,
           sampled: watcherSample,
           limit: 50,
+          users: authenticatedWatchers ? run.users.slice(0, userCount) : [],
         });
   const onAcknowledged = watchers
     ? (receipt: BidReceipt, replayed: boolean) => {
@@ -115,6 +127,7 @@ async function main(): Promise<number> {
     session.minIncrement,
     randomBytes(4).toString("hex"),
     onAcknowledged,
+    raises,
   );
   const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
 
@@ -128,7 +141,7 @@ async function main(): Promise<number> {
   });
 
   console.log(
-    `load: ${rate} bids/s for ${durationMs / 1000} s from ${userCount} bidders (${connections} connections), ` +
+    `load: ${rate} bids/s for ${durationMs / 1000} s from ${userCount} bidders (${connections} connections, raises: ${raises}), ` +
       `${readerCount} leaderboard readers every ${readIntervalMs} ms\n` +
       `      session ${session.id} at ${url.origin}; seq before: ${before.seq}; first raise ${firstRaise(session)}`,
   );
@@ -137,7 +150,8 @@ async function main(): Promise<number> {
   if (watchers) {
     const opened = await watchers.connect();
     console.log(
-      `load: ${opened.opened} of ${watcherCount} watchers on /live (${watcherSample} sampled for the delay) ` +
+      `load: ${opened.opened} of ${watcherCount}${authenticatedWatchers ? " signed-in" : ""} watchers on /live ` +
+        `(${watcherSample} sampled for the delay) ` +
         `in ${formatMs(opened.ms)}${opened.failed > 0 ? `, ${opened.failed} failed` : ""}`,
     );
   }
@@ -250,6 +264,17 @@ async function main(): Promise<number> {
           .join("; ")}`,
       ].join("\n"),
     );
+    const o = w.outbid;
+    if (o) {
+      console.log(
+        [
+          `outbid: ${o.displaced} signed-in bidders displaced, ${o.told} told, ${o.displaced - o.told} not told, ` +
+            `${o.unexplained} messages no displacement explains, ${o.repeated} repeated`,
+          `  from the displacing bid's acceptance: ${delays(o.fromAcceptanceMs)}`,
+          `  from the displacing bid's 201:        ${delays(o.fromAckMs)}`,
+        ].join("\n"),
+      );
+    }
   }
   const completedPerThousand = bidTotals.completed / 1000;
   if (serverCpu) {
@@ -294,6 +319,8 @@ async function main(): Promise<number> {
       timeoutMs,
       watchers: watcherCount,
       watcherSample,
+      authenticatedWatchers,
+      raises,
       cpuTree: cpuRoots,
     },
     bids: bidTotals,
@@ -324,6 +351,9 @@ async function main(): Promise<number> {
     consistency.ok ? "" : `consistency check failed (lost ${consistency.lost})`,
     serverErrors > 0 ? `${serverErrors} answers with a 5xx status` : "",
     ledger.foreignReceipts.length > 0 ? "receipts that do not match their bid" : "",
+    watcherTotals?.outbid && watcherTotals.outbid.told < watcherTotals.outbid.displaced
+      ? `${watcherTotals.outbid.displaced - watcherTotals.outbid.told} displaced bidders never told they were outbid`
+      : "",
     watcherTotals && watcherTotals.seqRegressions > 0
       ? `${watcherTotals.seqRegressions} live boards with a lower seq than one received before`
       : "",

@@ -8,6 +8,8 @@ export const ThreadPlanSchema = z.object({
   count: z.number().int().min(0),
   limit: z.number().int().min(1),
   sampledIndexes: z.array(z.number().int().min(0)),
+  /** Watcher i signs in as `users[i]` (the `bearer.<JWT>` subprotocol); the rest watch anonymously. */
+  users: z.array(z.object({ id: z.number().int(), token: z.string() })),
 });
 export type ThreadPlan = z.infer<typeof ThreadPlanSchema>;
 
@@ -18,6 +20,8 @@ export const FromThreadSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("connected"), opened: z.number(), failed: z.number(), ms: z.number() }),
   /** A sampled watcher received a board: `at` in epoch milliseconds, sub-millisecond. */
   z.object({ type: z.literal("board"), index: z.number(), seq: z.number(), at: z.number() }),
+  /** A signed-in watcher was told its user was outbid (any watcher, not only the sampled ones). */
+  z.object({ type: z.literal("outbid"), userId: z.number(), amount: z.number(), at: z.number() }),
   /** Messages received by all watchers since the last tick (one a second). */
   z.object({ type: z.literal("tick"), messages: z.number(), open: z.number() }),
   z.object({

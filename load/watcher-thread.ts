@@ -3,7 +3,7 @@
 // way round. Every socket counts its messages; the sampled ones also post each board's seq and
 // arrival time (epoch ms, sub-millisecond) to the main thread, which matches them with the 201s.
 import { parentPort, workerData } from "node:worker_threads";
-import { LeaderboardMessageSchema } from "./api-schemas.js";
+import { LeaderboardMessageSchema, OutbidMessageSchema } from "./api-schemas.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
 
 const CONNECT_CONCURRENCY = 50;
@@ -40,13 +40,34 @@ function seqOf(data: unknown): number | undefined {
   }
 }
 
+/** Personal messages are short; boards are not, and are never parsed here unless sampled. */
+const PERSONAL_MESSAGE_MAX_CHARS = 200;
+
+function outbidAmountOf(data: unknown): number | undefined {
+  if (typeof data !== "string" || data.length > PERSONAL_MESSAGE_MAX_CHARS) return undefined;
+  try {
+    const parsed = OutbidMessageSchema.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data.amount : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function open(url: string, index: number, sampled: boolean): Promise<boolean> {
-  const socket = new WebSocket(url);
+  const user = plan.users[index];
+  const socket = user ? new WebSocket(url, ["bearer", `bearer.${user.token}`]) : new WebSocket(url);
   counts.set(index, 0);
   socket.addEventListener("message", (event) => {
     const at = epochNow();
     messagesInTick += 1;
     counts.set(index, (counts.get(index) ?? 0) + 1);
+    if (user) {
+      const amount = outbidAmountOf(event.data);
+      if (amount !== undefined) {
+        post({ type: "outbid", userId: user.id, amount, at });
+        return;
+      }
+    }
     if (!sampled) return;
     const seq = seqOf(event.data);
     if (seq !== undefined) post({ type: "board", index, seq, at });

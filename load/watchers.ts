@@ -10,6 +10,7 @@
 // The fan-out delay proper is that of the bids whose receipt ranks them within the watchers'
 // board (rank <= limit); both are reported.
 import { Worker } from "node:worker_threads";
+import { OutbidDelays, type OutbidTotals } from "./outbid-delays.js";
 import { type LatencySummary, summarize } from "./percentiles.js";
 import { type FromThread, FromThreadSchema, type ThreadPlan, type ToThread } from "./watcher-protocol.js";
 
@@ -23,6 +24,8 @@ export interface WatchersPlan {
    */
   sampled: number;
   limit: number;
+  /** Watcher i signs in as `users[i]` and is told when that user is outbid; the rest are anonymous. */
+  users: readonly { id: number; token: string }[];
 }
 
 export interface WatchersSecond {
@@ -59,6 +62,8 @@ export interface WatchersTotals {
   unmatched: number;
   /** Boards whose seq was below one received before on the same socket: should be 0. */
   seqRegressions: number;
+  /** With signed-in watchers: their outbid messages against the bids that displaced them. */
+  outbid?: OutbidTotals;
 }
 
 const CONNECT_WAIT_MS = 200_000;
@@ -144,6 +149,7 @@ class DelaySampler {
 
 export class LiveWatchers {
   private readonly samplers = new Map<number, DelaySampler>();
+  private readonly outbid: OutbidDelays | undefined;
   private worker: Worker | undefined;
   private connected: { opened: number; failed: number; ms: number } | undefined;
   private totalsFromThread: Extract<FromThread, { type: "totals" }> | undefined;
@@ -154,6 +160,8 @@ export class LiveWatchers {
   private readonly waiters = new Set<() => void>();
 
   constructor(private readonly plan: WatchersPlan) {
+    const signedIn = plan.users.slice(0, plan.count).map((user) => user.id);
+    this.outbid = signedIn.length > 0 ? new OutbidDelays(new Set(signedIn)) : undefined;
     const k = Math.min(plan.sampled, plan.count);
     for (let i = 0; i < k; i++) {
       const index = k === 1 ? 0 : Math.round((i * (plan.count - 1)) / (k - 1));
@@ -169,6 +177,7 @@ export class LiveWatchers {
       count: this.plan.count,
       limit: this.plan.limit,
       sampledIndexes: [...this.samplers.keys()],
+      users: this.plan.users.slice(0, this.plan.count).map(({ id, token }) => ({ id, token })),
     };
     // Under tsx the thread needs the same loader as this one.
     const worker = new Worker(new URL("./watcher-thread.ts", import.meta.url), {
@@ -199,6 +208,9 @@ export class LiveWatchers {
         break;
       case "board":
         this.samplers.get(message.index)?.board(message.seq, message.at);
+        break;
+      case "outbid":
+        this.outbid?.outbid(message.userId, message.amount, message.at);
         break;
       case "tick":
         this.messages += message.messages;
@@ -235,7 +247,11 @@ export class LiveWatchers {
   }
 
   /** A bid's 201 (not a replay) arrived at `at` (epoch ms) with this receipt. */
-  acknowledged(receipt: { seq: number; rank: number; placedAt: string }, at: number): void {
+  acknowledged(
+    receipt: { seq: number; userId: number; amount: number; rank: number; placedAt: string },
+    at: number,
+  ): void {
+    this.outbid?.acknowledged(receipt, at);
     const ack = {
       seq: receipt.seq,
       at,
@@ -291,6 +307,7 @@ export class LiveWatchers {
       })),
       unmatched: samplers.reduce((sum, s) => sum + s.unmatched, 0),
       seqRegressions: samplers.reduce((sum, s) => sum + s.seqRegressions, 0),
+      ...(this.outbid ? { outbid: this.outbid.totals() } : {}),
     };
   }
 }

@@ -166,6 +166,13 @@ export const LeaderboardSchema = z
  */
 export const LeaderboardMessageSchema = LeaderboardSchema.extend({ type: z.literal("leaderboard") });
 
+/** Only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user. */
+export const OutbidMessageSchema = z.object({
+  type: z.literal("outbid"),
+  amount: z.number().int(),
+  rank: z.number().int(),
+});
+
 export const LiveMessageSchema = z.discriminatedUnion("type", [
   LeaderboardMessageSchema,
   z.object({
@@ -176,8 +183,8 @@ export const LiveMessageSchema = z.discriminatedUnion("type", [
   }),
   ResultsSchema.extend({ type: z.literal("result") }),
   z.object({ type: z.literal("status"), status: z.literal("ended") }),
-  // Only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user.
-  z.object({ type: z.literal("outbid"), amount: z.number().int(), rank: z.number().int() }),
+  // These three only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user.
+  OutbidMessageSchema,
   z.object({ type: z.literal("won"), amount: z.number().int(), rank: z.number().int() }),
   z.object({ type: z.literal("lost") }),
 ]);

@@ -3,6 +3,8 @@ import { inject } from "vitest";
 import { CreatedWebhookSchema, WebhookListSchema } from "../../src/http/contract";
 import { adminToken, call, uniqueName } from "./api";
 
+export { hasValidSignature } from "./webhook-signature";
+
 const ReceivedSchema = z.object({
   requests: z.array(
     z.object({
@@ -82,27 +84,4 @@ export async function webhookStatus(id: string) {
   const found = res.body.webhooks.find((w) => w.id === id);
   if (!found) throw new Error(`no webhook ${id}`);
   return found;
-}
-
-/** Checks a delivery's signature the way a receiver would (Standard Webhooks, v1). */
-export async function hasValidSignature(secret: string, request: Received): Promise<boolean> {
-  const id = request.headers["webhook-id"];
-  const timestamp = request.headers["webhook-timestamp"];
-  const signatures = request.headers["webhook-signature"];
-  if (!id || !timestamp || !signatures || !secret.startsWith("whsec_")) return false;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  for (const signature of signatures.split(" ")) {
-    const [version, mac] = signature.split(",");
-    if (version !== "v1" || !mac) continue;
-    const bytes = Uint8Array.from(atob(mac), (c) => c.charCodeAt(0));
-    const content = new TextEncoder().encode(`${id}.${timestamp}.${request.body}`);
-    if (await crypto.subtle.verify("HMAC", key, bytes, content)) return true;
-  }
-  return false;
 }

@@ -2,12 +2,23 @@ import { positiveNumber } from "../config";
 import { withDatabase } from "../db/client";
 import { deliver } from "./delivery";
 import type { WebhookMessage } from "./events";
-import { findSubscription, recordAttempt, recordDeadLettered, subscribersOf } from "./subscriptions";
+import {
+  type AttemptTally,
+  findSubscriptions,
+  recordAttempts,
+  recordDeadLettered,
+  subscribersOf,
+} from "./subscriptions";
 import { loopbackAllowed } from "./url-policy";
 
 /** The queue wrangler.toml names as the webhook queue's dead-letter queue. */
 export const DEAD_LETTER_QUEUE = "bidding-webhooks-dlq";
 const QUEUE_BATCH_MESSAGES = 100;
+/**
+ * POSTs in flight at once: a Worker invocation opens at most six connections
+ * and queues the rest, and a queued fetch would spend its timeout waiting.
+ */
+const DELIVERIES_IN_FLIGHT = 6;
 const MAX_RETRY_DELAY_SECONDS = 3600;
 
 /** Retries double from the base per attempt: 10 s, 20 s, 40 s … up to an hour. */
@@ -70,10 +81,7 @@ export async function handleWebhookQueue(batch: MessageBatch<unknown>, env: Env)
     } else if (message.body.kind === "event") events.push(message);
     else deliveries.push(message);
   }
-  await Promise.all([
-    fanOut(env, events, retry),
-    ...deliveries.map((m) => deliverOne(env, m, settings, retry)),
-  ]);
+  await Promise.all([fanOut(env, events, retry), deliverAll(env, deliveries, settings, retry)]);
 }
 
 async function fanOut(
@@ -108,29 +116,62 @@ async function fanOut(
   }
 }
 
-async function deliverOne(
+/**
+ * A batch's deliveries: their subscriptions read in one query, at most
+ * DELIVERIES_IN_FLIGHT POSTs at a time, the outcomes written to each
+ * endpoint's status in one UPDATE per endpoint.
+ */
+async function deliverAll(
   env: Env,
-  message: Message<unknown>,
+  messages: Message<unknown>[],
   settings: { allowLoopback: boolean; timeoutMs: number },
   retry: (message: Message<unknown>) => void,
 ): Promise<void> {
-  const body = message.body;
-  if (!isWebhookMessage(body) || body.kind !== "delivery") return;
+  const deliveries = messages.flatMap((message) =>
+    isWebhookMessage(message.body) && message.body.kind === "delivery"
+      ? [{ message, body: message.body }]
+      : [],
+  );
+  if (deliveries.length === 0) return;
+  let subscriptions: Awaited<ReturnType<typeof findSubscriptions>>;
   try {
-    const subscription = await withDatabase(env, (db) => findSubscription(db, body.subscriptionId));
-    if (!subscription) {
-      message.ack(); // deleted since: nobody to tell
-      return;
-    }
-    const outcome = await deliver(subscription.url, subscription.secret, body.event, settings);
-    // The status is for admins to read; failing to write it must not repeat a delivery that worked.
-    await withDatabase(env, (db) => recordAttempt(db, subscription.id, outcome)).catch((error: unknown) =>
-      console.error(JSON.stringify({ level: "error", event: "webhook_status_failed", error: String(error) })),
+    subscriptions = await withDatabase(env, (db) =>
+      findSubscriptions(
+        db,
+        deliveries.map((d) => d.body.subscriptionId),
+      ),
     );
-    if (outcome.ok) message.ack();
-    else retry(message);
   } catch (error) {
     console.error(JSON.stringify({ level: "error", event: "webhook_delivery_failed", error: String(error) }));
-    retry(message);
+    for (const { message } of deliveries) retry(message);
+    return;
   }
+  const tallies = new Map<string, AttemptTally>();
+  let next = 0;
+  const worker = async () => {
+    for (let d = deliveries[next++]; d !== undefined; d = deliveries[next++]) {
+      const subscription = subscriptions.get(d.body.subscriptionId);
+      if (!subscription) {
+        d.message.ack(); // deleted since: nobody to tell
+        continue;
+      }
+      const outcome = await deliver(subscription.url, subscription.secret, d.body.event, settings).catch(
+        (error: unknown) => ({ ok: false as const, error: String(error) }),
+      );
+      const tally = tallies.get(subscription.id) ?? { delivered: 0, failed: 0 };
+      if (outcome.ok) tally.delivered += 1;
+      else {
+        tally.failed += 1;
+        tally.lastError = outcome.error;
+      }
+      tallies.set(subscription.id, tally);
+      if (outcome.ok) d.message.ack();
+      else retry(d.message);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELIVERIES_IN_FLIGHT, deliveries.length) }, worker));
+  // The status is for admins to read; failing to write it must not repeat a delivery that worked.
+  await withDatabase(env, (db) => recordAttempts(db, tallies)).catch((error: unknown) =>
+    console.error(JSON.stringify({ level: "error", event: "webhook_status_failed", error: String(error) })),
+  );
 }

@@ -1,4 +1,4 @@
-import { arrayContains, eq, sql } from "drizzle-orm";
+import { arrayContains, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { webhookSubscriptions } from "../db/schema";
 import type { WebhookEventType } from "./events";
@@ -36,34 +36,45 @@ export async function subscribersOf(db: Database, type: WebhookEventType): Promi
   return rows.map((row) => row.id);
 }
 
-export async function findSubscription(db: Database, id: string): Promise<Subscription | undefined> {
-  const [row] = await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, id));
-  return row;
+/** The subscriptions with these ids that still exist, by id: one query for a batch of deliveries. */
+export async function findSubscriptions(
+  db: Database,
+  ids: readonly string[],
+): Promise<Map<string, Subscription>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(webhookSubscriptions)
+    .where(inArray(webhookSubscriptions.id, [...new Set(ids)]));
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** One attempt's outcome in the endpoint's delivery status. */
-export async function recordAttempt(
+/** A batch's attempts to one endpoint, added up for its delivery status. */
+export interface AttemptTally {
+  delivered: number;
+  failed: number;
+  /** The last failure's reason, when there was one. */
+  lastError?: string;
+}
+
+/** The attempts of a batch in each endpoint's delivery status: one UPDATE per endpoint, not per delivery. */
+export async function recordAttempts(
   db: Database,
-  id: string,
-  outcome: { ok: true } | { ok: false; error: string },
+  tallies: ReadonlyMap<string, AttemptTally>,
 ): Promise<void> {
   const now = new Date();
-  await db
-    .update(webhookSubscriptions)
-    .set(
-      outcome.ok
-        ? {
-            lastAttemptAt: now,
-            lastSuccessAt: now,
-            deliveredCount: sql`${webhookSubscriptions.deliveredCount} + 1`,
-          }
-        : {
-            lastAttemptAt: now,
-            lastError: outcome.error.slice(0, 500),
-            failedAttempts: sql`${webhookSubscriptions.failedAttempts} + 1`,
-          },
-    )
-    .where(eq(webhookSubscriptions.id, id));
+  for (const [id, { delivered, failed, lastError }] of tallies) {
+    await db
+      .update(webhookSubscriptions)
+      .set({
+        lastAttemptAt: now,
+        ...(delivered > 0 ? { lastSuccessAt: now } : {}),
+        ...(lastError !== undefined ? { lastError: lastError.slice(0, 500) } : {}),
+        deliveredCount: sql`${webhookSubscriptions.deliveredCount} + ${delivered}`,
+        failedAttempts: sql`${webhookSubscriptions.failedAttempts} + ${failed}`,
+      })
+      .where(eq(webhookSubscriptions.id, id));
+  }
 }
 
 /** Deliveries to `id` that ran out of retries and reached the dead-letter queue. */

@@ -176,6 +176,38 @@ describe("webhook delivery", () => {
       });
   });
 
+  it("delivers a batch of events once each to a live endpoint while another is down; both statuses add the batch up", async () => {
+    const up = receiverPath();
+    const down = receiverPath();
+    await planReceiver(down, { failFirst: 1_000, status: 500 });
+    const live = await subscribed(up, ["bid.outbid"]);
+    const failing = await subscribed(down, ["bid.outbid"]);
+    const session = await createAuction();
+    const users = await createUsers(11);
+    // One object batch: each bid passes the one before, ten users outbid at once.
+    const outcomes = await sessionStub(session.id).placeBids(
+      users.map((user, i) => ({ userId: user.id, amount: 100 + 10 * i })),
+    );
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const delivered = await receivedUntil(up, (rs) => rs.filter(forSession(session.id)).length >= 10);
+    const mine = delivered.filter(forSession(session.id));
+    expect(mine).toHaveLength(10);
+    expect(new Set(mine.map((r) => r.headers["webhook-id"])).size).toBe(10);
+    expect(new Set(mine.map((r) => eventOf(r).data.userId))).toEqual(
+      new Set(users.slice(0, 10).map((u) => u.id)),
+    );
+    await expect
+      .poll(async () => (await webhookStatus(live.id)).delivery, { timeout: 5_000 })
+      .toMatchObject({ delivered: 10, failedAttempts: 0, lastError: null });
+    await expect
+      .poll(async () => (await webhookStatus(failing.id)).delivery, { timeout: 5_000 })
+      .toMatchObject({
+        delivered: 0,
+        failedAttempts: expect.toSatisfy((n: number) => n >= 10),
+        lastError: "HTTP 500",
+      });
+  });
+
   it("sends what keeps failing to the dead-letter queue, visible in the endpoint's status", async () => {
     const path = receiverPath();
     await planReceiver(path, { failFirst: 1_000, status: 500 });

@@ -2,6 +2,7 @@
 // on the lean client, each with the CPU its system and the load generator used.
 
 import type { Session } from "../api.js";
+import type { Raises } from "../bid-ledger.js";
 import type { Bidder } from "../open-loop.js";
 import { CpuMeter, type CpuWindow } from "../process-cpu.js";
 import type { BurstResult } from "../raw-burst.js";
@@ -82,7 +83,11 @@ export async function runSimultaneousBids(
 /**
  * W2: closed loop, each connection owning every 100th user and raising the
  * next of them by one increment per request, so every request is a fresh,
- * valid raise whatever answers came before.
+ * valid raise whatever answers came before. `own` (the default): the users
+ * rise in step, so the lead changes hands only about once per `users` bids,
+ * and the object writes few bid.outbid events; `top`: each amount one
+ * increment above every amount sent before, so nearly every bid takes the
+ * lead and outbids the leader (about one event per bid).
  */
 export function runRaises(
   system: BenchSystem,
@@ -91,12 +96,14 @@ export function runRaises(
   durationMs: number,
   acknowledged: AcknowledgedAmount[],
   signal: AbortSignal,
+  raises: Raises = "own",
 ): Promise<Measured<RawLoopResult>> {
   const owned = Array.from({ length: W2_CONNECTIONS }, (_, connection) =>
     users.filter((_, index) => index % W2_CONNECTIONS === connection),
   );
   const turns = new Array<number>(W2_CONNECTIONS).fill(0);
   const nextAmount = new Map<number, number>();
+  let nextTop = session.minBid;
   const inFlight: (AcknowledgedAmount | undefined)[] = [];
   return measured(system.cpuRoots(), () =>
     runRawClosedLoop({
@@ -111,8 +118,10 @@ export function runRaises(
         turns[connection] = turn;
         const user = mine[turn % mine.length];
         if (!user) throw new Error(`connection ${connection} owns no user`);
-        const amount = nextAmount.get(user.id) ?? session.minBid;
-        nextAmount.set(user.id, amount + session.minIncrement);
+        // `top`: above every amount sent before, so above this user's own too.
+        const amount = raises === "top" ? nextTop : (nextAmount.get(user.id) ?? session.minBid);
+        if (raises === "top") nextTop += session.minIncrement;
+        else nextAmount.set(user.id, amount + session.minIncrement);
         inFlight[connection] = { userId: user.id, amount };
         return bidRequest(session.id, user.token, amount);
       },

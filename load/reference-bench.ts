@@ -1,10 +1,12 @@
 // npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
+//   [--w2-raises own|top] [--no-webhooks]
 //   [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]
 // This service (`npm run dev`, a scratch database, the machine's Redis) and the
 // reference design (../shared/peers/reference-fastapi) side by side on the
 // same machine, workload by workload, alternating which goes first:
 //   W1 1000 bids at the same instant on 1000 open connections
-//   W2 closed loop, 100 connections, a fresh raise per request
+//   W2 closed loop, 100 connections, a fresh raise per request; this service
+//      also with a webhook subscription to a receiver process, same rounds
 //   W3 closed loop, 50 connections, the leaderboard (top 50 with usernames)
 //   W4 open-loop bids, the system's fault mid-run, then the 201s PostgreSQL lost
 // plus the platform floor (load/floor/) and CPU per process tree. Prints the
@@ -40,15 +42,20 @@ import {
   formatFloor,
   formatHeadline,
   formatRounds,
+  formatWebhooks,
   maxLoaderCores,
 } from "./reference/summary.js";
 import { referenceSystem, serviceSystem } from "./reference/systems.js";
+import type { WebhookBench } from "./reference/webhook-run.js";
 import { W2_CONNECTIONS } from "./reference/workloads.js";
 import { writeReport } from "./results.js";
 import { createDatabase, databaseUrlOf, dropDatabase } from "./scratch-database.js";
 import { createBidders } from "./user-batches.js";
+import { WebhookReceiver } from "./webhook-receiver.js";
+import { WebhookSubscriptions } from "./webhook-subscriptions.js";
 
 const USAGE = `usage: npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
+                               [--w2-raises own|top] [--no-webhooks]
                                [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]`;
 
 const HOST = "127.0.0.1";
@@ -96,6 +103,8 @@ async function main(): Promise<number> {
     duration: { type: "string" },
     users: { type: "string" },
     "w4-rate": { type: "string" },
+    "w2-raises": { type: "string" },
+    "no-webhooks": { type: "boolean" },
     "pg-server": { type: "string" },
     "redis-url": { type: "string" },
   });
@@ -103,6 +112,9 @@ async function main(): Promise<number> {
   const durationMs = durationOption("duration", values.duration, 10_000, { minMs: 1_000, maxMs: 300_000 });
   const userCount = integerOption("users", values.users, 1000, { min: W2_CONNECTIONS, max: 5000 });
   const w4Rate = integerOption("w4-rate", values["w4-rate"], 50, { min: 1, max: 1000 });
+  const raises = values["w2-raises"] ?? "own";
+  if (raises !== "own" && raises !== "top") throw new UsageError("--w2-raises must be own or top");
+  const withWebhooks = values["no-webhooks"] !== true;
   const pgServer = databaseUrlOption(values["pg-server"] ?? "postgres://postgres@127.0.0.1:5432/postgres");
   const redisUrl = values["redis-url"] ?? "redis://127.0.0.1:6379";
   if (!/^redis:\/\/(127\.0\.0\.1|localhost)(:[0-9]+)?(\/[0-9]*)?$/.test(redisUrl)) {
@@ -161,7 +173,13 @@ async function main(): Promise<number> {
       databaseUrl: serviceDbUrl,
       redisUrl,
       persistTo: join(tempDir, "wrangler-state"),
-      vars: { BID_RATE_PER_SECOND: "100000", BID_RATE_BURST: "100000", CACHE_NAMESPACE: namespace },
+      vars: {
+        BID_RATE_PER_SECOND: "100000",
+        BID_RATE_BURST: "100000",
+        CACHE_NAMESPACE: namespace,
+        // The receiver is http://127.0.0.1 (src/webhooks/url-policy.ts).
+        ...(withWebhooks ? { WEBHOOK_ALLOW_LOOPBACK: "true" } : {}),
+      },
     });
     cleanups.add(
       "npm run dev",
@@ -201,6 +219,19 @@ async function main(): Promise<number> {
     cleanups.add("floor Worker", () => floor.stop());
 
     const adminToken = await signAdminToken(TOKEN_SECONDS);
+    let webhooks: WebhookBench | undefined;
+    if (withWebhooks) {
+      const receiver = await WebhookReceiver.start();
+      cleanups.add(
+        "webhook receiver",
+        () => receiver.stop(),
+        () => receiver.stopNow(),
+      );
+      const client = new HttpClient(stack.url, { maxSockets: 2 });
+      cleanups.add("webhook client", async () => client.close());
+      webhooks = { receiver, subscriptions: new WebhookSubscriptions(client, adminToken), tag };
+      log(`webhook receiver: ${receiver.url("/")} (pid ${receiver.pid})`);
+    }
     const usernames = Array.from({ length: userCount }, (_, i) => `rb${tag}_${i + 1}`);
     const contenders: Contender[] = [];
     for (const system of [
@@ -226,6 +257,8 @@ async function main(): Promise<number> {
       rounds,
       durationMs,
       faultPlan,
+      raises,
+      webhooks,
       floor,
       signal: abort.signal,
       results,
@@ -251,6 +284,13 @@ async function main(): Promise<number> {
         "",
         formatFloor(results),
         "",
+        ...(results.w2Webhooks.length > 0
+          ? [
+              "W2 with a webhook subscription (every event, to the receiver process), beside plain W2 in the same rounds:",
+              formatWebhooks(results),
+              "",
+            ]
+          : []),
         "CPU per process tree (cores = CPU-seconds per second of the measurement):",
         formatCpu(results),
         "",
@@ -261,11 +301,20 @@ async function main(): Promise<number> {
     const path = writeReport("reference-bench", {
       kind: "reference-bench",
       at: new Date().toISOString(),
-      options: { rounds, durationMs, users: userCount, w4Rate, faultPlan },
+      options: {
+        rounds,
+        durationMs,
+        users: userCount,
+        w4Rate,
+        faultPlan,
+        w2Raises: raises,
+        webhooks: withWebhooks,
+      },
       systems: {
         service: { url: stack.url.origin, database: serviceDb, command: "npm run dev" },
         reference: { url: peer.url.origin, database: peerDb, peer: PEER_DIR },
         floor: floor.url.origin,
+        webhookReceiver: webhooks?.receiver.url("/") ?? null,
       },
       headline,
       maxLoaderCores: loaderCores,

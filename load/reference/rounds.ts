@@ -3,14 +3,16 @@
 // given its flush before the next measurement so one's flush never lands in
 // the other's figures.
 import type { BiddingApi, Session } from "../api.js";
+import type { Raises } from "../bid-ledger.js";
 import { sleep } from "../faults/harness.js";
 import type { CreatedBidder } from "../user-batches.js";
 import type { DevWorker } from "../worker-dev.js";
 import { type FaultPlan, runFaultRound } from "./fault-run.js";
 import { measureFloor } from "./floor.js";
-import { type AcknowledgedAmount, checkLiveBids } from "./live-bids.js";
+import { type AcknowledgedAmount, checkLiveBids, type LiveBidCheck } from "./live-bids.js";
 import type { BenchResults } from "./summary.js";
 import type { BenchSystem } from "./systems.js";
+import { DELIVERY_WAIT_MS, runW2WithWebhooks, type WebhookBench } from "./webhook-run.js";
 import { runLeaderboardReads, runRaises, runSimultaneousBids } from "./workloads.js";
 
 export interface Contender {
@@ -25,6 +27,10 @@ export interface RoundsPlan {
   rounds: number;
   durationMs: number;
   faultPlan: FaultPlan;
+  /** W2's amounts (workloads.ts). */
+  raises: Raises;
+  /** Set: this service's W2 runs once more each round with a webhook subscription. */
+  webhooks: WebhookBench | undefined;
   floor: DevWorker;
   signal: AbortSignal;
   /** Filled in as each measurement ends, so an interrupted run keeps what it measured. */
@@ -90,23 +96,13 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
       boards.set(contender, session.id);
     }
     for (const contender of order) {
-      const { system } = contender;
-      next();
-      const session = await newSession(contender, plan.adminToken, `W2 round ${round + 1}`);
-      const acknowledged: AcknowledgedAmount[] = [];
-      const w2 = await runRaises(
-        system,
-        session,
-        contender.users,
-        plan.durationMs,
-        acknowledged,
-        plan.signal,
-      );
-      plan.log(
-        `  W2 ${system.label}: ${Math.round(w2.result.okPerSecond)} bids/s, p50 ${Math.round(w2.result.latency.p50)} ms, ` +
-          `p99 ${Math.round(w2.result.latency.p99)} ms, non-2xx ${w2.result.non2xx}, errors ${w2.result.errors}`,
-      );
-      plan.results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
+      // This service's W2 without and with a subscription, side by side, the first alternating per round.
+      const variants = webhookVariants(contender, plan.webhooks, round);
+      for (const webhooks of variants) {
+        next();
+        if (webhooks) await runWebhookW2(plan, contender, webhooks, round, settle);
+        else await runPlainW2(plan, contender, round, settle);
+      }
     }
     for (const contender of order) {
       const { system } = contender;
@@ -146,4 +142,80 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
       await sleep(PAUSE_MS);
     }
   }
+}
+
+type Settle = (
+  contender: Contender,
+  sessionId: string,
+  acknowledged: AcknowledgedAmount[],
+) => Promise<LiveBidCheck>;
+
+/** W2's runs of one contender in one round: undefined is the plain one. */
+function webhookVariants(
+  contender: Contender,
+  webhooks: WebhookBench | undefined,
+  round: number,
+): (WebhookBench | undefined)[] {
+  if (!webhooks || contender.system.key !== "service") return [undefined];
+  return round % 2 === 0 ? [undefined, webhooks] : [webhooks, undefined];
+}
+
+async function runPlainW2(plan: RoundsPlan, contender: Contender, round: number, settle: Settle) {
+  const { system } = contender;
+  const session = await newSession(contender, plan.adminToken, `W2 round ${round + 1}`);
+  const acknowledged: AcknowledgedAmount[] = [];
+  const w2 = await runRaises(
+    system,
+    session,
+    contender.users,
+    plan.durationMs,
+    acknowledged,
+    plan.signal,
+    plan.raises,
+  );
+  plan.log(
+    `  W2 ${system.label}: ${Math.round(w2.result.okPerSecond)} bids/s, p50 ${Math.round(w2.result.latency.p50)} ms, ` +
+      `p99 ${Math.round(w2.result.latency.p99)} ms, non-2xx ${w2.result.non2xx}, errors ${w2.result.errors}`,
+  );
+  plan.results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
+}
+
+async function runWebhookW2(
+  plan: RoundsPlan,
+  contender: Contender,
+  webhooks: WebhookBench,
+  round: number,
+  settle: Settle,
+) {
+  const run = await runW2WithWebhooks({
+    contender,
+    webhooks,
+    adminToken: plan.adminToken,
+    round,
+    durationMs: plan.durationMs,
+    raises: plan.raises,
+    signal: plan.signal,
+    newSession: () => newSession(contender, plan.adminToken, `W2 with webhooks round ${round + 1}`),
+    settle: (sessionId, acknowledged) => settle(contender, sessionId, acknowledged),
+  });
+  const { result } = run.w2;
+  const r = run.received;
+  plan.log(
+    `  W2 ${contender.system.label} with webhooks subscribed: ${Math.round(result.okPerSecond)} bids/s, ` +
+      `p50 ${Math.round(result.latency.p50)} ms, p99 ${Math.round(result.latency.p99)} ms, non-2xx ${result.non2xx}, ` +
+      `errors ${result.errors}; events expected ${run.expected.total}, received ${r.sessionIds}, missing ${run.missing}, ` +
+      `${r.duplicates} duplicates, ${r.badSignatures} bad signatures, lag p50 ${Math.round(r.lagMs.p50)} ms p99 ${Math.round(r.lagMs.p99)} ms`,
+  );
+  if (run.missing > 0) {
+    plan.notes.push(
+      `round ${round + 1}: the receiver lacked ${run.missing} of the ${run.expected.total} events of session ${run.sessionId} ` +
+        `${DELIVERY_WAIT_MS / 1000} s after W2 with webhooks (the deliveries may still land in the next measurement)`,
+    );
+  }
+  if (r.badSignatures > 0 || r.malformed > 0) {
+    plan.notes.push(
+      `round ${round + 1}: ${r.badSignatures} deliveries with a bad signature, ${r.malformed} malformed bodies`,
+    );
+  }
+  plan.results.w2Webhooks.push(run);
 }

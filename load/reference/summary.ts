@@ -10,6 +10,7 @@ import type { FaultRunResult } from "./fault-run.js";
 import { FLOOR_ROUTES, type FloorRoute } from "./floor.js";
 import type { LiveBidCheck } from "./live-bids.js";
 import type { SystemKey } from "./systems.js";
+import type { WebhookRun } from "./webhook-run.js";
 import type { Measured } from "./workloads.js";
 
 export type Settled<T> = T & { settle: LiveBidCheck };
@@ -20,6 +21,8 @@ export type Series<T> = Record<SystemKey, T[]>;
 export interface BenchResults {
   w1: Series<Settled<Measured<BurstResult>>>;
   w2: Series<Settled<Measured<RawLoopResult>>>;
+  /** This service's W2 with a webhook subscription, measured in the same rounds as its plain W2 (index = round). */
+  w2Webhooks: WebhookRun[];
   w3: Series<Measured<RawLoopResult>>;
   w4: Series<FaultRunResult>;
   floor: Record<FloorRoute, Measured<RawLoopResult>>[];
@@ -28,6 +31,7 @@ export interface BenchResults {
 export const emptyResults = (): BenchResults => ({
   w1: { service: [], reference: [] },
   w2: { service: [], reference: [] },
+  w2Webhooks: [],
   w3: { service: [], reference: [] },
   w4: { service: [], reference: [] },
   floor: [],
@@ -78,6 +82,30 @@ function throughputRow(label: string, series: Series<Measured<RawLoopResult>>): 
   ];
 }
 
+/** The bids/s of each round's plain W2 that has a webhook run beside it, with webhooks ÷ none. */
+function webhookRatios(results: BenchResults): number[] {
+  return results.w2Webhooks.flatMap((run, round) => {
+    const plain = results.w2.service[round]?.result.okPerSecond;
+    return plain === undefined ? [] : [run.w2.result.okPerSecond / plain];
+  });
+}
+
+/** This service's W2 with a webhook subscription, and its ratio to plain W2 (not to the reference). */
+function webhookRow(results: BenchResults): string[][] {
+  if (results.w2Webhooks.length === 0) return [];
+  return [
+    [
+      "W2 with webhooks subscribed, bids/s",
+      range(
+        results.w2Webhooks.map((run) => run.w2.result.okPerSecond),
+        perSecond,
+      ),
+      "—",
+      `webhooks ÷ none ${range(webhookRatios(results), times)}`,
+    ],
+  ];
+}
+
 /** The headline: W1–W4 side by side; ratios read "this service is N× the reference" (above 1: better). */
 export function formatHeadline(results: BenchResults): string {
   const w1 = (key: SystemKey) => results.w1[key].map((m) => m.result.allAnsweredMs / 1000);
@@ -95,6 +123,7 @@ export function formatHeadline(results: BenchResults): string {
         ),
       ],
       throughputRow("W2: fresh raises, bids/s (201 only)", results.w2),
+      ...webhookRow(results),
       throughputRow("W3: leaderboard top 50, req/s", results.w3),
       [
         "W4: acknowledged bids lost after the fault",
@@ -124,10 +153,11 @@ export function formatRounds(results: BenchResults): string {
         cores(m.loaderCores),
       ]);
     });
-    for (const [workload, series] of [
-      ["W2", results.w2[key]],
-      ["W3", results.w3[key]],
-    ] as const) {
+    type Loop = [string, readonly Measured<RawLoopResult>[]];
+    const withWebhooks: Loop[] =
+      key === "service" ? [["W2 + webhooks", results.w2Webhooks.map((run) => run.w2)]] : [];
+    const loops: Loop[] = [["W2", results.w2[key]], ...withWebhooks, ["W3", results.w3[key]]];
+    for (const [workload, series] of loops) {
       series.forEach((m, round) => {
         const r = m.result;
         rows.push([
@@ -224,6 +254,33 @@ export function formatCpu(results: BenchResults): string {
       ]);
     }
   }
+  if (results.w2Webhooks.length > 0) {
+    const runs = results.w2Webhooks;
+    const last = runs.at(-1);
+    rows.push([
+      "W2 + webhooks",
+      "service",
+      range(
+        runs.map((run) => run.w2.serverCores),
+        cores,
+      ),
+      range(
+        runs.map((run) => run.w2.loaderCores),
+        cores,
+      ),
+      last ? describeCpu(last.w2.server) : "",
+    ]);
+    rows.push([
+      "W2 + webhooks",
+      "webhook receiver",
+      range(
+        runs.map((run) => run.receiverCores),
+        cores,
+      ),
+      "",
+      last ? describeCpu(last.receiverCpu.duringW2) : "",
+    ]);
+  }
   const floor = results.floor.flatMap((round) => FLOOR_ROUTES.map((route) => round[route]));
   const floorServer = floor.map((m) => m.serverCores);
   rows.push([
@@ -249,9 +306,77 @@ export function maxLoaderCores(results: BenchResults): number {
     ...results.w1.reference,
     ...results.w2.service,
     ...results.w2.reference,
+    ...results.w2Webhooks.map((run) => run.w2),
     ...results.w3.service,
     ...results.w3.reference,
     ...results.floor.flatMap((floor) => FLOOR_ROUTES.map((route) => floor[route])),
   ];
   return Math.max(0, ...all.map((m) => m.loaderCores));
+}
+
+/**
+ * This service's W2 without and with a webhook subscription, and what the receiver got,
+ * one column per round: against the events the object must have written (from PostgreSQL)
+ * and the service's own count.
+ */
+export function formatWebhooks(results: BenchResults): string {
+  const runs = results.w2Webhooks;
+  const row = (label: string, cell: (run: WebhookRun, round: number) => string) => [
+    label,
+    ...runs.map((run, round) => cell(run, round)),
+  ];
+  const plain = (round: number) => results.w2.service[round]?.result.okPerSecond;
+  return formatTable(
+    ["this service, W2", ...runs.map((_, round) => `round ${round + 1}`)],
+    [
+      row("bids/s, no subscription", (_, round) => {
+        const value = plain(round);
+        return value === undefined ? "—" : perSecond(value);
+      }),
+      row("bids/s, webhooks subscribed", (run) => perSecond(run.w2.result.okPerSecond)),
+      row("webhooks ÷ none", (run, round) => {
+        const value = plain(round);
+        return value === undefined ? "—" : times(run.w2.result.okPerSecond / value);
+      }),
+      row("events the object wrote (from PostgreSQL)", (run) =>
+        run.expected.extended > 0
+          ? `${run.expected.total} (${run.expected.outbid} bid.outbid)`
+          : String(run.expected.total),
+      ),
+      row("  received (distinct ids, this session)", (run) => whole(run.received.sessionIds)),
+      row("  missing after the wait", (run) => whole(run.missing)),
+      row("deliveries (all)", (run) => whole(run.received.deliveries)),
+      row("  distinct webhook-ids", (run) => whole(run.received.distinctIds)),
+      row("  duplicates", (run) => whole(run.received.duplicates)),
+      row("  bad signatures", (run) => whole(run.received.badSignatures)),
+      row("  of earlier sessions (queue backlog)", (run) => whole(run.received.otherSessionIds)),
+      row(
+        "by type",
+        (run) =>
+          Object.entries(run.received.byType)
+            .map(([type, count]) => `${type} ${count}`)
+            .join(", ") || "—",
+      ),
+      row("lag p50 / p99 (arrival − event timestamp)", (run) =>
+        run.received.sessionIds === 0
+          ? "—"
+          : `${formatMs(run.received.lagMs.p50)} / ${formatMs(run.received.lagMs.p99)}`,
+      ),
+      row("all in, after W2's end", (run) =>
+        run.allReceivedAfterMs === null ? "not all" : `≤ ${seconds(run.allReceivedAfterMs / 1000)}`,
+      ),
+      row("service's count: delivered / failed / dead-lettered", (run) =>
+        [run.delivery.delivered, run.delivery.failedAttempts, run.delivery.deadLettered].join(" / "),
+      ),
+      row("receiver cores during W2", (run) => cores(run.receiverCores)),
+      row("receiver CPU, W2 and the wait", (run) => {
+        const cpu = run.receiverCpu.throughWait.total;
+        const per1000 =
+          run.received.deliveries === 0
+            ? ""
+            : `, ${((cpu / run.received.deliveries) * 1000).toFixed(2)} s per 1000 deliveries`;
+        return `${cpu.toFixed(2)} s${per1000}`;
+      }),
+    ],
+  );
 }

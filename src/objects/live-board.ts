@@ -22,6 +22,11 @@ interface SocketAttachment {
 const userTag = (userId: number) => `user:${userId}`;
 
 const LIVE_INTERVAL_MS = 250;
+/**
+ * Boards sent per turn of the event loop: the bids waiting on the object are
+ * decided between chunks, instead of after a thousand sends.
+ */
+const SOCKETS_PER_TURN = 100;
 const DEFAULT_LIVE_LIMIT = 50;
 
 function attachmentOf(socket: WebSocket): SocketAttachment {
@@ -41,7 +46,8 @@ function verdictFor(results: Results, userId: number): LiveMessage {
 /**
  * The session's WebSocket watchers, held through the hibernation API. Board
  * changes are coalesced: each socket gets at most one message per 250 ms,
- * however many bids arrive, and each message is built once per board size.
+ * however many bids arrive; a round of boards goes out a chunk of sockets per
+ * turn, each message built once per chunk and board size.
  */
 export class LiveBoard {
   /** When each socket was last sent a board, and which version; memory only (hibernation implies silence). */
@@ -49,6 +55,13 @@ export class LiveBoard {
   /** Counts board changes, so a socket is sent each change once. */
   private version = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The round of boards under way: its sockets, the next to look at, the
+   * soonest a skipped one is due, and when it started and at which version.
+   */
+  private round:
+    | { sockets: WebSocket[]; next: number; nextDue: number; startedAt: number; version: number }
+    | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -106,6 +119,7 @@ export class LiveBoard {
   announceEnd(results: Results | null): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.round = undefined;
     const result =
       results === null ? null : JSON.stringify({ type: "result", ...results } satisfies LiveMessage);
     for (const socket of this.ctx.getWebSockets()) {
@@ -126,14 +140,24 @@ export class LiveBoard {
   private sendDueBoards(): void {
     this.timer = undefined;
     const now = Date.now();
+    this.round ??= {
+      sockets: this.ctx.getWebSockets(),
+      next: 0,
+      nextDue: Number.POSITIVE_INFINITY,
+      startedAt: now,
+      version: this.version,
+    };
+    const round = this.round;
     const boards = new Map<number, string>();
-    let nextDue = Number.POSITIVE_INFINITY;
-    for (const socket of this.ctx.getWebSockets()) {
+    let sent = 0;
+    while (round.next < round.sockets.length && sent < SOCKETS_PER_TURN) {
+      const socket = round.sockets[round.next++];
+      if (!socket) continue;
       const last = this.lastSent.get(socket) ?? { at: 0, version: -1 };
       if (last.version >= this.version) continue;
       const wait = last.at + LIVE_INTERVAL_MS - now;
       if (wait > 0) {
-        nextDue = Math.min(nextDue, wait);
+        round.nextDue = Math.min(round.nextDue, wait);
         continue;
       }
       const { limit } = attachmentOf(socket);
@@ -143,8 +167,18 @@ export class LiveBoard {
         boards.set(limit, message);
       }
       this.sendRaw(socket, message, now);
+      sent += 1;
     }
-    if (Number.isFinite(nextDue)) this.timer = setTimeout(() => this.sendDueBoards(), nextDue);
+    if (round.next < round.sockets.length) {
+      this.timer = setTimeout(() => this.sendDueBoards(), 0);
+      return;
+    }
+    this.round = undefined;
+    // Sockets this round already passed have not seen a change made during it.
+    if (this.version !== round.version) {
+      round.nextDue = Math.min(round.nextDue, Math.max(0, round.startedAt + LIVE_INTERVAL_MS - now));
+    }
+    if (Number.isFinite(round.nextDue)) this.timer = setTimeout(() => this.sendDueBoards(), round.nextDue);
   }
 
   private send(socket: WebSocket, message: LiveMessage): void {

@@ -56,11 +56,12 @@ export class LiveBoard {
   private version = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /**
-   * The round of boards under way: its sockets, the next to look at, the
-   * soonest a skipped one is due, and when it started and at which version.
+   * The round of boards under way: its sockets, the next to look at, when
+   * the soonest skipped one is due (epoch ms), and when it started and at
+   * which version.
    */
   private round:
-    | { sockets: WebSocket[]; next: number; nextDue: number; startedAt: number; version: number }
+    | { sockets: WebSocket[]; next: number; nextDueAt: number; startedAt: number; version: number }
     | undefined;
 
   constructor(
@@ -143,7 +144,7 @@ export class LiveBoard {
     this.round ??= {
       sockets: this.ctx.getWebSockets(),
       next: 0,
-      nextDue: Number.POSITIVE_INFINITY,
+      nextDueAt: Number.POSITIVE_INFINITY,
       startedAt: now,
       version: this.version,
     };
@@ -155,9 +156,9 @@ export class LiveBoard {
       if (!socket) continue;
       const last = this.lastSent.get(socket) ?? { at: 0, version: -1 };
       if (last.version >= this.version) continue;
-      const wait = last.at + LIVE_INTERVAL_MS - now;
-      if (wait > 0) {
-        round.nextDue = Math.min(round.nextDue, wait);
+      const dueAt = last.at + LIVE_INTERVAL_MS;
+      if (dueAt > now) {
+        round.nextDueAt = Math.min(round.nextDueAt, dueAt);
         continue;
       }
       const { limit } = attachmentOf(socket);
@@ -176,9 +177,11 @@ export class LiveBoard {
     this.round = undefined;
     // Sockets this round already passed have not seen a change made during it.
     if (this.version !== round.version) {
-      round.nextDue = Math.min(round.nextDue, Math.max(0, round.startedAt + LIVE_INTERVAL_MS - now));
+      round.nextDueAt = Math.min(round.nextDueAt, round.startedAt + LIVE_INTERVAL_MS);
     }
-    if (Number.isFinite(round.nextDue)) this.timer = setTimeout(() => this.sendDueBoards(), round.nextDue);
+    if (Number.isFinite(round.nextDueAt)) {
+      this.timer = setTimeout(() => this.sendDueBoards(), Math.max(0, round.nextDueAt - now));
+    }
   }
 
   private send(socket: WebSocket, message: LiveMessage): void {

@@ -29,6 +29,7 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           // The webhook receiver is a local http:// server; retries a second apart so the tests see them.
           WEBHOOK_ALLOW_LOOPBACK: "true",
           WEBHOOK_RETRY_BASE_SECONDS: "1",
+          WEBHOOK_TIMEOUT_MS: "1000",
         },
         // Fewer retries than production (8), so a test sees a delivery reach the dead-letter queue.
         queueConsumers: {

@@ -16,9 +16,10 @@ export const DEAD_LETTER_QUEUE = "bidding-webhooks-dlq";
 const QUEUE_BATCH_MESSAGES = 100;
 /**
  * POSTs in flight at once: a Worker invocation opens at most six connections
- * and queues the rest, and a queued fetch would spend its timeout waiting.
+ * and queues the rest, a queued fetch would spend its timeout waiting, and
+ * the fan-out running beside the deliveries holds one for PostgreSQL.
  */
-const DELIVERIES_IN_FLIGHT = 6;
+const DELIVERIES_IN_FLIGHT = 5;
 const MAX_RETRY_DELAY_SECONDS = 3600;
 
 /** Retries double from the base per attempt: 10 s, 20 s, 40 s … up to an hour. */
@@ -147,12 +148,19 @@ async function deliverAll(
     return;
   }
   const tallies = new Map<string, AttemptTally>();
+  // An endpoint that failed once in this batch is not tried again until the
+  // retry: one that hangs costs the batch one timeout, not one per delivery.
+  const failing = new Set<string>();
   let next = 0;
   const worker = async () => {
     for (let d = deliveries[next++]; d !== undefined; d = deliveries[next++]) {
       const subscription = subscriptions.get(d.body.subscriptionId);
       if (!subscription) {
         d.message.ack(); // deleted since: nobody to tell
+        continue;
+      }
+      if (failing.has(subscription.id)) {
+        retry(d.message);
         continue;
       }
       const outcome = await deliver(subscription.url, subscription.secret, d.body.event, settings).catch(
@@ -163,6 +171,7 @@ async function deliverAll(
       else {
         tally.failed += 1;
         tally.lastError = outcome.error;
+        failing.add(subscription.id);
       }
       tallies.set(subscription.id, tally);
       if (outcome.ok) d.message.ack();

@@ -1,6 +1,6 @@
 // A webhook receiver for the tests, run in Node by the globalSetup: it
 // records every POST it gets, per path, and answers as the path's plan says
-// (fail the first N with a status, or redirect). Each test uses a path of its
+// (fail the first N with a status, redirect, or hang). Each test uses a path of its
 // own, so tests running side by side never see each other's deliveries.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen } from "../../tools/net.js";
@@ -19,6 +19,8 @@ interface Plan {
   status: number;
   /** Answer 307 to this Location instead. */
   redirectTo?: string;
+  /** Hold every request this long before answering (longer than the delivery timeout: no answer). */
+  hangMs?: number;
 }
 
 export interface WebhookReceiver {
@@ -59,6 +61,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         failFirst: plan.failFirst ?? 0,
         status: plan.status ?? 500,
         redirectTo: plan.redirectTo,
+        hangMs: plan.hangMs,
       });
       sendJson(response, 200, { ok: true });
       return;
@@ -79,6 +82,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     )
       status = plan.status;
     list.push({ at: Date.now(), headers, body, status });
+    if (plan?.hangMs !== undefined) await new Promise((resolve) => setTimeout(resolve, plan.hangMs));
     if (status === 307 && plan?.redirectTo !== undefined) {
       response.writeHead(307, { Location: plan.redirectTo });
       response.end();

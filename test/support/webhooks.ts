@@ -33,7 +33,7 @@ export const receiverUrl = (path: string) => `${inject("webhookReceiverUrl")}${p
 
 export async function planReceiver(
   path: string,
-  plan: { failFirst?: number; status?: number; redirectTo?: string },
+  plan: { failFirst?: number; status?: number; redirectTo?: string; hangMs?: number },
 ): Promise<void> {
   const res = await fetch(control("plan", path), { method: "POST", body: JSON.stringify(plan) });
   if (!res.ok) throw new Error(`receiver plan: ${res.status}`);

@@ -203,9 +203,34 @@ describe("webhook delivery", () => {
       .poll(async () => (await webhookStatus(failing.id)).delivery, { timeout: 5_000 })
       .toMatchObject({
         delivered: 0,
-        failedAttempts: expect.toSatisfy((n: number) => n >= 10),
+        failedAttempts: expect.toSatisfy((n: number) => n >= 1),
         lastError: "HTTP 500",
       });
+  });
+
+  it("lets an endpoint that does not answer cost a batch one timeout, not one per delivery", async () => {
+    const up = receiverPath();
+    const hanging = receiverPath();
+    await planReceiver(hanging, { hangMs: 30_000 });
+    await subscribed(up, ["bid.outbid"]);
+    const stuck = await subscribed(hanging, ["bid.outbid"]);
+    const session = await createAuction();
+    const users = await createUsers(21);
+    const placed = Date.now();
+    await sessionStub(session.id).placeBids(
+      users.map((user, i) => ({ userId: user.id, amount: 100 + 10 * i })),
+    );
+    const delivered = await receivedUntil(up, (rs) => rs.filter(forSession(session.id)).length >= 20);
+    // The live endpoint's twenty wait behind one round of timeouts (1 s here) at most.
+    expect(Math.max(...delivered.filter(forSession(session.id)).map((r) => r.at)) - placed).toBeLessThan(
+      4_000,
+    );
+    await expect
+      .poll(async () => (await webhookStatus(stuck.id)).delivery.lastError, { timeout: 5_000 })
+      .toBe("no answer within 1000 ms");
+    // One wave of attempts, not twenty timeouts one after another.
+    const tried = (await receivedUntil(hanging, () => true)).filter(forSession(session.id));
+    expect(tried.length).toBeLessThanOrEqual(5);
   });
 
   it("sends what keeps failing to the dead-letter queue, visible in the endpoint's status", async () => {

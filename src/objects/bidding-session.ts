@@ -256,7 +256,7 @@ export class BiddingSession extends DurableObject<Env> {
     const undo: BatchUndo = { seq: this.seq, record, bids: new Map(), buckets: new Map() };
     const accepted: AcceptedBid[] = [];
     // Everyone who held a winning rank at some point of the batch: a bid the batch
-    // accepted at rank 1 and then passed was told rank 1 and must hear it was outbid.
+    // accepted at a winning rank and then passed was told that rank and must hear it was outbid.
     const everWinning = new Set(this.book.top(record.params.units).map((bid) => bid.userId));
     const outcomes = requests.map((request) =>
       this.decide(request, bidders, now, undo, accepted, everWinning),

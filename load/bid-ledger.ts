@@ -59,7 +59,7 @@ export class BidLedger {
     const amount = this.raises === "top" ? Math.max(own, this.nextTop) : own;
     const steps = this.raises === "top" ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
     this.nextAmount.set(userId, amount + steps * this.minIncrement);
-    this.nextTop = amount + this.minIncrement;
+    if (this.raises === "top") this.nextTop = amount + this.minIncrement;
     this.planned += 1;
     const bid = { userId, amount, idempotencyKey: `${this.runTag}-${userId}-${this.planned}` };
     this.open.set(bid.idempotencyKey, bid);

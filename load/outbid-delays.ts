@@ -1,10 +1,11 @@
 // Outbid messages timed against the bids that caused them, for `npm run load -- --watchers N
 // --authenticated-watchers`: watcher i signs in as bidder i. After the run the acknowledged bids
-// are replayed in seq order (one unit: the highest amount leads, the earlier seq keeps a tie);
-// each bid that takes the lead from another signed-in user displaces them, and that user's
-// sockets should be told {"type":"outbid","amount"} with the amount they lost with. A message's
-// delay is its arrival minus the displacing bid's acceptance (the receipt's placedAt; same
-// machine, same clock) and minus the displacing bid's 201.
+// are replayed in seq order, a batch at a time (the bids an object decided together share their
+// placedAt), as the object decides who was outbid (one unit: the highest amount leads, the
+// earlier seq keeps a tie): whoever led at some point of a batch and does not lead after it was
+// displaced, and that user's sockets should be told {"type":"outbid","amount"} with their amount
+// after the batch. A message's delay is its arrival minus the batch's acceptance (the receipts'
+// placedAt; same machine, same clock) and minus the 201 of the bid that last passed that user.
 import { type LatencySummary, summarize } from "./percentiles.js";
 
 export interface OutbidTotals {
@@ -32,7 +33,8 @@ interface AcknowledgedBid {
 const keyOf = (userId: number, amount: number) => `${userId}:${amount}`;
 
 export class OutbidDelays {
-  private readonly bids: AcknowledgedBid[] = [];
+  /** Every acknowledged bid once, by seq (a replayed 201 repeats the first one's seq). */
+  private readonly bids = new Map<number, AcknowledgedBid>();
   /** First arrival of each (user, amount) told it was outbid. */
   private readonly toldAt = new Map<string, number>();
   private repeated = 0;
@@ -41,7 +43,8 @@ export class OutbidDelays {
 
   acknowledged(receipt: { seq: number; userId: number; amount: number; placedAt: string }, at: number): void {
     const { seq, userId, amount } = receipt;
-    this.bids.push({ seq, userId, amount, placedAt: Date.parse(receipt.placedAt), at });
+    if (!this.bids.has(seq))
+      this.bids.set(seq, { seq, userId, amount, placedAt: Date.parse(receipt.placedAt), at });
   }
 
   outbid(userId: number, amount: number, at: number): void {
@@ -55,20 +58,34 @@ export class OutbidDelays {
     const fromAck: number[] = [];
     const explained = new Set<string>();
     let displaced = 0;
+    const amounts = new Map<number, number>();
     let leader: AcknowledgedBid | undefined;
-    for (const bid of [...this.bids].sort((a, b) => a.seq - b.seq)) {
-      if (leader && bid.amount <= leader.amount) continue;
-      if (leader && leader.userId !== bid.userId && this.signedIn.has(leader.userId)) {
+    const ordered = [...this.bids.values()].sort((a, b) => a.seq - b.seq);
+    for (let start = 0; start < ordered.length; ) {
+      const placedAt = ordered[start]?.placedAt;
+      const passedBy = new Map<number, AcknowledgedBid>();
+      const ledInBatch = new Set<number>(leader ? [leader.userId] : []);
+      let end = start;
+      for (let bid = ordered[end]; bid !== undefined && bid.placedAt === placedAt; bid = ordered[++end]) {
+        amounts.set(bid.userId, bid.amount);
+        if (leader && bid.amount <= leader.amount) continue;
+        if (leader && leader.userId !== bid.userId) passedBy.set(leader.userId, bid);
+        leader = bid;
+        ledInBatch.add(bid.userId);
+      }
+      start = end;
+      for (const userId of ledInBatch) {
+        const by = passedBy.get(userId);
+        if (userId === leader?.userId || !by || !this.signedIn.has(userId)) continue;
         displaced += 1;
-        const key = keyOf(leader.userId, leader.amount);
+        const key = keyOf(userId, amounts.get(userId) ?? 0);
         explained.add(key);
         const at = this.toldAt.get(key);
         if (at !== undefined) {
-          fromAcceptance.push(at - bid.placedAt);
-          fromAck.push(at - bid.at);
+          fromAcceptance.push(at - by.placedAt);
+          fromAck.push(at - by.at);
         }
       }
-      leader = bid;
     }
     return {
       displaced,

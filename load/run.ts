@@ -117,10 +117,8 @@ async function main(): Promise<number> {
           users: authenticatedWatchers ? run.users.slice(0, userCount) : [],
         });
   const onAcknowledged = watchers
-    ? (receipt: BidReceipt, replayed: boolean) => {
-        // A replay repeats the first answer's seq: nothing new for the board to show.
-        if (!replayed) watchers.acknowledged(receipt, performance.timeOrigin + performance.now());
-      }
+    ? (receipt: BidReceipt, replayed: boolean) =>
+        watchers.acknowledged(receipt, performance.timeOrigin + performance.now(), replayed)
     : undefined;
   const ledger = new BidLedger(
     firstRaise(session),

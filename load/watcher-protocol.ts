@@ -17,7 +17,14 @@ export const ToThreadSchema = z.discriminatedUnion("type", [z.object({ type: z.l
 export type ToThread = z.infer<typeof ToThreadSchema>;
 
 export const FromThreadSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("connected"), opened: z.number(), failed: z.number(), ms: z.number() }),
+  z.object({
+    type: z.literal("connected"),
+    opened: z.number(),
+    failed: z.number(),
+    ms: z.number(),
+    /** The users whose signed-in sockets opened. */
+    signedIn: z.array(z.number()),
+  }),
   /** A sampled watcher received a board: `at` in epoch milliseconds, sub-millisecond. */
   z.object({ type: z.literal("board"), index: z.number(), seq: z.number(), at: z.number() }),
   /** A signed-in watcher was told its user was outbid (any watcher, not only the sampled ones). */

@@ -2,6 +2,7 @@
 // burst of a thousand boards never delays the main thread's bids and their timing, nor the other
 // way round. Every socket counts its messages; the sampled ones also post each board's seq and
 // arrival time (epoch ms, sub-millisecond) to the main thread, which matches them with the 201s.
+// Signed-in sockets (the `bearer.<JWT>` subprotocol) post every outbid message they get.
 import { parentPort, workerData } from "node:worker_threads";
 import { LeaderboardMessageSchema, OutbidMessageSchema } from "./api-schemas.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
@@ -109,7 +110,17 @@ async function connectAll(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, plan.count) }, opener));
-  post({ type: "connected", opened, failed: failed + plan.count - next, ms: performance.now() - started });
+  const signedIn = openedIndexes.flatMap((index) => {
+    const user = plan.users[index];
+    return user ? [user.id] : [];
+  });
+  post({
+    type: "connected",
+    opened,
+    failed: failed + plan.count - next,
+    ms: performance.now() - started,
+    signedIn,
+  });
 }
 
 async function closeAll(): Promise<void> {

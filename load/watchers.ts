@@ -8,7 +8,8 @@
 // The server sends a board only when its top changes, so a bid that lands below the top waits
 // for the next bid that does not: its delay measures how stale the board is, not the fan-out.
 // The fan-out delay proper is that of the bids whose receipt ranks them within the watchers'
-// board (rank <= limit); both are reported.
+// board (rank <= limit); both are reported. With signed-in watchers, outbid-delays.ts times
+// each user's outbid messages against the bids that displaced them.
 import { Worker } from "node:worker_threads";
 import { OutbidDelays, type OutbidTotals } from "./outbid-delays.js";
 import { type LatencySummary, summarize } from "./percentiles.js";
@@ -149,7 +150,8 @@ class DelaySampler {
 
 export class LiveWatchers {
   private readonly samplers = new Map<number, DelaySampler>();
-  private readonly outbid: OutbidDelays | undefined;
+  /** Set once the sockets opened: only the users whose signed-in socket did can be told. */
+  private outbid: OutbidDelays | undefined;
   private worker: Worker | undefined;
   private connected: { opened: number; failed: number; ms: number } | undefined;
   private totalsFromThread: Extract<FromThread, { type: "totals" }> | undefined;
@@ -160,8 +162,6 @@ export class LiveWatchers {
   private readonly waiters = new Set<() => void>();
 
   constructor(private readonly plan: WatchersPlan) {
-    const signedIn = plan.users.slice(0, plan.count).map((user) => user.id);
-    this.outbid = signedIn.length > 0 ? new OutbidDelays(new Set(signedIn)) : undefined;
     const k = Math.min(plan.sampled, plan.count);
     for (let i = 0; i < k; i++) {
       const index = k === 1 ? 0 : Math.round((i * (plan.count - 1)) / (k - 1));
@@ -205,6 +205,7 @@ export class LiveWatchers {
       case "connected":
         this.connected = { opened: message.opened, failed: message.failed, ms: message.ms };
         this.open = message.opened;
+        if (this.plan.users.length > 0) this.outbid = new OutbidDelays(new Set(message.signedIn));
         break;
       case "board":
         this.samplers.get(message.index)?.board(message.seq, message.at);
@@ -246,12 +247,16 @@ export class LiveWatchers {
     });
   }
 
-  /** A bid's 201 (not a replay) arrived at `at` (epoch ms) with this receipt. */
+  /** A bid's 201 arrived at `at` (epoch ms) with this receipt. */
   acknowledged(
     receipt: { seq: number; userId: number; amount: number; rank: number; placedAt: string },
     at: number,
+    replayed: boolean,
   ): void {
+    // A replay is the same bid as a first 201 that may have been lost: the outbid replay needs it.
     this.outbid?.acknowledged(receipt, at);
+    // For the boards it repeats the first answer's seq: nothing new to show.
+    if (replayed) return;
     const ack = {
       seq: receipt.seq,
       at,

@@ -70,7 +70,11 @@ async function receive(target: Watched, request: IncomingMessage, body: string, 
     if (typeof value === "string") headers[name] = value;
   }
   target.deliveries += 1;
-  if (!(await hasValidSignature(await target.secret, { headers, body }))) target.badSignatures += 1;
+  // Only a signed delivery counts as an event received: bad signatures are reported on their own.
+  if (!(await hasValidSignature(await target.secret, { headers, body }))) {
+    target.badSignatures += 1;
+    return;
+  }
   const id = headers["webhook-id"];
   if (id === undefined || target.ids.has(id)) return;
   target.ids.add(id);
@@ -95,7 +99,8 @@ function figures(path: string, sessionId: string): ReceiverFigures {
   return {
     deliveries: target.deliveries,
     distinctIds: target.ids.size,
-    duplicates: target.deliveries - target.ids.size,
+    // A delivery without a valid signature (hence without a checked webhook-id) is no duplicate.
+    duplicates: target.deliveries - target.badSignatures - target.ids.size,
     badSignatures: target.badSignatures,
     malformed: target.malformed,
     byType: Object.fromEntries(target.byType),

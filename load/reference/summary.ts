@@ -345,6 +345,7 @@ export function formatWebhooks(results: BenchResults): string {
       ),
       row("  received (distinct ids, this session)", (run) => whole(run.received.sessionIds)),
       row("  missing after the wait", (run) => whole(run.missing)),
+      row("  beyond those expected", (run) => whole(run.unexpected)),
       row("deliveries (all)", (run) => whole(run.received.deliveries)),
       row("  distinct webhook-ids", (run) => whole(run.received.distinctIds)),
       row("  duplicates", (run) => whole(run.received.duplicates)),

@@ -38,6 +38,8 @@ export interface WebhookRun {
   received: ReceiverFigures;
   /** Expected events of the session the receiver never got (0 when all arrived). */
   missing: number;
+  /** Events of the session received beyond those expected: the expected count's model is wrong, or extra events were written. */
+  unexpected: number;
   /** From the end of W2 until the receiver held every expected event, or until the wait ended. */
   allReceivedAfterMs: number | null;
   /** The service's count (GET /v1/webhooks) at the end of the wait. */
@@ -85,7 +87,16 @@ export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRu
     const w2EndedAt = Date.now();
     const settle = await plan.settle(session.id, acknowledged);
     // Every accepted bid in bid_events, not only the acknowledged ones' live rows.
-    await new AdminFigures(contender.api.client, plan.adminToken).waitForFlush(session.id, FLUSH_WAIT_MS);
+    const flushed = await new AdminFigures(contender.api.client, plan.adminToken).waitForFlush(
+      session.id,
+      FLUSH_WAIT_MS,
+    );
+    // Counted from bid_events: with bids still pending the count would be short and hide missing events.
+    if (flushed?.pendingBids !== 0) {
+      throw new Error(
+        `session ${session.id}: bids still pending after ${FLUSH_WAIT_MS / 1000} s, events not countable`,
+      );
+    }
     const expected = await expectedEvents(contender.system.databaseUrl, session.id);
 
     const waitEnds = Date.now() + DELIVERY_WAIT_MS;
@@ -104,6 +115,7 @@ export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRu
       expected,
       received,
       missing: Math.max(0, expected.total - received.sessionIds),
+      unexpected: Math.max(0, received.sessionIds - expected.total),
       allReceivedAfterMs,
       delivery: await subscriptions.status(subscription.id),
       receiverCpu: { duringW2, throughWait },

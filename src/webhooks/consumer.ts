@@ -1,13 +1,14 @@
 import { positiveNumber } from "../config";
 import { withDatabase } from "../db/client";
-import { deliver } from "./delivery";
-import type { WebhookMessage } from "./events";
+import { type DeliveryOutcome, deliver } from "./delivery";
+import type { WebhookEvent, WebhookMessage } from "./events";
 import {
   type AttemptTally,
   findSubscriptions,
   recordAttempts,
   recordDeadLettered,
-  subscribersOf,
+  type Subscription,
+  subscriptionsFor,
 } from "./subscriptions";
 import { loopbackAllowed } from "./url-policy";
 
@@ -16,8 +17,8 @@ export const DEAD_LETTER_QUEUE = "bidding-webhooks-dlq";
 const QUEUE_BATCH_MESSAGES = 100;
 /**
  * POSTs in flight at once: a Worker invocation opens at most six connections
- * and queues the rest, a queued fetch would spend its timeout waiting, and
- * the fan-out running beside the deliveries holds one for PostgreSQL.
+ * and queues the rest, and a queued fetch would spend its timeout waiting;
+ * one is left for PostgreSQL.
  */
 const DELIVERIES_IN_FLIGHT = 5;
 const MAX_RETRY_DELAY_SECONDS = 3600;
@@ -38,11 +39,12 @@ function isWebhookMessage(body: unknown): body is WebhookMessage {
 }
 
 /**
- * The Worker's queue() handler. An event message is fanned out into one
- * delivery message per subscription that wants it (sendBatch, 100 at a time)
- * and acknowledged; a delivery message is signed and POSTed, acknowledged on
- * 2xx and retried with backoff otherwise. The same event keeps its id, hence
- * its `webhook-id`, through every retry. Messages that reach the dead-letter
+ * The Worker's queue() handler. An event message is tried at once at every
+ * endpoint that wants it; each endpoint that did not take it gets a delivery
+ * message of its own (sendBatch, 100 at a time), and the event is
+ * acknowledged. A delivery message is signed and POSTed, acknowledged on 2xx
+ * and retried with backoff otherwise. The same event keeps its id, hence its
+ * `webhook-id`, through every retry. Messages that reach the dead-letter
  * queue are only counted in their endpoint's status.
  */
 export async function handleWebhookQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -51,8 +53,6 @@ export async function handleWebhookQueue(batch: MessageBatch<unknown>, env: Env)
     allowLoopback: loopbackAllowed(env),
     timeoutMs: positiveNumber(env.WEBHOOK_TIMEOUT_MS, 10_000),
   };
-  const retry = (message: Message<unknown>) =>
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts, base) });
 
   if (batch.queue === DEAD_LETTER_QUEUE) {
     const dead = new Map<string, number>();
@@ -73,99 +73,138 @@ export async function handleWebhookQueue(batch: MessageBatch<unknown>, env: Env)
     return;
   }
 
-  const events: Message<unknown>[] = [];
-  const deliveries: Message<unknown>[] = [];
+  const events: EventMessage[] = [];
+  const deliveries: DeliveryMessage[] = [];
   for (const message of batch.messages) {
-    if (!isWebhookMessage(message.body)) {
+    const body = message.body;
+    if (!isWebhookMessage(body)) {
       console.error(JSON.stringify({ level: "error", event: "webhook_message_malformed", id: message.id }));
       message.ack();
-    } else if (message.body.kind === "event") events.push(message);
-    else deliveries.push(message);
+    } else if (body.kind === "event") events.push({ message, body });
+    else deliveries.push({ message, body });
   }
-  await Promise.all([fanOut(env, events, retry), deliverAll(env, deliveries, settings, retry)]);
+  // One after the other: together they would open more connections than an invocation may.
+  await fanOut(env, events, settings, base);
+  await retryDeliveries(env, deliveries, settings, base);
 }
 
-async function fanOut(
+type EventMessage = { message: Message<unknown>; body: Extract<WebhookMessage, { kind: "event" }> };
+type DeliveryMessage = { message: Message<unknown>; body: Extract<WebhookMessage, { kind: "delivery" }> };
+type Settings = { allowLoopback: boolean; timeoutMs: number };
+
+/** Each event tried once at every endpoint that wants it; what did not go through goes back as deliveries. */
+async function fanOut(env: Env, messages: EventMessage[], settings: Settings, base: number): Promise<void> {
+  if (messages.length === 0) return;
+  const retryAll = () => {
+    for (const { message } of messages)
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, base) });
+  };
+  let subscriptions: Subscription[];
+  try {
+    subscriptions = await withDatabase(env, (db) =>
+      subscriptionsFor(
+        db,
+        messages.map((m) => m.body.event.type),
+      ),
+    );
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", event: "webhook_fan_out_failed", error: String(error) }));
+    retryAll();
+    return;
+  }
+  const attempts = messages.flatMap(({ body: { event } }) =>
+    subscriptions
+      .filter((s) => s.events.includes(event.type))
+      .map((subscription) => ({ subscription, event })),
+  );
+  const outcomes = await attemptAll(env, attempts, settings);
+  const again: MessageSendRequest<WebhookMessage>[] = [];
+  attempts.forEach(({ subscription, event }, i) => {
+    const outcome = outcomes[i];
+    if (outcome === "delivered") return;
+    const attemptsBefore = outcome === "failed" ? 1 : 0;
+    again.push({
+      body: { kind: "delivery", subscriptionId: subscription.id, event, attemptsBefore },
+      delaySeconds: retryDelaySeconds(Math.max(1, attemptsBefore), base),
+    });
+  });
+  try {
+    for (let i = 0; i < again.length; i += QUEUE_BATCH_MESSAGES) {
+      await env.WEBHOOK_EVENTS.sendBatch(again.slice(i, i + QUEUE_BATCH_MESSAGES));
+    }
+    for (const { message } of messages) message.ack();
+  } catch (error) {
+    // The events go round again: endpoints that took them get them twice and deduplicate on webhook-id.
+    console.error(JSON.stringify({ level: "error", event: "webhook_fan_out_failed", error: String(error) }));
+    retryAll();
+  }
+}
+
+/** Delivery messages: endpoints that did not take an event before, each retried on its own. */
+async function retryDeliveries(
   env: Env,
-  messages: Message<unknown>[],
-  retry: (message: Message<unknown>) => void,
+  messages: DeliveryMessage[],
+  settings: Settings,
+  base: number,
 ): Promise<void> {
   if (messages.length === 0) return;
-  try {
-    const out: MessageSendRequest<WebhookMessage>[] = [];
-    await withDatabase(env, async (db) => {
-      const byType = new Map<string, string[]>();
-      for (const message of messages) {
-        if (!isWebhookMessage(message.body)) continue;
-        const { event } = message.body;
-        let ids = byType.get(event.type);
-        if (ids === undefined) {
-          ids = await subscribersOf(db, event.type);
-          byType.set(event.type, ids);
-        }
-        for (const subscriptionId of ids) out.push({ body: { kind: "delivery", subscriptionId, event } });
-      }
-    });
-    for (let i = 0; i < out.length; i += QUEUE_BATCH_MESSAGES) {
-      await env.WEBHOOK_EVENTS.sendBatch(out.slice(i, i + QUEUE_BATCH_MESSAGES));
-    }
-    for (const message of messages) message.ack();
-  } catch (error) {
-    // Sent deliveries may be sent again with the retry: receivers deduplicate on webhook-id.
-    console.error(JSON.stringify({ level: "error", event: "webhook_fan_out_failed", error: String(error) }));
-    for (const message of messages) retry(message);
-  }
-}
-
-/**
- * A batch's deliveries: their subscriptions read in one query, at most
- * DELIVERIES_IN_FLIGHT POSTs at a time, the outcomes written to each
- * endpoint's status in one UPDATE per endpoint.
- */
-async function deliverAll(
-  env: Env,
-  messages: Message<unknown>[],
-  settings: { allowLoopback: boolean; timeoutMs: number },
-  retry: (message: Message<unknown>) => void,
-): Promise<void> {
-  const deliveries = messages.flatMap((message) =>
-    isWebhookMessage(message.body) && message.body.kind === "delivery"
-      ? [{ message, body: message.body }]
-      : [],
-  );
-  if (deliveries.length === 0) return;
-  let subscriptions: Awaited<ReturnType<typeof findSubscriptions>>;
+  const retry = ({ message, body }: DeliveryMessage) =>
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts + (body.attemptsBefore ?? 0), base) });
+  let subscriptions: Map<string, Subscription>;
   try {
     subscriptions = await withDatabase(env, (db) =>
       findSubscriptions(
         db,
-        deliveries.map((d) => d.body.subscriptionId),
+        messages.map((m) => m.body.subscriptionId),
       ),
     );
   } catch (error) {
     console.error(JSON.stringify({ level: "error", event: "webhook_delivery_failed", error: String(error) }));
-    for (const { message } of deliveries) retry(message);
+    for (const m of messages) retry(m);
     return;
   }
+  const live = messages.flatMap((m) => {
+    const subscription = subscriptions.get(m.body.subscriptionId);
+    if (subscription) return [{ m, subscription, event: m.body.event }];
+    m.message.ack(); // deleted since: nobody to tell
+    return [];
+  });
+  const outcomes = await attemptAll(env, live, settings);
+  live.forEach(({ m }, i) => {
+    if (outcomes[i] === "delivered") m.message.ack();
+    else retry(m);
+  });
+}
+
+type AttemptOutcome = "delivered" | "failed" | "not tried";
+
+/**
+ * Signed POSTs, at most DELIVERIES_IN_FLIGHT at a time; an endpoint that
+ * failed once is not tried again in this batch (one that hangs costs it one
+ * timeout, not one per delivery). The outcomes go to each endpoint's status
+ * in one UPDATE per endpoint.
+ */
+async function attemptAll(
+  env: Env,
+  attempts: { subscription: Subscription; event: WebhookEvent }[],
+  settings: Settings,
+): Promise<AttemptOutcome[]> {
+  const outcomes: AttemptOutcome[] = attempts.map(() => "not tried");
+  if (attempts.length === 0) return outcomes;
   const tallies = new Map<string, AttemptTally>();
-  // An endpoint that failed once in this batch is not tried again until the
-  // retry: one that hangs costs the batch one timeout, not one per delivery.
   const failing = new Set<string>();
   let next = 0;
   const worker = async () => {
-    for (let d = deliveries[next++]; d !== undefined; d = deliveries[next++]) {
-      const subscription = subscriptions.get(d.body.subscriptionId);
-      if (!subscription) {
-        d.message.ack(); // deleted since: nobody to tell
-        continue;
-      }
-      if (failing.has(subscription.id)) {
-        retry(d.message);
-        continue;
-      }
-      const outcome = await deliver(subscription.url, subscription.secret, d.body.event, settings).catch(
-        (error: unknown) => ({ ok: false as const, error: String(error) }),
-      );
+    for (let i = next++; i < attempts.length; i = next++) {
+      const attempt = attempts[i];
+      if (!attempt || failing.has(attempt.subscription.id)) continue;
+      const { subscription, event } = attempt;
+      const outcome: DeliveryOutcome = await deliver(
+        subscription.url,
+        subscription.secret,
+        event,
+        settings,
+      ).catch((error: unknown) => ({ ok: false as const, error: String(error) }));
       const tally = tallies.get(subscription.id) ?? { delivered: 0, failed: 0 };
       if (outcome.ok) tally.delivered += 1;
       else {
@@ -174,13 +213,13 @@ async function deliverAll(
         failing.add(subscription.id);
       }
       tallies.set(subscription.id, tally);
-      if (outcome.ok) d.message.ack();
-      else retry(d.message);
+      outcomes[i] = outcome.ok ? "delivered" : "failed";
     }
   };
-  await Promise.all(Array.from({ length: Math.min(DELIVERIES_IN_FLIGHT, deliveries.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(DELIVERIES_IN_FLIGHT, attempts.length) }, worker));
   // The status is for admins to read; failing to write it must not repeat a delivery that worked.
   await withDatabase(env, (db) => recordAttempts(db, tallies)).catch((error: unknown) =>
     console.error(JSON.stringify({ level: "error", event: "webhook_status_failed", error: String(error) })),
   );
+  return outcomes;
 }

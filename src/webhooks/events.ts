@@ -31,12 +31,19 @@ export type WebhookEvent =
     >;
 
 /**
- * What travels on the queue: an event as the object sent it, then one
- * delivery per subscription, so each endpoint is retried on its own.
+ * What travels on the queue: an event as the object sent it, tried once at
+ * every endpoint that wants it; then, for each endpoint that did not take it,
+ * a delivery of its own, so each endpoint is retried on its own.
  */
 export type WebhookMessage =
   | { kind: "event"; event: WebhookEvent }
-  | { kind: "delivery"; subscriptionId: string; event: WebhookEvent };
+  | {
+      kind: "delivery";
+      subscriptionId: string;
+      event: WebhookEvent;
+      /** Attempts made before this message (the one when the event was fanned out). */
+      attemptsBefore?: number;
+    };
 
 /**
  * Event ids follow from what happened, not from a counter, so writing the

@@ -1,4 +1,4 @@
-import { arrayContains, eq, inArray, sql } from "drizzle-orm";
+import { arrayOverlaps, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { webhookSubscriptions } from "../db/schema";
 import type { WebhookEventType } from "./events";
@@ -27,13 +27,13 @@ export async function deleteSubscription(db: Database, id: string): Promise<bool
   return rows.length > 0;
 }
 
-/** The ids of the subscriptions that want events of `type`. */
-export async function subscribersOf(db: Database, type: WebhookEventType): Promise<string[]> {
-  const rows = await db
-    .select({ id: webhookSubscriptions.id })
+/** The subscriptions that want events of any of `types`. */
+export function subscriptionsFor(db: Database, types: readonly WebhookEventType[]): Promise<Subscription[]> {
+  if (types.length === 0) return Promise.resolve([]);
+  return db
+    .select()
     .from(webhookSubscriptions)
-    .where(arrayContains(webhookSubscriptions.events, [type]));
-  return rows.map((row) => row.id);
+    .where(arrayOverlaps(webhookSubscriptions.events, [...new Set(types)]));
 }
 
 /** The subscriptions with these ids that still exist, by id: one query for a batch of deliveries. */

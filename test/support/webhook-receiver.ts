@@ -82,7 +82,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     )
       status = plan.status;
     list.push({ at: Date.now(), headers, body, status });
-    if (plan?.hangMs !== undefined) await new Promise((resolve) => setTimeout(resolve, plan.hangMs));
+    if (plan?.hangMs !== undefined) await new Promise((resolve) => setTimeout(resolve, plan.hangMs).unref());
     if (status === 307 && plan?.redirectTo !== undefined) {
       response.writeHead(307, { Location: plan.redirectTo });
       response.end();

@@ -60,6 +60,12 @@ const RECENT_REQUESTS = 20_000;
 const OUTBOX_SEND_DELAY_MS = 100;
 /** The most messages one `sendBatch` takes. */
 const QUEUE_BATCH_MESSAGES = 100;
+/**
+ * An alarm this far past its time that never started was lost (a reload of
+ * the local runtime can drop one): the next bid sets it again rather than
+ * trusting it, or flushes would stop for good.
+ */
+const LOST_ALARM_MS = 10_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -113,6 +119,8 @@ export class BiddingSession extends DurableObject<Env> {
   private progress: PostgresProgress;
   private nextAlarm: { at: number; job: AlarmJob } | null = null;
   private flushing: Promise<void> | null = null;
+  /** From the start of alarm() to its re-arming: the fired alarm is not lost, only busy. */
+  private alarmRunning = false;
   /** The outbox's way to the queue: a send waiting to start, one under way, and failures in a row. */
   private outboxTimer: ReturnType<typeof setTimeout> | undefined;
   private sendingEvents: Promise<void> | null = null;
@@ -295,7 +303,8 @@ export class BiddingSession extends DurableObject<Env> {
       this.live.sendToUser(userId, { type: "outbid", amount, rank });
     if (events.length > 0) this.sendOutboxSoon();
     const interval = this.config.flushIntervalMs;
-    if (this.nextAlarm === null || this.nextAlarm.at > now + interval) void this.armAlarm();
+    if (this.nextAlarm === null || this.nextAlarm.at > now + interval || this.isLost(this.nextAlarm))
+      void this.armAlarm();
     return outcomes;
   }
 
@@ -640,6 +649,7 @@ export class BiddingSession extends DurableObject<Env> {
   // ---- the alarm: flush, end of session, housekeeping -------------------------
 
   override async alarm(): Promise<void> {
+    this.alarmRunning = true;
     try {
       if (!this.record) return;
       // Fixed before the flush, so the final flush carries them. No bid can
@@ -663,6 +673,7 @@ export class BiddingSession extends DurableObject<Env> {
       // flush's outcome calls for is known. Never throw: the platform's own
       // retries run out, ours do not.
       this.nextAlarm = null;
+      this.alarmRunning = false;
       await this.armAlarm();
     }
   }
@@ -880,9 +891,14 @@ export class BiddingSession extends DurableObject<Env> {
   private async armAlarm(): Promise<void> {
     const planned = this.plannedAlarm();
     if (planned === null) return;
-    if (this.nextAlarm !== null && this.nextAlarm.at <= planned.at) return;
+    const set = this.nextAlarm;
+    if (set !== null && set.at <= planned.at && !this.isLost(set)) return;
     this.nextAlarm = planned;
     await this.ctx.storage.setAlarm(planned.at);
+  }
+
+  private isLost(alarm: { at: number }): boolean {
+    return !this.alarmRunning && alarm.at < Date.now() - LOST_ALARM_MS;
   }
 
   /** The earliest due job and its time, by the schedule; null without a session or with nothing due. */

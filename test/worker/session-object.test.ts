@@ -151,6 +151,30 @@ describe("the session object's alarm", () => {
     expect(stored.bids.map((b) => b.amount).sort()).toEqual([100 + backlog, 200 + backlog].sort());
   });
 
+  it("sets a lost alarm again at the next bid, so flushes do not stop for good", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [a, b] = await createUsers(2);
+    if (!a || !b) throw new Error("users");
+    expect((await bid(session.id, a.id, 100)).status).toBe(201);
+    // What a reload of the local runtime did once: the alarm gone from storage while the
+    // object still counts on it, a minute past its time (no API can make the runtime drop one).
+    await runInDurableObject(sessionStub(session.id), async (instance, state) => {
+      await state.storage.deleteAlarm();
+      (instance as unknown as { nextAlarm: { at: number; job: string } }).nextAlarm = {
+        at: Date.now() - 60_000,
+        job: "flush",
+      };
+    });
+    expect((await bid(session.id, b.id, 150)).status).toBe(201);
+    const alarm = await runInDurableObject(sessionStub(session.id), (_instance, state) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).not.toBeNull();
+    expect(await statsOf(session.id)).toMatchObject({ nextAlarmJob: "flush", pendingBids: 2 });
+    await fireAlarm(session.id);
+    expect(await statsOf(session.id)).toMatchObject({ pendingBids: 0, flushedSeq: 2 });
+  });
+
   it("moves the end job with an extension, and keeps an ended session final", async () => {
     const session = await createSession();
     const [user] = await createUsers(1);

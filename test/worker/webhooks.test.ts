@@ -42,6 +42,15 @@ async function createAuction(fields: Record<string, unknown> = {}) {
   return res.body;
 }
 
+/** A bids 100 and B outbids them with 200: one `bid.outbid` event, for A. */
+async function outbidOnce(sessionId: string) {
+  const [a, b] = await createUsers(2);
+  if (!a || !b) throw new Error("users");
+  await bid(sessionId, a.id, 100);
+  await bid(sessionId, b.id, 200);
+  return { outbid: a };
+}
+
 async function outboxSize(sessionId: string): Promise<number> {
   return runInDurableObject(sessionStub(sessionId), async (_instance, state) => {
     const [row] = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").toArray();
@@ -153,10 +162,7 @@ describe("webhook delivery", () => {
     await planReceiver(path, { failFirst: 2, status: 503 });
     const created = await subscribed(path, ["bid.outbid"]);
     const session = await createAuction();
-    const [a, b] = await createUsers(2);
-    if (!a || !b) throw new Error("users");
-    await bid(session.id, a.id, 100);
-    await bid(session.id, b.id, 200);
+    await outbidOnce(session.id);
     const requests = await receivedUntil(path, (rs) =>
       rs.filter(forSession(session.id)).some((r) => r.status === 204),
     );
@@ -256,10 +262,7 @@ describe("webhook delivery", () => {
     await planReceiver(path, { redirectTo: "https://10.1.2.3/steal" });
     const created = await subscribed(path, ["bid.outbid"]);
     const session = await createAuction();
-    const [a, b] = await createUsers(2);
-    if (!a || !b) throw new Error("users");
-    await bid(session.id, a.id, 100);
-    await bid(session.id, b.id, 200);
+    await outbidOnce(session.id);
     await expect
       .poll(async () => (await webhookStatus(created.id)).delivery.lastError, { timeout: 10_000 })
       .toMatch(/^redirect refused: 10\.1\.2\.3/);
@@ -269,10 +272,7 @@ describe("webhook delivery", () => {
     const path = receiverPath();
     await subscribed(path, ["bid.outbid"]);
     const session = await createAuction();
-    const [a, b] = await createUsers(2);
-    if (!a || !b) throw new Error("users");
-    await bid(session.id, a.id, 100);
-    await bid(session.id, b.id, 200);
+    const { outbid: a } = await outbidOnce(session.id);
     // The send waits 100 ms to batch; the object is reset before, which drops it.
     expect(await outboxSize(session.id)).toBe(1);
     await runInDurableObject(sessionStub(session.id), (_instance, state) =>

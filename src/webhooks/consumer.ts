@@ -122,10 +122,15 @@ async function fanOut(env: Env, messages: EventMessage[], settings: Settings, ba
   attempts.forEach(({ subscription, event }, i) => {
     const outcome = outcomes[i];
     if (outcome === "delivered") return;
-    const attemptsBefore = outcome === "failed" ? 1 : 0;
+    // Not tried (its endpoint failed earlier in the batch) or tried once: the first retry's wait either way.
     again.push({
-      body: { kind: "delivery", subscriptionId: subscription.id, event, attemptsBefore },
-      delaySeconds: retryDelaySeconds(Math.max(1, attemptsBefore), base),
+      body: {
+        kind: "delivery",
+        subscriptionId: subscription.id,
+        event,
+        attemptsBefore: outcome === "failed" ? 1 : 0,
+      },
+      delaySeconds: retryDelaySeconds(1, base),
     });
   });
   try {

@@ -13,7 +13,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { errorMessage } from "../../tools/net.js";
 import { type Browser, launchChromium } from "./chromium.js";
 import { bidThroughForm, countdownMs, LivePageApi, openLivePage } from "./live-page.js";
-import { type DevStack, startDevStack } from "./stack.js";
+import { type ServedStack, startServedStack } from "./stack.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS = join(ROOT, "load/results");
@@ -70,7 +70,7 @@ async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).textContent()) ?? "";
 }
 
-const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise<void> }[] = [
+const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Promise<void> }[] = [
   {
     name: "/docs and Swagger UI come from the Worker's static assets",
     async run({ url }) {
@@ -249,10 +249,10 @@ const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise
 async function main(): Promise<number> {
   let passed = 0;
   let failed = 0;
-  let stack: DevStack | undefined;
+  let stack: ServedStack | undefined;
   let browser: Browser | undefined;
   try {
-    stack = await startDevStack();
+    stack = await startServedStack();
     browser = await launchChromium();
     for (const { name, run } of cases) {
       try {
@@ -270,7 +270,7 @@ async function main(): Promise<number> {
     console.log(`FAIL  set-up: ${errorMessage(error)}`);
   } finally {
     await browser?.close();
-    if (failed > 0 && stack) console.log(`--- npm run dev, last lines ---\n${stack.logTail()}`);
+    if (failed > 0 && stack) console.log(`--- npm start, last lines ---\n${stack.logTail()}`);
     await stack?.stop();
   }
   console.log(`${passed} passed, ${failed} failed`);

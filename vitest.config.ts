@@ -74,6 +74,20 @@ export default defineConfig({
       // embedded default it would run every Worker file a second time to learn little.
       ...(process.env.DATABASE_URL ? [workerProject("neon", "neon", "test/worker/**/*.test.ts")] : []),
       workerProject("wire", "hyperdrive", "test/wire/**/*.test.ts", true),
+      // `npm start` as a process of its own, against a real PostgreSQL (it makes a scratch database there).
+      ...(process.env.DATABASE_URL
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "served",
+                include: ["test/served/**/*.test.ts"],
+                environment: "node",
+                testTimeout: 120_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -51,7 +51,7 @@ import { referenceSystem, serviceSystem } from "./reference/systems.js";
 import type { WebhookBench } from "./reference/webhook-run.js";
 import { W2_CONNECTIONS } from "./reference/workloads.js";
 import { writeReport } from "./results.js";
-import { createDatabase, databaseUrlOf, dropDatabase } from "./scratch-database.js";
+import { createDatabase, databaseUrlOf, dropDatabase } from "../tools/scratch-database.js";
 import { createBidders } from "./user-batches.js";
 import { WebhookReceiver } from "./webhook-receiver.js";
 import { WebhookSubscriptions } from "./webhook-subscriptions.js";

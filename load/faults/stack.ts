@@ -19,7 +19,7 @@ import { declaredSecrets } from "../../tools/serve.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
-import { createDatabase, dropDatabase } from "../scratch-database.js";
+import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import type { Cleanups } from "./cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 

@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { errorMessage, redactUrl } from "../tools/net.js";
+import { createDatabase, dropDatabase } from "../tools/scratch-database.js";
 import { ServiceProcess } from "../tools/service-process.js";
 import { readDevSecret, signToken } from "../tools/token.js";
 import {
@@ -41,7 +42,6 @@ import { diffStates, namesSent, StateReader } from "./corpus/snapshot.js";
 import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "./corpus/summary.js";
 import { THEMES } from "./corpus/themes.js";
 import { writeReport } from "./results.js";
-import { createDatabase, dropDatabase } from "../tools/scratch-database.js";
 
 const USAGE = `usage: npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]

@@ -15,11 +15,11 @@ import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-p
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, redactUrl } from "../../tools/net.js";
 import { type ClientOptions, withClient } from "../../tools/pg-client.js";
+import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { declaredSecrets } from "../../tools/serve.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
-import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import type { Cleanups } from "./cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 

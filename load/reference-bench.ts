@@ -289,7 +289,8 @@ async function main(): Promise<number> {
     console.log(
       [
         "",
-        `side by side, ${rounds} round(s), ${durationMs / 1000} s per closed loop; ratio = this service ÷ reference (W1: reference time ÷ ours), above 1 is better`,
+        `side by side, ${rounds} round(s), ${durationMs / 1000} s per closed loop; this service served by ${stack.command}, the floor too; ` +
+          "ratio = this service ÷ reference (W1: reference time ÷ ours), above 1 is better",
         headline,
         "",
         formatRounds(results),

@@ -15,8 +15,8 @@ import {
   LeaderboardSchema,
   SessionSchema,
 } from "../../src/http/contract.js";
-import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
+import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { ServiceProcess } from "../../tools/service-process.js";
 import { signToken } from "../../tools/token.js";
 import { startPgWireProxy } from "../support/pg-wire-proxy.js";

@@ -7,6 +7,7 @@ import { MeSchema, MyBidsSchema } from "../http/contract";
 import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
 import { ApiError } from "../http/problem";
 import { limitParam } from "../http/schemas";
+import { identitiesOf } from "../users/identities";
 import { findUser } from "../users/store";
 
 const Limit = limitParam(100, 50);
@@ -17,8 +18,8 @@ const me = createRoute({
   tags: ["users"],
   summary: "The signed-in caller: user id, username and linked identities",
   description:
-    "Lets an app learn its user's id and name after sign-in. Any valid token, dev tokens included; " +
-    "404 `user_not_found` when the token names a user id nobody has.",
+    "Lets an app learn its user's id and name after sign-in. Any valid token, dev tokens included; a provider " +
+    "token's first request creates its user. 404 `user_not_found` when a dev token names a user id nobody has.",
   security: bearerSecurity,
   middleware: [requireRole("user", "admin")] as const,
   responses: {
@@ -52,14 +53,17 @@ const privateAnswer = { "Cache-Control": "private, no-store" };
 export const meRouter = createRouter()
   .openapi(me, async (c) => {
     const { userId } = c.get("caller");
-    const user = await withDatabase(c.env, (db) => findUser(db, userId));
-    if (!user) throw new ApiError("user_not_found", `The token names user ${userId}, who does not exist.`);
+    const found = await withDatabase(c.env, async (db) => {
+      const user = await findUser(db, userId);
+      return user && { user, identities: await identitiesOf(db, userId) };
+    });
+    if (!found) throw new ApiError("user_not_found", `The token names user ${userId}, who does not exist.`);
+    const { user, identities } = found;
     const body = {
       id: user.id,
       username: user.username,
       createdAt: user.createdAt.toISOString(),
-      // Tokens name users by id until provider identities are stored.
-      identities: [],
+      identities,
     };
     return c.json(body, 200, privateAnswer);
   })

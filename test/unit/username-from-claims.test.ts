@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { normaliseUsername, usernameFromClaims, withRandomSuffix } from "../../src/users/username-from-claims";
+import {
+  normaliseUsername,
+  usernameFromClaims,
+  withRandomSuffix,
+} from "../../src/users/username-from-claims";
 
 const USERNAME_RULES = /^[A-Za-z0-9_.-]{3,32}$/;
 

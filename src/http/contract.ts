@@ -40,6 +40,11 @@ export const IdentitySchema = z
 /** GET /v1/me: the signed-in caller's own user and the provider identities that sign in as it. */
 export const MeSchema = UserSchema.extend({ identities: z.array(IdentitySchema) }).openapi("Me");
 
+/** GET /v1/users/{id}: admins also see the identities that sign in as the user. */
+export const UserViewSchema = UserSchema.extend({
+  identities: z.array(IdentitySchema).optional().openapi({ description: "Admins only" }),
+}).openapi("UserView");
+
 /** POST /v1/users/batch: the users created, in the order of the names sent. */
 export const CreatedUsersSchema = z.object({
   users: z.array(z.object({ id: z.number().int(), username: z.string() })),

@@ -89,3 +89,11 @@ export async function identitiesOf(db: Database, userId: number): Promise<Identi
     .where(eq(identities.userId, userId))
     .orderBy(identities.createdAt, identities.issuer, identities.subject);
 }
+
+/** Unlinks every identity of `userId`; returns the ones it removed. */
+export async function unlinkIdentities(db: Database, userId: number): Promise<Identity[]> {
+  return db
+    .delete(identities)
+    .where(eq(identities.userId, userId))
+    .returning({ issuer: identities.issuer, subject: identities.subject });
+}

@@ -1,7 +1,15 @@
 import { DatabaseUnavailable, withDatabase } from "../db/client";
-import { type Identity, type IdentityUser, userForIdentity } from "./identities";
+import { ApiError } from "../http/problem";
+import {
+  type Identity,
+  type IdentityUser,
+  identitiesOf,
+  unlinkIdentities,
+  userForIdentity,
+} from "./identities";
 import { IdentityCache } from "./identity-cache";
 import { RecentIdentities } from "./recent-identities";
+import { findUser } from "./store";
 import { UsernameCache } from "./username-cache";
 
 /** Tens of thousands of signed-in people per isolate, at ~200 bytes each. */
@@ -45,4 +53,26 @@ export async function userIdForIdentity(env: Env, identity: Identity, username: 
     await UsernameCache.fromEnv(env)?.putMany(new Map([[resolved.created.id, resolved.created.username]]));
   }
   return resolved.userId;
+}
+
+/**
+ * Unlinks every identity of `userId`, so the next token of each creates a
+ * new user; undefined when there is no such user. This isolate forgets them
+ * at once, the others within IDENTITY_RECHECK_MS.
+ */
+export async function unlinkUserIdentities(env: Env, userId: number): Promise<Identity[] | undefined> {
+  const cache = IdentityCache.fromEnv(env);
+  return withDatabase(env, async (db) => {
+    if (!(await findUser(db, userId))) return undefined;
+    // The shared cache is cleared first, so a failure unlinks nothing, and again after, for a lookup
+    // that cached one of them in between.
+    if (cache && !(await cache.delete(await identitiesOf(db, userId)))) {
+      const detail = "The identity cache cannot be cleared now; nothing was unlinked.";
+      throw new ApiError("service_unavailable", detail, { "Retry-After": "5" });
+    }
+    const removed = await unlinkIdentities(db, userId);
+    for (const identity of removed) recentIdentities.forget(identity);
+    await cache?.delete(removed);
+    return removed;
+  });
 }

@@ -2,9 +2,21 @@
 // v1.2, "Identities"): the first token of a new pair creates the user, named
 // from its claims; every later one is that user. Signed by the stand-in
 // provider's real keys (test/support/jwks-server.ts), RS256 and ES256.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BidReceiptSchema, MeSchema } from "../../src/http/contract";
-import { call, createSession, createUsers, type Session, uniqueName } from "../support/api";
+import { BidReceiptSchema, MeSchema, UserSchema, UserViewSchema } from "../../src/http/contract";
+import worker from "../../src/worker";
+import {
+  adminToken,
+  call,
+  createSession,
+  createUsers,
+  readResponse,
+  type Session,
+  tokenFor,
+  uniqueName,
+} from "../support/api";
 import { readIdentitiesOf, readUsersNamedLike } from "../support/database";
 import { personToken, providerKeys } from "../support/provider-tokens";
 
@@ -176,5 +188,88 @@ describe("the first request of a new identity", () => {
     });
     expect(stats.status).toBe(403);
     expect(await readIdentitiesOf(subject)).toEqual([]);
+  });
+});
+
+describe("admins and identities", () => {
+  it("GET /v1/users/{id} shows identities to admins only", async () => {
+    const subject = `auth0|${crypto.randomUUID()}`;
+    const { id } = await me(await personToken("rsa", subject));
+    const asAdmin = await call("GET", `/v1/users/${id}`, {
+      token: await adminToken(),
+      schema: UserViewSchema,
+    });
+    expect(asAdmin.body.identities).toEqual([{ issuer: issuer(), subject }]);
+
+    for (const token of [undefined, await tokenFor(id, "user")]) {
+      const res = await call("GET", `/v1/users/${id}`, { token, schema: UserViewSchema });
+      expect(res.status).toBe(200);
+      expect(res.body).not.toHaveProperty("identities");
+    }
+  });
+
+  it("DELETE /v1/users/{id}/identities unlinks them: the next token makes a new user, the old one stays", async () => {
+    const subject = `user_2${crypto.randomUUID()}`;
+    const tag = uniqueName();
+    const before = await placeBid(await personToken("ec", subject, { nickname: tag }));
+    expect(before.status).toBe(201);
+    const oldId = before.body.userId;
+
+    const unlink = await call("DELETE", `/v1/users/${oldId}/identities`, { token: await adminToken() });
+    expect(unlink.status).toBe(204);
+    expect(unlink.text).toBe("");
+
+    const after = await me(await personToken("ec", subject, { nickname: tag }));
+    expect(after.id).not.toBe(oldId);
+    expect(after.username).toMatch(new RegExp(`^${tag}_[a-z0-9]{6}$`));
+    const old = await call("GET", `/v1/users/${oldId}`, {
+      token: await adminToken(),
+      schema: UserViewSchema,
+    });
+    expect(old.body).toMatchObject({ id: oldId, username: tag, identities: [] });
+    expect(await readIdentitiesOf(subject)).toEqual([expect.objectContaining({ userId: after.id })]);
+  });
+
+  it("DELETE on a user without identities is 204; unknown user 404; not an admin 403; bad id 400", async () => {
+    const [plain] = await createUsers(1);
+    if (!plain) throw new Error("no user");
+    const path = `/v1/users/${plain.id}/identities`;
+    expect((await call("DELETE", path, { token: await adminToken() })).status).toBe(204);
+    expect((await call("GET", `/v1/users/${plain.id}`, { schema: UserSchema })).body.username).toBe(
+      plain.username,
+    );
+
+    const unknown = await call("DELETE", "/v1/users/9000000000000/identities", { token: await adminToken() });
+    expect(unknown.problem.code).toBe("user_not_found");
+    const asUser = await call("DELETE", path, { token: await tokenFor(plain.id, "user") });
+    expect(asUser.problem.code).toBe("forbidden");
+    const providerUser = await call("DELETE", path, { token: await personToken("rsa", crypto.randomUUID()) });
+    expect(providerUser.problem.code).toBe("forbidden");
+    expect((await call("DELETE", path)).problem.code).toBe("unauthorized");
+    expect(
+      (await call("DELETE", "/v1/users/abc/identities", { token: await adminToken() })).problem.code,
+    ).toBe("invalid_request");
+  });
+
+  it("DELETE with the shared cache unreachable is 503 and unlinks nothing", async () => {
+    const subject = `auth0|${crypto.randomUUID()}`;
+    const { id } = await me(await personToken("rsa", subject));
+    const brokenCache = {
+      ...env,
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+      UPSTASH_REDIS_REST_TOKEN: "x",
+    };
+    const request = new Request(`http://bidding.test/v1/users/${id}/identities`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${await adminToken()}` },
+    });
+    const ctx = createExecutionContext();
+    const res = await readResponse("DELETE identities", await worker.fetch(request, brokenCache, ctx));
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(503);
+    expect(res.problem.code).toBe("service_unavailable");
+    expect(res.headers.get("Retry-After")).toBe("5");
+    expect(await readIdentitiesOf(subject)).toEqual([expect.objectContaining({ userId: id })]);
+    expect((await me(await personToken("ec", subject))).id).toBe(id);
   });
 });

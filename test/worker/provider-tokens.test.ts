@@ -269,11 +269,12 @@ describe("provider tokens refused with 401 problem documents", () => {
 
 describe("the corpus's provider tokens (load/corpus/provider-tokens.ts)", () => {
   it("sign tokens the Worker accepts once given the stand-in provider's keys", async () => {
-    const kit = await TokenKit.create(inject("jwtSecret"), signTestToken, {
-      a: bidder,
-      b: bidder,
-      c: bidder,
-    });
+    const kit = await TokenKit.create(
+      inject("jwtSecret"),
+      signTestToken,
+      { a: bidder, b: bidder, c: bidder },
+      crypto.randomUUID().slice(0, 8),
+    );
     useProviderKeys(kit, keys());
     for (const key of ["rsa", "ec"] as const) {
       const token = await corpusProviderToken(kit, "admin", { key });

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { TransactionRollbackError } from "drizzle-orm/errors";
 import type { Database } from "../db/client";
 import { identities, users } from "../db/schema";
@@ -21,11 +21,20 @@ export interface IdentityUser {
 /** The name as asked, then with random suffixes; a name taken every time is a bug worth a 500, not a loop. */
 const NAME_ATTEMPTS = 6;
 
-const samePair = (identity: Identity) =>
-  and(eq(identities.issuer, identity.issuer), eq(identities.subject, identity.subject));
+/**
+ * Hyperdrive serves a read-only query from its cache for up to a minute unless
+ * the query calls a stable or volatile function (its docs, "Query caching").
+ * Links are made and removed by other requests a moment before they are read:
+ * a cached "no link" would send the losers of a first-sight race, and every
+ * new isolate, into creating a user again.
+ */
+const uncached = sql`now() is not null`;
 
 export async function findIdentityUser(db: Database, identity: Identity): Promise<number | undefined> {
-  const [row] = await db.select({ userId: identities.userId }).from(identities).where(samePair(identity));
+  const [row] = await db
+    .select({ userId: identities.userId })
+    .from(identities)
+    .where(and(eq(identities.issuer, identity.issuer), eq(identities.subject, identity.subject), uncached));
   return row?.userId;
 }
 
@@ -86,7 +95,7 @@ export async function identitiesOf(db: Database, userId: number): Promise<Identi
   return db
     .select({ issuer: identities.issuer, subject: identities.subject })
     .from(identities)
-    .where(eq(identities.userId, userId))
+    .where(and(eq(identities.userId, userId), uncached))
     .orderBy(identities.createdAt, identities.issuer, identities.subject);
 }
 

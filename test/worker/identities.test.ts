@@ -4,11 +4,13 @@
 // provider's real keys (test/support/jwks-server.ts), RS256 and ES256.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { z } from "@hono/zod-openapi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BidReceiptSchema, MeSchema, UserSchema, UserViewSchema } from "../../src/http/contract";
 import worker from "../../src/worker";
 import {
   adminToken,
+  bid,
   call,
   createSession,
   createUsers,
@@ -18,6 +20,7 @@ import {
   uniqueName,
 } from "../support/api";
 import { readIdentitiesOf, readUsersNamedLike } from "../support/database";
+import { watch } from "../support/live";
 import { personToken, providerKeys } from "../support/provider-tokens";
 
 const issuer = () => providerKeys().issuer;
@@ -143,6 +146,24 @@ describe("a provider's person, whatever the shape of their subject", () => {
   });
 });
 
+describe("a provider's person on /live", () => {
+  it("is told, on its own socket, that it was outbid", async () => {
+    const subject = `auth0|${crypto.randomUUID()}`;
+    const live = await createSession({ minIncrement: 1 });
+    const socket = await watch(live.id, "", await personToken("ec", subject));
+    const mine = await call("POST", `/v1/sessions/${live.id}/bids`, {
+      token: await personToken("rsa", subject),
+      body: { amount: 100 },
+    });
+    expect(mine.status).toBe(201);
+    const [rival] = await createUsers(1);
+    if (!rival) throw new Error("no user");
+    expect((await bid(live.id, rival.id, 150)).status).toBe(201);
+    expect(await socket.until((m) => m.type === "outbid")).toEqual({ type: "outbid", amount: 100, rank: 2 });
+    socket.socket.close(1000);
+  });
+});
+
 describe("the first request of a new identity", () => {
   it("50 at once create exactly one user", async () => {
     const tag = `${uniqueName()}_race`;
@@ -249,6 +270,14 @@ describe("admins and identities", () => {
     expect(
       (await call("DELETE", "/v1/users/abc/identities", { token: await adminToken() })).problem.code,
     ).toBe("invalid_request");
+  });
+
+  it("both calls are in the OpenAPI document", async () => {
+    const res = await call("GET", "/openapi.json", {
+      schema: z.object({ paths: z.record(z.string(), z.record(z.string(), z.unknown())) }),
+    });
+    expect(Object.keys(res.body.paths["/v1/users/{id}/identities"] ?? {})).toEqual(["delete"]);
+    expect(Object.keys(res.body.paths["/v1/users/{id}"] ?? {})).toEqual(["get"]);
   });
 
   it("DELETE with the shared cache unreachable is 503 and unlinks nothing", async () => {

@@ -961,6 +961,7 @@ export class BiddingSession extends DurableObject<Env> {
           ? null
           : { windowSeconds: row.softCloseWindowSeconds, extendSeconds: row.softCloseExtendSeconds },
       hardEndsAt: row.hardEndsAt?.getTime(),
+      currency: row.currency,
     });
     return this.record;
   }
@@ -1004,6 +1005,7 @@ export class BiddingSession extends DurableObject<Env> {
       endsInMs: Math.max(0, session.endsAt - now),
       reservePrice: session.reservePrice,
       hardEndsAt: iso(session.hardEndsAt),
+      currency: session.currency,
     };
   }
 

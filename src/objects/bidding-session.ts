@@ -27,6 +27,7 @@ import { writeBatchToPostgres } from "./postgres-flush";
 import type {
   BidReceipt,
   BidRequest,
+  BidStanding,
   HeldHistory,
   Leaderboard,
   MyBid,
@@ -530,6 +531,25 @@ export class BiddingSession extends DurableObject<Env> {
         bidCount: bid.bidCount,
         maxAmount: bid.maxAmount,
       },
+    };
+  }
+
+  /** The caller's live bid with its rank and whether it wins, as of this instant. */
+  async standing(userId: number): Promise<Outcome<BidStanding>> {
+    const found = await this.requireSession();
+    if (!found.ok) return found;
+    const { params, results } = found.value;
+    const bid = this.book.bidOf(userId);
+    const rank = this.book.rankOf(userId);
+    if (!bid || rank === undefined) {
+      return { ok: false, code: "no_bid", detail: "You have no bid in this session." };
+    }
+    const winning = results
+      ? results.winners.some((winner) => winner.userId === userId)
+      : rank <= params.units && isReserveMet(params.reservePrice, bid.amount);
+    return {
+      ok: true,
+      value: { status: sessionStatus(params, Date.now()), amount: bid.amount, rank, winning },
     };
   }
 

@@ -1,4 +1,4 @@
-// npm run corpus -- --url http://127.0.0.1:8787 [--database-url URL] [--all] [--theme auth]
+// npm run corpus -- --url http://127.0.0.1:${PORT:-8787} [--database-url URL] [--all] [--theme auth]
 //   [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
 // The bad-input cases only a raw socket can send (targets the URL parser
 // would rewrite, repeated headers, chunked bodies, header bytes a Headers
@@ -16,6 +16,7 @@ import { errorMessage, redactUrl } from "../tools/net.js";
 import { readDevSecret, signToken } from "../tools/token.js";
 import {
   databaseUrlOption,
+  defaultApiUrl,
   durationOption,
   loopbackApiUrl,
   parseOptions,
@@ -36,7 +37,7 @@ import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "./
 import { THEMES } from "./corpus/themes.js";
 import { writeReport } from "./results.js";
 
-const USAGE = `usage: npm run corpus -- [--url http://127.0.0.1:8787] [--database-url URL (else DATABASE_URL)] [--all]
+const USAGE = `usage: npm run corpus -- [--url http://127.0.0.1:\${PORT:-8787}] [--database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]
 themes: ${THEMES.map((t) => t.theme).join(", ")}`;
 
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
     "request-timeout": { type: "string" },
     deadline: { type: "string" },
   });
-  const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const url = loopbackApiUrl(values.url ?? defaultApiUrl());
   if (!values["database-url"] && !process.env.DATABASE_URL) {
     throw new UsageError("the state check reads PostgreSQL: pass --database-url or set DATABASE_URL");
   }

@@ -12,7 +12,7 @@ import { ProblemSchema, SessionSchema, UserSchema } from "../src/http/contract.j
 import { errorMessage } from "./net.js";
 import { readDevSecret, signToken } from "./token.js";
 
-const USAGE = "usage: npm run demo -- [--url http://127.0.0.1:${PORT:-8787}] [--state .data/demo.json]";
+const USAGE = `usage: npm run demo -- [--url http://127.0.0.1:\${PORT:-8787}] [--state .data/demo.json]`;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_STATE = resolve(ROOT, ".data/demo.json");
 const TOKEN_SECONDS = 24 * 3600;

@@ -60,7 +60,7 @@ export async function createFixtures(
   });
   const [a, b, c] = users;
   if (!a || !b || !c) throw new Error(`POST /v1/users/batch created ${users.length} users, not 3`);
-  const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id });
+  const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id }, tag);
 
   const createSession = (
     name: FixtureSession,

@@ -23,6 +23,25 @@ export const users = pgTable("users", {
   createdAt: instant("created_at").notNull().defaultNow(),
 });
 
+// Who a provider token names (API.md v1.2, "Identities"): the provider's
+// (iss, sub) pair, one user each. `subject` is the provider's opaque string,
+// compared as it is and never read as a user id.
+export const identities = pgTable(
+  "identities",
+  {
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.subject], name: "identities_pkey" }),
+    index("identities_user_id_idx").on(t.userId),
+  ],
+);
+
 export const biddingSessions = pgTable(
   "bidding_sessions",
   {

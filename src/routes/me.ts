@@ -4,11 +4,30 @@ import { withLiveStandings } from "../discovery/live-standings";
 import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { MyBidsSchema } from "../http/contract";
+import { MeSchema, MyBidsSchema } from "../http/contract";
 import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
+import { ApiError } from "../http/problem";
 import { limitParam } from "../http/schemas";
+import { identitiesOf } from "../users/identities";
+import { findUser } from "../users/store";
 
 const Limit = limitParam(100, 50);
+
+const me = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["users"],
+  summary: "The signed-in caller: user id, username and linked identities",
+  description:
+    "Lets an app learn its user's id and name after sign-in. Any valid token, dev tokens included; a provider " +
+    "token's first request creates its user. 404 `user_not_found` when a dev token names a user id nobody has.",
+  security: bearerSecurity,
+  middleware: [requireRole("user", "admin")] as const,
+  responses: {
+    200: { description: "The caller's user", content: { "application/json": { schema: MeSchema } } },
+    ...problems(401, 404, 503),
+  },
+});
 
 const myBids = createRoute({
   method: "get",
@@ -33,15 +52,34 @@ const myBids = createRoute({
   },
 });
 
-export const meRouter = createRouter().openapi(myBids, async (c) => {
-  const { limit = 50, cursor } = c.req.valid("query");
-  const { userId } = c.get("caller");
-  const name = `me:${userId}`;
-  const after: MyBidsKey | undefined =
-    cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
-  const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
-  const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
-  const live = await withLiveStandings(c.env, userId, page.bids);
-  const bids = live.map(({ closed: _closed, ...entry }) => entry);
-  return c.json({ bids, nextCursor }, 200, { "Cache-Control": "private, no-store" });
-});
+const privateAnswer = { "Cache-Control": "private, no-store" };
+
+export const meRouter = createRouter()
+  .openapi(me, async (c) => {
+    const { userId } = c.get("caller");
+    const found = await withDatabase(c.env, async (db) => {
+      const user = await findUser(db, userId);
+      return user && { user, identities: await identitiesOf(db, userId) };
+    });
+    if (!found) throw new ApiError("user_not_found", `The token names user ${userId}, who does not exist.`);
+    const { user, identities } = found;
+    const body = {
+      id: user.id,
+      username: user.username,
+      createdAt: user.createdAt.toISOString(),
+      identities,
+    };
+    return c.json(body, 200, privateAnswer);
+  })
+  .openapi(myBids, async (c) => {
+    const { limit = 50, cursor } = c.req.valid("query");
+    const { userId } = c.get("caller");
+    const name = `me:${userId}`;
+    const after: MyBidsKey | undefined =
+      cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
+    const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
+    const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
+    const live = await withLiveStandings(c.env, userId, page.bids);
+    const bids = live.map(({ closed: _closed, ...entry }) => entry);
+    return c.json({ bids, nextCursor }, 200, privateAnswer);
+  });

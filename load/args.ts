@@ -92,6 +92,24 @@ function isLoopbackHost(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(host);
 }
 
+/** --session: a session id is a UUID; anything else is a bad command line. */
+export function sessionIdOption(raw: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
+    throw new UsageError(`--session must be a session id (a UUID), not ${raw}`);
+  }
+  return raw;
+}
+
+/** The API on this machine: http://127.0.0.1:$PORT, the port `npm run dev` serves on, else 8787. */
+export function defaultApiUrl(): string {
+  const port = process.env.PORT ?? "";
+  if (port === "") return "http://127.0.0.1:8787";
+  if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw new UsageError(`PORT=${port} is not a port number (1-65535)`);
+  }
+  return `http://127.0.0.1:${port}`;
+}
+
 /** The API's base URL. Only loopback targets: these scripts generate load. */
 export function loopbackApiUrl(raw: string): URL {
   let url: URL;

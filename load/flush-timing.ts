@@ -1,4 +1,4 @@
-// npx tsx load/flush-timing.ts -- --url http://127.0.0.1:8787 --bids 1000|10000 [--users 1000]
+// npx tsx load/flush-timing.ts -- --url http://127.0.0.1:${PORT:-8787} --bids 1000|10000 [--users 1000]
 //   [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
 // How long one flush of N pending bids takes (issue 3). The stack must not flush on its own:
 //   npm run dev -- --var FLUSH_INTERVAL_MS:3600000 --var BID_RATE_PER_SECOND:10000 --var BID_RATE_BURST:10000
@@ -15,6 +15,7 @@ import { BiddingApi, firstRaise } from "./api.js";
 import { SessionSchema, type SessionStats } from "./api-schemas.js";
 import {
   databaseUrlOption,
+  defaultApiUrl,
   integerOption,
   loopbackApiUrl,
   parseOptions,
@@ -31,7 +32,7 @@ import { writeReport } from "./results.js";
 import { formatTable } from "./table.js";
 import { createBidders } from "./user-batches.js";
 
-const USAGE = `usage: npx tsx load/flush-timing.ts -- --bids N [--url http://127.0.0.1:8787] [--users 1000]
+const USAGE = `usage: npx tsx load/flush-timing.ts -- --bids N [--url http://127.0.0.1:\${PORT:-8787}] [--users 1000]
                                       [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
 The stack must run with: -- --var FLUSH_INTERVAL_MS:3600000 --var BID_RATE_PER_SECOND:10000 --var BID_RATE_BURST:10000`;
 
@@ -201,7 +202,7 @@ async function main(): Promise<number> {
     "database-url": { type: "string" },
   });
   if (values.bids === undefined) throw new UsageError("--bids is required");
-  const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const url = loopbackApiUrl(values.url ?? defaultApiUrl());
   const databaseUrl = databaseUrlOption(values["database-url"]);
   const bids = integerOption("bids", values.bids, 1000, { min: 1, max: 20_000 });
   const userCount = integerOption("users", values.users, Math.min(1000, bids), { min: 1, max: 10_000 });

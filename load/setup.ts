@@ -1,14 +1,14 @@
-// npm run load:setup -- --url http://127.0.0.1:8787 --users 1000 [--session-minutes 30]
+// npm run load:setup -- --url http://127.0.0.1:${PORT:-8787} --users 1000 [--session-minutes 30]
 //   [--min-bid 100] [--min-increment 1] [--run load/results/run.json]
 // Creates the users and an active session, and writes the run file the other scripts read.
 import { randomBytes } from "node:crypto";
 import { signAdminToken, signUserToken } from "./admin-token.js";
 import { BiddingApi } from "./api.js";
-import { integerOption, loopbackApiUrl, parseOptions, runCommand } from "./args.js";
+import { defaultApiUrl, integerOption, loopbackApiUrl, parseOptions, runCommand } from "./args.js";
 import { HttpClient } from "./http-client.js";
 import { DEFAULT_RUN_FILE, type RunFile, writeRunFile } from "./run-file.js";
 
-const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:8787] [--users 1000] [--session-minutes 30]
+const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:\${PORT:-8787}] [--users 1000] [--session-minutes 30]
                           [--min-bid 100] [--min-increment 1] [--run ${DEFAULT_RUN_FILE}]`;
 
 /** The API refuses bodies over 16 KiB; batches stay a little below. */
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     "min-increment": { type: "string" },
     run: { type: "string" },
   });
-  const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const url = loopbackApiUrl(values.url ?? defaultApiUrl());
   const userCount = integerOption("users", values.users, 1000, { min: 1, max: 100_000 });
   const sessionMinutes = integerOption("session-minutes", values["session-minutes"], 30, {
     min: 1,

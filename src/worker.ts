@@ -69,7 +69,8 @@ app.doc31("/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "Edge bidding API",
-    version: "1.0.0",
+    // The contract's version (API.md, "v1.2 additions").
+    version: "1.2.0",
     description: "Real-time bidding sessions on Cloudflare Workers. Errors are RFC 9457 problem documents.",
   },
 });

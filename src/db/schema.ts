@@ -65,12 +65,15 @@ export const biddingSessions = pgTable(
     // Set once, with the final flush.
     closedAt: instant("closed_at"),
     finalSeq: bigint("final_seq", { mode: "number" }),
+    // ISO 4217 code of the amounts (v1.2); rows made before it are USD.
+    currency: text("currency").notNull().default("USD"),
   },
   (t) => [
     check("bidding_sessions_window", sql`${t.endsAt} > ${t.startsAt}`),
     check("bidding_sessions_min_bid", sql`${t.minBid} >= 1`),
     check("bidding_sessions_min_increment", sql`${t.minIncrement} >= 1`),
     check("bidding_sessions_units", sql`${t.units} BETWEEN 1 AND 1000`),
+    check("bidding_sessions_currency", sql`${t.currency} ~ '^[A-Z]{3}$'`),
     // The orders of GET /v1/sessions, keyset-paged on (time, id): scheduled by
     // start, active and ended by the end in force (read forwards and
     // backwards), everything by creation.

@@ -126,5 +126,6 @@ function sessionView(
     endsInMs: Math.max(0, endsAt - now),
     reservePrice: row.reservePrice,
     hardEndsAt: iso(row.hardEndsAt?.getTime() ?? endsAt + DEFAULT_HARD_END_AFTER_MS),
+    currency: row.currency,
   };
 }

@@ -94,6 +94,10 @@ export const SessionSchema = SessionV1Schema.extend({
     .string()
     .optional()
     .openapi({ format: "date-time", description: "Admins only: no extension moves the end past it" }),
+  currency: z.string().openapi({
+    example: "EUR",
+    description: "ISO 4217 code of every amount of the session; amounts stay integers of its minor units",
+  }),
 }).openapi("Session");
 
 export const SessionStatsSchema = z

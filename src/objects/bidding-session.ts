@@ -27,6 +27,7 @@ import { writeBatchToPostgres } from "./postgres-flush";
 import type {
   BidReceipt,
   BidRequest,
+  BidStanding,
   HeldHistory,
   Leaderboard,
   MyBid,
@@ -368,7 +369,9 @@ export class BiddingSession extends DurableObject<Env> {
     const sentBefore = requestId === undefined ? undefined : this.earlierOutcome(requestId, request.resend);
     if (sentBefore) return sentBefore;
     // Sent again while the call that first carried it was still on its way: in the same batch.
-    const acceptedInBatch = accepted.find((a) => requestId !== undefined && a.requestId === requestId)?.receipt;
+    const acceptedInBatch = accepted.find(
+      (a) => requestId !== undefined && a.requestId === requestId,
+    )?.receipt;
     if (acceptedInBatch) return { ok: true, value: { receipt: acceptedInBatch, replayed: false } };
     const body = bodyKey(request);
     const earlier = this.earlierAnswer(userId, body, idempotencyKey, accepted);
@@ -533,6 +536,25 @@ export class BiddingSession extends DurableObject<Env> {
         bidCount: bid.bidCount,
         maxAmount: bid.maxAmount,
       },
+    };
+  }
+
+  /** The caller's live bid with its rank and whether it wins, as of this instant. */
+  async standing(userId: number): Promise<Outcome<BidStanding>> {
+    const found = await this.requireSession();
+    if (!found.ok) return found;
+    const { params, results } = found.value;
+    const bid = this.book.bidOf(userId);
+    const rank = this.book.rankOf(userId);
+    if (!bid || rank === undefined) {
+      return { ok: false, code: "no_bid", detail: "You have no bid in this session." };
+    }
+    const winning = results
+      ? results.winners.some((winner) => winner.userId === userId)
+      : rank <= params.units && isReserveMet(params.reservePrice, bid.amount);
+    return {
+      ok: true,
+      value: { status: sessionStatus(params, Date.now()), amount: bid.amount, rank, winning },
     };
   }
 
@@ -964,6 +986,7 @@ export class BiddingSession extends DurableObject<Env> {
           ? null
           : { windowSeconds: row.softCloseWindowSeconds, extendSeconds: row.softCloseExtendSeconds },
       hardEndsAt: row.hardEndsAt?.getTime(),
+      currency: row.currency,
     });
     return this.record;
   }
@@ -1007,6 +1030,7 @@ export class BiddingSession extends DurableObject<Env> {
       endsInMs: Math.max(0, session.endsAt - now),
       reservePrice: session.reservePrice,
       hardEndsAt: iso(session.hardEndsAt),
+      currency: session.currency,
     };
   }
 

@@ -28,6 +28,15 @@ export type SessionStats = z.infer<typeof SessionStatsSchema>;
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 export type Results = z.infer<typeof ResultsSchema>;
 
+/** Where the caller's live bid stands right now (GET /v1/me/bids reads it for sessions not yet closed). */
+export interface BidStanding {
+  status: SessionView["status"];
+  amount: number;
+  rank: number;
+  /** Among the winners once the results are fixed; before, within the units and at or above the reserve. */
+  winning: boolean;
+}
+
 /** A plain `amount`, or (v1.1) a `maxAmount` the object bids up to for the caller: exactly one. */
 export interface BidRequest {
   userId: number;

@@ -154,6 +154,7 @@ export class SessionStore {
         hardEndsAt: num(row, "hard_ends_at"),
         scheduledEndsAt: num(row, "scheduled_ends_at"),
         extensions: num(row, "extensions"),
+        currency: String(row.currency),
       },
       version: num(row, "version"),
       endHandledAt: numOrNull(row, "end_handled_at"),
@@ -166,8 +167,8 @@ export class SessionStore {
     this.sql.exec(
       `INSERT OR REPLACE INTO session
          (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version, end_handled_at,
-          units, reserve_price, soft_close, hard_ends_at, scheduled_ends_at, extensions, results)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          units, reserve_price, soft_close, hard_ends_at, scheduled_ends_at, extensions, results, currency)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.id,
       s.title,
       s.startsAt,
@@ -184,6 +185,7 @@ export class SessionStore {
       s.scheduledEndsAt,
       s.extensions,
       results === null ? null : JSON.stringify(results),
+      s.currency,
     );
   }
 

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { withDatabase } from "../db/client";
+import { withLiveStandings } from "../discovery/live-standings";
 import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
@@ -35,10 +36,13 @@ const myBids = createRoute({
   summary: "The caller's live bids across sessions, most recently placed first",
   description:
     "One SQL statement a page, keyset-paged with an opaque cursor that only its own user can use (any other: 400). " +
-    "From PostgreSQL, so as of each session's last flush (5 s): `rank` counts the live bids above yours (a higher " +
-    "amount, or the same amount placed earlier); `winning` is, once the results are fixed, whether you are among " +
-    "the winners, and before, whether your rank is within the session's units at or above its reserve. A bid you " +
-    "(or your maximum) raise while you page moves to the front and shows on the next first page.",
+    "Which sessions, and their order, come from PostgreSQL (as of each session's last flush, 5 s); for every " +
+    "session whose results are not fixed yet, `status`, `amount`, `rank` and `winning` come from the session's " +
+    "object, so a raise shows the instant after its 201 (a first bid in a session joins the list with the next " +
+    "flush). `rank` counts the live bids above yours (a higher amount, or the same amount placed earlier); " +
+    "`winning` is, once the results are fixed, whether you are among the winners, and before, whether your rank " +
+    "is within the session's units at or above its reserve. A bid you (or your maximum) raise while you page " +
+    "moves to the front on a first page after the next flush.",
   security: bearerSecurity,
   middleware: [requireRole("user")] as const,
   request: { query: z.object({ limit: Limit, cursor: CursorParam }) },
@@ -75,5 +79,7 @@ export const meRouter = createRouter()
       cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
     const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
     const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
-    return c.json({ bids: page.bids, nextCursor }, 200, privateAnswer);
+    const live = await withLiveStandings(c.env, userId, page.bids);
+    const bids = live.map(({ closed: _closed, ...entry }) => entry);
+    return c.json({ bids, nextCursor }, 200, privateAnswer);
   });

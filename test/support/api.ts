@@ -202,6 +202,7 @@ export async function createSession(
     endsAt: string;
     minBid: number;
     minIncrement: number;
+    currency: string;
   }> = {},
 ): Promise<Session> {
   const now = Date.now();

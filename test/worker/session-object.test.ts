@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LeaderboardSchema } from "../../src/http/contract";
+import { LeaderboardSchema, SessionSchema } from "../../src/http/contract";
 import { storeMigrations } from "../../src/objects/store-migrations";
 import { adminToken, bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
@@ -74,6 +74,9 @@ describe("the session object's own schema", () => {
     }));
     expect(upgraded.version).toBe(storeMigrations.length);
     expect(upgraded.columns).toContain("end_handled_at");
+    // Amounts of a session from before currencies are dollars.
+    const view = await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema });
+    expect(view.body.currency).toBe("USD");
 
     const raise = await bid(session.id, alice.id, 130);
     expect(raise.body).toMatchObject({ seq: 3, rank: 1 });
@@ -86,6 +89,21 @@ describe("the session object's own schema", () => {
       [2, 120],
       [3, 130],
     ]);
+  });
+
+  it("gives a session from a Worker that sends no currency (an older version) USD", async () => {
+    const id = crypto.randomUUID();
+    const now = Date.now();
+    const view = await sessionStub(id).initialize({
+      id,
+      title: "From an older Worker",
+      startsAt: now - 1000,
+      endsAt: now + 3_600_000,
+      minBid: 100,
+      minIncrement: 10,
+      createdAt: now,
+    });
+    expect(view.currency).toBe("USD");
   });
 
   it("carries an end already handled over into the upgraded session row", async () => {

@@ -15,7 +15,7 @@ import {
   ResultsSchema,
   SessionV1Schema as SessionSchema,
   SessionStatsSchema,
-} from "../src/http/contract.js";
+} from "../src/api/contract.js";
 
 export {
   BidReceiptSchema,

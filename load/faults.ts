@@ -26,7 +26,7 @@ import { workerKill } from "./faults/worker-kill.js";
 
 const USAGE = "usage: npm run test:faults [-- --only 1,2,4] [--runner start|dev]";
 const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
-const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));
 /** CI allows 6 minutes; past this the run stops, cleans up (bounded too) and fails. A normal run takes 1.5–2 minutes. */
 const OVERALL_DEADLINE_MS = 300_000;
 

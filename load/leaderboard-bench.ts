@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { z } from "zod";
-import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../src/users/username-cache-key.js";
+import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../src/api/username-cache-key.js";
 import { startPgWireProxy, type WireCounters } from "../test/support/pg-wire-proxy.js";
 import { readDevSecret } from "../tools/token.js";
 import { AdminFigures } from "./admin-figures.js";

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL("./results", import.meta.url));
 
 /** Writes `load/results/<kind>-<UTC timestamp>.json` and returns its path relative to the working directory. */
 export function writeReport(kind: string, report: unknown): string {

@@ -5,7 +5,7 @@ import {
   CreatedWebhookSchema,
   type WebhookDeliveryStatusSchema,
   WebhookListSchema,
-} from "../src/http/contract.js";
+} from "../src/api/contract.js";
 import { expectJson, type HttpClient } from "./http-client.js";
 
 export type CreatedWebhook = z.infer<typeof CreatedWebhookSchema>;

@@ -1,8 +1,8 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import { ApiError, problemResponse } from "./api/problem";
 import { createRouter, handleError } from "./http/app";
 import { corsFromEnv } from "./http/cors";
-import { ApiError, problemResponse } from "./http/problem";
 import { bidsRouter } from "./routes/bids";
 import { discoveryRouter } from "./routes/discovery";
 import { healthRouter } from "./routes/health";

@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
 import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "../load/args.js";
-import { ProblemSchema, SessionSchema, UserSchema } from "../src/http/contract.js";
+import { ProblemSchema, SessionSchema, UserSchema } from "../src/api/contract.js";
 import { errorMessage } from "./net.js";
 import { readDevSecret, signToken } from "./token.js";
 

@@ -7,7 +7,7 @@
 // caller has: pg live, the Worker's own driver in workerd.
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../../src/http/contract.js";
+import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../../src/api/contract.js";
 import type { CorpusApi } from "./api.js";
 import { FIXTURE_SESSIONS, type FixtureSession, type Fixtures } from "./fixtures.js";
 import type { SentRequest } from "./request.js";

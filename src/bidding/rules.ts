@@ -1,5 +1,5 @@
 /** The bid rules: plain functions over plain data, no I/O. Times are epoch milliseconds. */
-import { DEFAULT_CURRENCY } from "../money/currencies";
+import { DEFAULT_CURRENCY } from "../api/currencies";
 import type { SoftClose } from "./auction";
 
 export interface SessionParams {

@@ -1,5 +1,5 @@
-import type { BidStanding, Outcome } from "../objects/protocol";
-import { sessionObject } from "../objects/session-client";
+import type { BidStanding, Outcome } from "../api/session-protocol";
+import { sessionObject } from "../session-client/session-client";
 import type { MyBidEntry } from "./my-bids";
 
 /** Object calls in flight at once for one page: a page is at most 100 sessions. */

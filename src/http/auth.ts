@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { ApiError } from "../api/problem";
 import { userIdForIdentity } from "../users/identity-users";
-import { ApiError } from "./problem";
 import { type Principal, type Role, tokenVerifier } from "./token-verifier";
 
 export type { Role };

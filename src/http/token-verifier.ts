@@ -1,11 +1,11 @@
 import { decode, verify } from "hono/jwt";
 import { z } from "zod";
-import { positiveNumber } from "../config";
+import { ApiError } from "../api/problem";
+import { decimalId } from "../api/schemas";
+import { positiveNumber } from "../config/config";
 import type { Identity } from "../users/identities";
 import { usernameFromClaims } from "../users/username-from-claims";
 import { JwksKeys, type JwksOptions, JwksUnavailableError } from "./jwks";
-import { ApiError } from "./problem";
-import { decimalId } from "./schemas";
 import { TokenCache } from "./token-cache";
 
 type JWTPayload = Awaited<ReturnType<typeof verify>>;

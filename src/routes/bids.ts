@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { BidReceiptSchema, MyBidSchema } from "../api/contract";
+import { Money, SessionIdParam } from "../api/schemas";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { BidReceiptSchema, MyBidSchema } from "../http/contract";
-import { Money, SessionIdParam } from "../http/schemas";
-import { expectOk, placeBid as placeBidInSession, sessionObject } from "../objects/session-client";
+import { expectOk, placeBid as placeBidInSession, sessionObject } from "../session-client/session-client";
 
 const params = z.object({ id: SessionIdParam });
 

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { LeaderboardSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { limitParam, SessionIdParam } from "../api/schemas";
+import { BIDDER_HEADER } from "../api/session-protocol";
 import type { SessionStatus } from "../bidding/rules";
 import { type AppEnv, createRouter, problems } from "../http/app";
 import { authenticate } from "../http/auth";
-import { LeaderboardSchema } from "../http/contract";
-import { ApiError } from "../http/problem";
-import { limitParam, SessionIdParam } from "../http/schemas";
-import { BIDDER_HEADER } from "../objects/bidding-session";
-import { expectOk, sessionObject } from "../objects/session-client";
+import { expectOk, sessionObject } from "../session-client/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Limit = limitParam(100, 50);

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { MeSchema, MyBidsSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { limitParam } from "../api/schemas";
 import { withDatabase } from "../db/client";
 import { withLiveStandings } from "../discovery/live-standings";
 import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { MeSchema, MyBidsSchema } from "../http/contract";
 import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
-import { ApiError } from "../http/problem";
-import { limitParam } from "../http/schemas";
 import { identitiesOf } from "../users/identities";
 import { findUser } from "../users/store";
 

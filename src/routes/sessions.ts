@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../api/contract";
+import { Currency, Instant, Money, SessionIdParam } from "../api/schemas";
+import type { SessionView } from "../api/session-protocol";
 import { withAuctionDefaults } from "../bidding/rules";
 import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
-import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../http/contract";
-import { Currency, Instant, Money, SessionIdParam } from "../http/schemas";
-import type { SessionView } from "../objects/protocol";
-import { expectOk, sessionObject } from "../objects/session-client";
+import { expectOk, sessionObject } from "../session-client/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Title = z

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { CreatedUsersSchema, UserSchema, UserViewSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { UserIdParam, Username } from "../api/schemas";
 import { withDatabase } from "../db/client";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
-import { CreatedUsersSchema, UserSchema, UserViewSchema } from "../http/contract";
-import { ApiError } from "../http/problem";
-import { UserIdParam, Username } from "../http/schemas";
 import { identitiesOf } from "../users/identities";
 import { unlinkUserIdentities } from "../users/identity-users";
 import { createUsers, findUser, type User } from "../users/store";

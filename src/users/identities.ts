@@ -1,8 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { TransactionRollbackError } from "drizzle-orm/errors";
+import { ApiError } from "../api/problem";
 import type { Database } from "../db/client";
 import { identities, users } from "../db/schema";
-import { ApiError } from "../http/problem";
 import type { User } from "./store";
 import { withRandomSuffix } from "./username-from-claims";
 

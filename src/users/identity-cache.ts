@@ -1,6 +1,6 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { z } from "zod";
-import { readConfig } from "../config";
+import { readConfig } from "../config/config";
 import type { Identity } from "./identities";
 
 const CACHE_TIMEOUT_MS = 300;

@@ -1,5 +1,5 @@
+import { ApiError } from "../api/problem";
 import { DatabaseUnavailable, withDatabase } from "../db/client";
-import { ApiError } from "../http/problem";
 import {
   type Identity,
   type IdentityUser,

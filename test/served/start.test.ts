@@ -14,7 +14,7 @@ import {
   CreatedWebhookSchema,
   LeaderboardSchema,
   SessionSchema,
-} from "../../src/http/contract.js";
+} from "../../src/api/contract.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { ServiceProcess } from "../../tools/service-process.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BidCoalescer, type SendBids } from "../../src/objects/bid-coalescer";
-import type { BidRequest, Outcome, PlacedBid } from "../../src/objects/protocol";
+import type { BidRequest, Outcome, PlacedBid } from "../../src/api/session-protocol";
+import { BidCoalescer, type SendBids } from "../../src/session-client/bid-coalescer";
 
 /** A request's waitUntil: what it was asked to keep alive. */
 function requestContext() {

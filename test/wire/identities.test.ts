@@ -3,7 +3,7 @@
 // wire proxy, which counts the statements reaching PostgreSQL and can be
 // switched off.
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { BidReceiptSchema, MeSchema } from "../../src/http/contract";
+import { BidReceiptSchema, MeSchema } from "../../src/api/contract";
 import { identityCacheKey } from "../../src/users/identity-cache";
 import { IDENTITY_RECHECK_MS, recentIdentities } from "../../src/users/identity-users";
 import { call, createSession, type Session } from "../support/api";

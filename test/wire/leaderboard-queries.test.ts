@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, inject, it } from "vitest";
-import { LeaderboardSchema } from "../../src/http/contract";
-import { usernameCacheKey } from "../../src/users/username-cache-key";
+import { LeaderboardSchema } from "../../src/api/contract";
+import { usernameCacheKey } from "../../src/api/username-cache-key";
 import worker from "../../src/worker";
 import { bid, call, createSession, createUsers, readResponse } from "../support/api";
 import { statementsDuring } from "../support/wire";

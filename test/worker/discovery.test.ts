@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/api/contract";
 import { withDatabase } from "../../src/db/client";
 import { biddingSessions } from "../../src/db/schema";
-import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/http/contract";
 import { issueCursor } from "../../src/http/cursor";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";

@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { z } from "@hono/zod-openapi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BidReceiptSchema, MeSchema, UserSchema, UserViewSchema } from "../../src/http/contract";
+import { BidReceiptSchema, MeSchema, UserSchema, UserViewSchema } from "../../src/api/contract";
 import worker from "../../src/worker";
 import {
   adminToken,

@@ -1,7 +1,7 @@
 // GET /v1/me: any signed-in caller learns its own user (API.md, v1.2 "Identities").
 import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { MeSchema } from "../../src/http/contract";
+import { MeSchema } from "../../src/api/contract";
 import { call, createUsers, tokenFor } from "../support/api";
 
 async function oneUser() {

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { providerToken as corpusProviderToken, useProviderKeys } from "../../load/corpus/provider-tokens";
 import { TokenKit } from "../../load/corpus/tokens";
-import { BidReceiptSchema } from "../../src/http/contract";
+import { BidReceiptSchema } from "../../src/api/contract";
 import worker from "../../src/worker";
 import { call, createSession, createUsers, readResponse, type Session, tokenFor } from "../support/api";
 import { signTestToken } from "../support/corpus";

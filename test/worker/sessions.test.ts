@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionListSchema, SessionSchema } from "../../src/http/contract";
+import { SessionListSchema, SessionSchema } from "../../src/api/contract";
 import { adminToken, call, createSession, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { sessionStub } from "../support/objects";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { CreatedUsersSchema, HealthSchema, UserSchema } from "../../src/http/contract";
+import { CreatedUsersSchema, HealthSchema, UserSchema } from "../../src/api/contract";
 import { adminToken, call, tokenFor, uniqueName } from "../support/api";
 
 /** The generated document, only as far as these tests read it. */

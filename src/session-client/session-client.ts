@@ -1,6 +1,6 @@
-import { ApiError } from "../http/problem";
+import { ApiError } from "../api/problem";
+import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
 import { BidCoalescer, type WaitUntil } from "./bid-coalescer";
-import type { BidRequest, Outcome, PlacedBid } from "./protocol";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {

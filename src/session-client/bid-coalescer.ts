@@ -1,4 +1,4 @@
-import type { BidRequest, Outcome, PlacedBid } from "./protocol";
+import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
 
 /**
  * Bids that requests of this isolate place in one session at the same time

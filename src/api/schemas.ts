@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ISO_4217_CODES } from "../money/currencies";
+import { ISO_4217_CODES } from "./currencies";
 
 /** A positive integer within JavaScript's exact range, written in decimal. */
 export const decimalId = z

@@ -27,6 +27,8 @@ const state = {
   endsAtMs: 0,
   ended: false,
   highest: null,
+  /** The signed-in viewer holds a bid in the open session: only then does "lost" concern them. */
+  hasBid: false,
   socket: undefined,
   /** The authenticated upgrade failed for this session: watch anonymously instead. */
   bearerRefused: false,
@@ -149,7 +151,7 @@ async function renderSignIn() {
   $("signout-button").hidden = !signedIn;
   $("bid-button").disabled = !signedIn;
   $("admin").hidden = state.role !== "admin";
-  $("admin-actions").hidden = state.role !== "admin" || !state.session;
+  renderEnded();
   fieldError("token-error", "");
   if (!signedIn) {
     $("whoami").textContent = "Not signed in: you can watch, not bid.";
@@ -280,12 +282,12 @@ async function openSession(id) {
     typeof session.endsInMs === "number" ? serverNow + session.endsInMs : Date.parse(session.endsAt);
   state.session = session;
   state.highest = session.highestBid;
+  state.hasBid = false;
   state.ended = session.status === "ended";
   state.bearerRefused = false;
   if (location.hash !== `#${session.id}`) history.replaceState(null, "", `#${session.id}`);
   $("session-id").value = session.id;
   $("session").hidden = false;
-  $("admin-actions").hidden = state.role !== "admin";
   fieldError("end-error", "");
   fieldError("amount-error", "");
   $("notice").hidden = true;
@@ -301,8 +303,15 @@ async function openSession(id) {
   $("amount-label").textContent = `Your bid (${session.currency})`;
   suggestAmount();
   renderBoard({ entries: [], total: session.bidders });
+  renderEnded();
   tick();
   connectLive();
+}
+
+/** Once the auction has closed: no bid box, no end button. */
+function renderEnded() {
+  $("bid-form").hidden = state.ended;
+  $("admin-actions").hidden = state.role !== "admin" || !state.session || state.ended;
 }
 
 function statusWords(status) {
@@ -329,7 +338,10 @@ function renderBoard(board) {
           cell.textContent = text;
           row.append(cell);
         }
-        if (mine) row.classList.add("mine");
+        if (mine) {
+          row.classList.add("mine");
+          state.hasBid = true;
+        }
         return row;
       }),
     );
@@ -447,7 +459,7 @@ function handleMessage(message) {
       showNotice(`You won with ${money(message.amount)}.`, "won");
       return;
     case "lost":
-      showNotice("The auction closed and your bid did not win.", "lost");
+      if (state.hasBid) showNotice("The auction closed and your bid did not win.", "lost");
       return;
     case "result": {
       const winners = message.winners.map(
@@ -461,6 +473,7 @@ function handleMessage(message) {
       $("status").textContent = statusWords(message.status);
       if (message.status === "ended") {
         state.ended = true;
+        renderEnded();
         tick();
       }
       return;
@@ -500,6 +513,7 @@ async function placeBid(amount) {
     return;
   }
   const receipt = await res.json();
+  state.hasBid = true;
   const standing = receipt.rank === 1 ? "you lead" : `you are number ${receipt.rank}`;
   $("bid-result").textContent = `Your bid of ${money(receipt.amount)} is in: ${standing}.`;
   if (state.highest === null || receipt.amount > state.highest) state.highest = receipt.amount;
@@ -579,6 +593,7 @@ async function endSessionNow() {
   const updated = await res.json();
   state.ended = updated.status === "ended";
   state.endsAtMs = Date.parse(updated.endsAt);
+  renderEnded();
   $("status").textContent = statusWords(updated.status);
   $("ends-at").textContent = dateTime.format(state.endsAtMs);
   tick();

@@ -82,7 +82,9 @@ function pageCase(width: number): Case {
           ((await page.locator("#amount-hint").textContent()) ?? "").includes("€50.00"),
           "the hint does not show €50.00",
         );
-        await page.click("#bid-button");
+        // By keyboard: Enter in the amount places the suggested bid.
+        await page.focus("#amount");
+        await page.keyboard.press("Enter");
         await page.locator("#board tbody tr.mine", { hasText: "(you)" }).waitFor({ timeout: TIMEOUT_MS });
         check(
           ((await page.locator("#board tbody tr.mine").textContent()) ?? "").includes("€50.00"),
@@ -115,6 +117,13 @@ function pageCase(width: number): Case {
           "the input is not marked invalid",
         );
 
+        const unlabelled: string[] = await page.evaluate(
+          `[...document.querySelectorAll("input")].filter((i) => i.labels.length === 0).map((i) => i.id)`,
+        );
+        check(unlabelled.length === 0, `inputs without a label: ${unlabelled.join(", ")}`);
+        for (const live of ["#board", "#notice"]) {
+          check((await page.getAttribute(live, "aria-live")) !== null, `${live} has no aria-live`);
+        }
         const wide = await overflowing(page);
         await screenshot(page, `live-${width}.png`);
         check(wide.length === 0, `wider than the ${width} px viewport: ${wide.join(", ")}`);
@@ -179,6 +188,8 @@ const adminCase: Case = {
       await page.click("#end-button");
       await page.locator("#status", { hasText: "closed" }).waitFor({ timeout: TIMEOUT_MS });
       await page.locator("#countdown", { hasText: "closed" }).waitFor({ timeout: TIMEOUT_MS });
+      await page.locator("#bid-form").waitFor({ state: "hidden", timeout: TIMEOUT_MS });
+      await page.locator("#end-button").waitFor({ state: "hidden", timeout: TIMEOUT_MS });
       await screenshot(page, "live-admin-ended.png");
     } finally {
       await context.close();

@@ -26,6 +26,9 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           CACHE_NAMESPACE: inject("cacheNamespace"),
           // Small, so a test can reach it.
           LIVE_SOCKETS_PER_SESSION: "8",
+          // The pool's requests cannot wait on one another (workerd counts them as hung): bids go one call
+          // each here; coalesced bids are tested served, against npm start (test/served/, test/unit/).
+          BID_COALESCING: "off",
           // The webhook receiver is a local http:// server; retries a second apart so the tests see them.
           WEBHOOK_ALLOW_LOOPBACK: "true",
           WEBHOOK_RETRY_BASE_SECONDS: "1",
@@ -74,6 +77,20 @@ export default defineConfig({
       // embedded default it would run every Worker file a second time to learn little.
       ...(process.env.DATABASE_URL ? [workerProject("neon", "neon", "test/worker/**/*.test.ts")] : []),
       workerProject("wire", "hyperdrive", "test/wire/**/*.test.ts", true),
+      // `npm start` as a process of its own, against a real PostgreSQL (it makes a scratch database there).
+      ...(process.env.DATABASE_URL
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "served",
+                include: ["test/served/**/*.test.ts"],
+                environment: "node",
+                testTimeout: 120_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -2,6 +2,7 @@
 // checks, and one place that turns failures into an exit code.
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { errorMessage } from "../tools/net.js";
+import { RUNNERS, type Runner } from "../tools/service-process.js";
 
 /** A bad command line: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -149,4 +150,11 @@ export function databaseUrlOption(raw: string | undefined): string {
     throw new UsageError(`refusing database host ${url.hostname}: only loopback databases`);
   }
   return value;
+}
+
+/** --runner: how the service under test is served, `npm start` by default (tools/service-process.ts). */
+export function runnerOption(raw: string | undefined): Runner {
+  const runner = RUNNERS.find((r) => r === (raw ?? "start"));
+  if (runner === undefined) throw new UsageError(`--runner must be ${RUNNERS.join(" or ")}, not ${raw}`);
+  return runner;
 }

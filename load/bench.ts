@@ -1,11 +1,13 @@
-// npm run bench -- [--url http://127.0.0.1:8787] [--duration 10s] [--connections 100]
+// npm run bench -- [--url http://127.0.0.1:8787] [--duration 10s] [--connections 100] [--runner start|dev]
 // Side by side, against one running server: closed-loop throughput of
 // (a) GET session, the baseline Durable Object round trip, (b) bids, (c) the
 // leaderboard, (d) the naive design (one upsert per bid, straight to
-// PostgreSQL); then latency at a fixed offered rate of bids from many bidders.
+// PostgreSQL, served as `npm start` serves, or under wrangler dev with
+// --runner dev); then latency at a fixed offered rate of bids from many bidders.
 // On 2 cores absolute figures measure the machine; the ratios are the result.
 import { randomBytes } from "node:crypto";
 import type { Request } from "autocannon";
+import { runnerCommand } from "../tools/service-process.js";
 import { readDevSecret } from "../tools/token.js";
 import { AdminFigures } from "./admin-figures.js";
 import { BiddingApi, firstRaise } from "./api.js";
@@ -16,6 +18,7 @@ import {
   loopbackApiUrl,
   parseOptions,
   runCommand,
+  runnerOption,
   UsageError,
 } from "./args.js";
 import {
@@ -41,7 +44,7 @@ import { DEFAULT_RUN_FILE, readRunFile } from "./run-file.js";
 
 const USAGE = `usage: npm run bench -- [--url http://127.0.0.1:8787] [--run ${DEFAULT_RUN_FILE}] [--duration 10s]
                      [--connections 100] [--rate 300] [--bidders 1000]
-                     [--database-url URL (else DATABASE_URL)]`;
+                     [--database-url URL (else DATABASE_URL)] [--runner start|dev]`;
 
 const PAUSE_BETWEEN_PHASES_MS = 1_000;
 const FLUSH_WAIT_MS = 15_000;
@@ -55,7 +58,9 @@ async function main(): Promise<number> {
     rate: { type: "string" },
     bidders: { type: "string" },
     "database-url": { type: "string" },
+    runner: { type: "string" },
   });
+  const runner = runnerOption(values.runner);
   const run = readRunFile(values.run ?? DEFAULT_RUN_FILE);
   const url = loopbackApiUrl(values.url ?? run.url);
   const databaseUrl = databaseUrlOption(values["database-url"]);
@@ -93,8 +98,8 @@ async function main(): Promise<number> {
     `bench: ${url.origin}, session ${session.id}; closed loop: ${connections} connections, ` +
       `${durationSeconds} s per phase; fixed rate: ${rate} bids/s from ${bidderCount} bidders`,
   );
-  console.log("bench: starting the naive Worker (load/naive) under wrangler dev...");
-  const naive = await startNaiveWorker({ databaseUrl, jwtSecret: readDevSecret() });
+  console.log(`bench: starting the naive Worker (load/naive), served as ${runnerCommand(runner)} serves...`);
+  const naive = await startNaiveWorker({ runner, databaseUrl, jwtSecret: readDevSecret() });
   const phases: Partial<Record<PhaseKey, Phase>> = {};
   const bidOutcomes = new Map<string, number>();
   const naiveOutcomes = new Map<string, number>();

@@ -1,8 +1,10 @@
-// npm run corpus -- --url http://127.0.0.1:${PORT:-8787} [--database-url URL] [--all] [--theme auth]
-//   [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
+// npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL] [--all]
+//   [--theme auth] [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
 // The bad-input cases only a raw socket can send (targets the URL parser
 // would rewrite, repeated headers, chunked bodies, header bytes a Headers
-// object refuses: load/corpus/raw-only.ts), against a live server. Every
+// object refuses: load/corpus/raw-only.ts), against a live server: one it
+// starts itself (`npm start`, or `npm run dev` with --runner dev, on a scratch
+// database on DATABASE_URL's server), or the one at --url. Every
 // other case runs inside `npm test` (test/worker/corpus.test.ts); `--all`
 // sends those here too. It creates its fixtures through the API, snapshots
 // the state (PostgreSQL rows and the fixture sessions as the API shows
@@ -10,17 +12,21 @@
 // case without the expected 4xx problem document, on any 5xx, and on any
 // change of state. The table counts are the whole database's: run it while
 // nothing else writes there (not next to a load test).
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { errorMessage, redactUrl } from "../tools/net.js";
+import { createDatabase, dropDatabase } from "../tools/scratch-database.js";
+import { ServiceProcess } from "../tools/service-process.js";
 import { readDevSecret, signToken } from "../tools/token.js";
 import {
   databaseUrlOption,
-  defaultApiUrl,
   durationOption,
   loopbackApiUrl,
   parseOptions,
   runCommand,
+  runnerOption,
   UsageError,
 } from "./args.js";
 import { CorpusApi } from "./corpus/api.js";
@@ -37,10 +43,11 @@ import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "./
 import { THEMES } from "./corpus/themes.js";
 import { writeReport } from "./results.js";
 
-const USAGE = `usage: npm run corpus -- [--url http://127.0.0.1:\${PORT:-8787}] [--database-url URL (else DATABASE_URL)] [--all]
+const USAGE = `usage: npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]
 themes: ${THEMES.map((t) => t.theme).join(", ")}`;
 
+const DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres";
 const SETTLE_BEFORE_MS = 30_000;
 const SETTLE_AFTER_MS = 15_000;
 
@@ -84,9 +91,43 @@ function describeFixtures(fixtures: Fixtures) {
   };
 }
 
+/** The server the cases go to: the one at --url, or one of the run's own on a scratch database. */
+async function withServer(
+  values: { url?: string; "database-url"?: string; runner?: string },
+  run: (url: URL, databaseUrl: string) => Promise<number>,
+): Promise<number> {
+  if (values.url !== undefined) {
+    if (!values["database-url"] && !process.env.DATABASE_URL) {
+      throw new UsageError("the state check reads PostgreSQL: pass --database-url or set DATABASE_URL");
+    }
+    return run(loopbackApiUrl(values.url), databaseUrlOption(values["database-url"]));
+  }
+  const runner = runnerOption(values.runner);
+  const serverUrl = databaseUrlOption(values["database-url"] ?? (process.env.DATABASE_URL || DEFAULT_SERVER));
+  const name = `corpus_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  const databaseUrl = await createDatabase(serverUrl, name);
+  const scratch = mkdtempSync(join(tmpdir(), "corpus-"));
+  const service = await ServiceProcess.create({
+    runner,
+    persistTo: join(scratch, "state"),
+    env: { DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL },
+    ready: (response) => response.ok,
+  });
+  try {
+    console.log(`corpus: starting ${service.command} on ${service.url.origin}, database ${name}…`);
+    await service.start();
+    return await run(service.url, databaseUrl);
+  } finally {
+    await service.stop();
+    await dropDatabase(serverUrl, name);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
   const values = parseOptions({
     url: { type: "string" },
+    runner: { type: "string" },
     "database-url": { type: "string" },
     all: { type: "boolean" },
     report: { type: "string" },
@@ -94,11 +135,9 @@ async function main(): Promise<number> {
     "request-timeout": { type: "string" },
     deadline: { type: "string" },
   });
-  const url = loopbackApiUrl(values.url ?? defaultApiUrl());
-  if (!values["database-url"] && !process.env.DATABASE_URL) {
-    throw new UsageError("the state check reads PostgreSQL: pass --database-url or set DATABASE_URL");
+  if (values.url !== undefined && values.runner !== undefined) {
+    throw new UsageError("--runner starts a server of the run's own; --url names a running one: not both");
   }
-  const databaseUrl = databaseUrlOption(values["database-url"]);
   const requestTimeoutMs = durationOption("request-timeout", values["request-timeout"], 10_000, {
     minMs: 500,
     maxMs: 60_000,
@@ -108,8 +147,31 @@ async function main(): Promise<number> {
     maxMs: 60 * 60_000,
   });
   const themes = selectThemes(values.theme);
+  return withServer(values, (url, databaseUrl) =>
+    runCorpus({
+      url,
+      databaseUrl,
+      themes,
+      requestTimeoutMs,
+      deadlineMs,
+      all: values.all === true,
+      report: values.report,
+    }),
+  );
+}
+
+async function runCorpus(options: {
+  url: URL;
+  databaseUrl: string;
+  themes: readonly Theme[];
+  requestTimeoutMs: number;
+  deadlineMs: number;
+  all: boolean;
+  report: string | undefined;
+}): Promise<number> {
+  const { url, databaseUrl, themes, requestTimeoutMs } = options;
   const startedAt = new Date();
-  const deadline = startedAt.getTime() + deadlineMs;
+  const deadline = startedAt.getTime() + options.deadlineMs;
 
   const transport = rawTransport(url, requestTimeoutMs);
   const api = new CorpusApi(transport);
@@ -131,7 +193,7 @@ async function main(): Promise<number> {
     );
     const runner = new CaseRunner(transport, new RequestBuilder(fixtures.kit, placeholderValues(fixtures)));
     const built = await buildCases(runner.builder, themes);
-    const cases = values.all ? built : built.filter((c) => c.rawOnly !== undefined);
+    const cases = options.all ? built : built.filter((c) => c.rawOnly !== undefined);
     const total = cases.length;
     const state = new StateReader(db.query, api, {
       fixtures,
@@ -154,7 +216,7 @@ async function main(): Promise<number> {
     const before = await state.snapshot();
     console.log(
       `corpus: fixtures ${fixtures.tag} ready and snapshot taken; ` +
-        `${total} of ${built.length} cases (${values.all ? "all" : "the raw-socket ones"}) and the controls…`,
+        `${total} of ${built.length} cases (${options.all ? "all" : "the raw-socket ones"}) and the controls…`,
     );
 
     const controls = await runControls(runner);
@@ -185,7 +247,7 @@ async function main(): Promise<number> {
       stateChanged: stateChanges.length > 0,
       ok: failed.length === 0 && notRun === 0 && controlsFailed === 0 && stateChanges.length === 0,
     };
-    const reportPath = writeReportFile(values.report, {
+    const reportPath = writeReportFile(options.report, {
       url: url.origin,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

@@ -1,6 +1,6 @@
-// npm run test:faults [-- --only 1,2,4]
-// Fault injection against a live stack of its own (scratch database, wrangler
-// dev on free ports, PostgreSQL behind a proxy it can cut, the username cache
+// npm run test:faults [-- --only 1,2,4] [--runner start|dev]
+// Fault injection against a live stack of its own (scratch database, the
+// service on free ports: `npm start`, or `npm run dev` to compare, PostgreSQL behind a proxy it can cut, the username cache
 // behind gates it can cut), one scenario at a time, each ending with the load
 // harness's consistency check. Prints one PASS/FAIL/SKIP line per scenario,
 // then `N passed, N failed, N skipped`; writes load/results/faults.json.
@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage, redactUrl } from "../tools/net.js";
-import { databaseUrlOption, parseOptions, runCommand, UsageError } from "./args.js";
+import type { Runner } from "../tools/service-process.js";
+import { databaseUrlOption, parseOptions, runCommand, runnerOption, UsageError } from "./args.js";
 import { Cleanups } from "./faults/cleanups.js";
 import { databaseOutage } from "./faults/database-outage.js";
 import {
@@ -23,7 +24,7 @@ import { redisOutage } from "./faults/redis-outage.js";
 import { type FaultStack, startStack } from "./faults/stack.js";
 import { workerKill } from "./faults/worker-kill.js";
 
-const USAGE = "usage: npm run test:faults [-- --only 1,2,4]";
+const USAGE = "usage: npm run test:faults [-- --only 1,2,4] [--runner start|dev]";
 const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 /** CI allows 6 minutes; past this the run stops, cleans up (bounded too) and fails. A normal run takes 1.5–2 minutes. */
@@ -37,7 +38,11 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { id: 1, title: "PostgreSQL unreachable for 30 s under load", run: databaseOutage },
-  { id: 2, title: "wrangler dev killed (SIGKILL) mid-load and restarted", run: workerKill },
+  {
+    id: 2,
+    title: "the service killed (SIGKILL to its process group) mid-load and restarted",
+    run: workerKill,
+  },
   {
     id: 3,
     title: "the same flush twice, two flushes racing",
@@ -100,7 +105,7 @@ async function runScenario(scenario: Scenario, stack: FaultStack, api: FaultApi)
   try {
     // A scenario that failed half-way may have left the Worker down; every scenario starts with it up.
     if (!stack.worker.running) {
-      log("wrangler dev is not running: starting it again");
+      log(`${stack.worker.command} is not running: starting it again`);
       await stack.worker.start();
     }
     const outcome = await scenario.run({ stack, api, log });
@@ -117,7 +122,9 @@ async function runScenario(scenario: Scenario, stack: FaultStack, api: FaultApi)
       details: outcome.details,
     };
   } catch (error) {
-    const tail = stack.worker.running ? "" : `\nwrangler output:\n${stack.worker.outputTail()}`;
+    const tail = stack.worker.running
+      ? ""
+      : `\n${stack.worker.command} output:\n${stack.worker.outputTail()}`;
     return {
       ...base,
       status: "FAIL",
@@ -129,30 +136,33 @@ async function runScenario(scenario: Scenario, stack: FaultStack, api: FaultApi)
   }
 }
 
-/** The scenarios to run: all, or those --only names. */
-function selectScenarios(): Scenario[] {
-  const values = parseOptions({ only: { type: "string" } });
-  if (values.only === undefined) return SCENARIOS;
+/** The scenarios to run (all, or those --only names) and the service's runner. */
+function readOptions(): { scenarios: Scenario[]; runner: Runner } {
+  const values = parseOptions({ only: { type: "string" }, runner: { type: "string" } });
+  const runner = runnerOption(values.runner);
+  if (values.only === undefined) return { scenarios: SCENARIOS, runner };
   const only = new Set(values.only.split(",").map((id) => Number(id.trim())));
   if ([...only].some((id) => !SCENARIOS.some((s) => s.id === id))) {
     throw new UsageError(`--only takes scenario numbers from ${SCENARIOS.map((s) => s.id).join(",")}`);
   }
-  return SCENARIOS.filter((s) => only.has(s.id));
+  return { scenarios: SCENARIOS.filter((s) => only.has(s.id)), runner };
 }
 
-async function main(scenarios: Scenario[]): Promise<void> {
+async function main(scenarios: Scenario[], runner: Runner): Promise<void> {
   const serverUrl = databaseUrlOption(process.env.DATABASE_URL || DEFAULT_SERVER_URL);
   const redisUrl = process.env.REDIS_URL || undefined;
   console.log(`faults: starting a stack of its own (PostgreSQL server ${redactUrl(serverUrl)})`);
   const stack = await startStack({
     serverUrl,
     redisUrl,
+    runner,
     cleanups,
     log: (line) => console.log(`[${elapsed()}] stack: ${line}`),
   });
   stackInfo = {
     scratchDatabase: stack.databaseName,
     api: stack.worker.url.origin,
+    runner: stack.worker.command,
     flushIntervalMs: stack.flushIntervalMs,
     cache: stack.cache ? "Upstash adapter over REDIS_URL, behind gates" : `none (${stack.cacheSkipReason})`,
   };
@@ -181,7 +191,7 @@ async function finish(code: number, note?: string): Promise<never> {
 function stopOnSignalsAndDeadline(): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
-      // A second signal leaves at once (the exit handler still kills wrangler's process group),
+      // A second signal leaves at once (the exit handler still kills the service's process group),
       // but not one that arrives together with the first: npm and tsx relay the signal the
       // terminal already sent to the whole process group.
       if (finishing) {
@@ -216,10 +226,10 @@ function stopOnSignalsAndDeadline(): void {
 }
 
 runCommand("faults", USAGE, async () => {
-  const scenarios = selectScenarios();
+  const { scenarios, runner } = readOptions();
   stopOnSignalsAndDeadline();
   try {
-    await main(scenarios);
+    await main(scenarios, runner);
   } catch (error) {
     results.push({
       id: 0,

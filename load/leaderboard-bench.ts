@@ -1,6 +1,7 @@
 // npx tsx load/leaderboard-bench.ts -- [--run load/results/run.json] [--url URL] [--connections 50]
 //   [--duration 10s] [--rounds 3] [--limit 50] [--product-wire http://127.0.0.1:PORT]
 //   [--redis-url redis://127.0.0.1:6379] [--database-url URL (else DATABASE_URL)] [--naive-direct]
+//   [--runner start|dev]
 // Issue 4: the product's leaderboard (usernames from one cache MGET, at most one SQL query for the
 // misses) against the reference system's N+1 (the top bids from PostgreSQL, then one query per
 // username), served by the naive Worker in load/naive/ for the same session. Closed-loop autocannon
@@ -29,6 +30,7 @@ import {
   loopbackApiUrl,
   parseOptions,
   runCommand,
+  runnerOption,
   UsageError,
 } from "./args.js";
 import { type Phase, toPhase } from "./bench-summary.js";
@@ -46,7 +48,7 @@ const USAGE = `usage: npx tsx load/leaderboard-bench.ts -- [--run ${DEFAULT_RUN_
          [--duration 10s] [--rounds 3] [--limit 50] [--probe-requests 20] [--naive-direct]
          [--product-wire CONTROL_URL (from load/pg-wire-counter.ts)] [--redis-url URL (else REDIS_URL)]
          [--cache-namespace ${DEFAULT_CACHE_NAMESPACE} (the stack's CACHE_NAMESPACE)]
-         [--database-url URL (else DATABASE_URL)]`;
+         [--database-url URL (else DATABASE_URL)] [--runner start|dev]`;
 
 const PAUSE_BETWEEN_PHASES_MS = 1_000;
 const SEED_CONCURRENCY = 16;
@@ -168,7 +170,9 @@ async function main(): Promise<number> {
     "database-url": { type: "string" },
     "naive-direct": { type: "boolean" },
     "cache-namespace": { type: "string" },
+    runner: { type: "string" },
   });
+  const runner = runnerOption(values.runner);
   const run = readRunFile(values.run ?? DEFAULT_RUN_FILE);
   const url = loopbackApiUrl(values.url ?? run.url);
   const databaseUrl = databaseUrlOption(values["database-url"]);
@@ -224,6 +228,7 @@ async function main(): Promise<number> {
     `leaderboard-bench: starting the naive Worker (load/naive)${proxy ? " behind a counting wire proxy" : ""}...`,
   );
   const naive = await startNaiveWorker({
+    runner,
     databaseUrl: proxy?.url ?? databaseUrl,
     jwtSecret: readDevSecret(),
   });

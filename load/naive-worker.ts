@@ -1,17 +1,20 @@
-// Starts and stops the naive Worker (load/naive/) under wrangler dev on a
-// free loopback port, against the product's database.
-import { withPlaceholderPassword } from "../tools/net.js";
-import { type DevWorker, startDevWorker } from "./worker-dev.js";
+// Starts and stops the naive Worker (load/naive/) on a free loopback port,
+// against the product's database.
+import type { Runner } from "../tools/service-process.js";
+import { type BenchWorker, startBenchWorker } from "./bench-worker.js";
 
-export type NaiveWorker = DevWorker;
+export type NaiveWorker = BenchWorker;
 
-export function startNaiveWorker(options: { databaseUrl: string; jwtSecret: string }): Promise<NaiveWorker> {
-  return startDevWorker({
+export function startNaiveWorker(options: {
+  runner: Runner;
+  databaseUrl: string;
+  jwtSecret: string;
+}): Promise<NaiveWorker> {
+  return startBenchWorker({
+    runner: options.runner,
     config: "load/naive/wrangler.toml",
     label: "the naive Worker",
     vars: { JWT_SECRET: options.jwtSecret },
-    env: {
-      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPlaceholderPassword(options.databaseUrl),
-    },
+    databaseUrl: options.databaseUrl,
   });
 }

@@ -1,7 +1,8 @@
 // npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
-//   [--w2-raises own|top] [--no-webhooks]
+//   [--w2-raises own|top] [--no-webhooks] [--runner start|dev]
 //   [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]
-// This service (`npm run dev`, a scratch database, the machine's Redis) and the
+// This service (`npm start`, or `npm run dev` with --runner dev; a scratch
+// database, the machine's Redis) and the
 // reference design (../shared/peers/reference-fastapi) side by side on the
 // same machine, workload by workload, alternating which goes first:
 //   W1 1000 bids at the same instant on 1000 open connections
@@ -9,7 +10,7 @@
 //      also with a webhook subscription to a receiver process, same rounds
 //   W3 closed loop, 50 connections, the leaderboard (top 50 with usernames)
 //   W4 open-loop bids, the system's fault mid-run, then the 201s PostgreSQL lost
-// plus the platform floor (load/floor/) and CPU per process tree. Prints the
+// plus the platform floor (load/floor/, served the same way) and CPU per process tree. Prints the
 // tables, writes load/results/reference-bench-*.json, and leaves nothing running.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { errorMessage, freePort, redactUrl } from "../tools/net.js";
+import { createDatabase, databaseUrlOf, dropDatabase } from "../tools/scratch-database.js";
+import { ServiceProcess } from "../tools/service-process.js";
 import { readDevSecret } from "../tools/token.js";
 import { signAdminToken } from "./admin-token.js";
 import { BiddingApi } from "./api.js";
@@ -26,6 +29,7 @@ import {
   integerOption,
   parseOptions,
   runCommand,
+  runnerOption,
   UsageError,
 } from "./args.js";
 import { Cleanups } from "./faults/cleanups.js";
@@ -33,7 +37,6 @@ import { HttpClient } from "./http-client.js";
 import type { FaultPlan } from "./reference/fault-run.js";
 import { startFloorWorker } from "./reference/floor.js";
 import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
-import { ProductStack } from "./reference/product-stack.js";
 import { type Contender, runRounds } from "./reference/rounds.js";
 import {
   type BenchResults,
@@ -49,13 +52,12 @@ import { referenceSystem, serviceSystem } from "./reference/systems.js";
 import type { WebhookBench } from "./reference/webhook-run.js";
 import { W2_CONNECTIONS } from "./reference/workloads.js";
 import { writeReport } from "./results.js";
-import { createDatabase, databaseUrlOf, dropDatabase } from "./scratch-database.js";
 import { createBidders } from "./user-batches.js";
 import { WebhookReceiver } from "./webhook-receiver.js";
 import { WebhookSubscriptions } from "./webhook-subscriptions.js";
 
 const USAGE = `usage: npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
-                               [--w2-raises own|top] [--no-webhooks]
+                               [--w2-raises own|top] [--no-webhooks] [--runner start|dev]
                                [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]`;
 
 const HOST = "127.0.0.1";
@@ -107,7 +109,9 @@ async function main(): Promise<number> {
     "no-webhooks": { type: "boolean" },
     "pg-server": { type: "string" },
     "redis-url": { type: "string" },
+    runner: { type: "string" },
   });
+  const runner = runnerOption(values.runner);
   const rounds = integerOption("rounds", values.rounds, 2, { min: 1, max: 10 });
   const durationMs = durationOption("duration", values.duration, 10_000, { minMs: 1_000, maxMs: 300_000 });
   const userCount = integerOption("users", values.users, 1000, { min: W2_CONNECTIONS, max: 5000 });
@@ -174,10 +178,11 @@ async function main(): Promise<number> {
     const serviceDbUrl = await createDatabase(pgServer, serviceDb);
     cleanups.add("service database", () => dropDatabase(pgServer, serviceDb));
     const namespace = `refbench-${tag}`;
-    const stack = await ProductStack.create({
-      databaseUrl: serviceDbUrl,
-      redisUrl,
-      persistTo: join(tempDir, "wrangler-state"),
+    const stack = await ServiceProcess.create({
+      runner,
+      env: { DATABASE_URL: serviceDbUrl, REDIS_URL: redisUrl },
+      persistTo: join(tempDir, "service-state"),
+      ready: (response) => response.ok,
       vars: {
         BID_RATE_PER_SECOND: "100000",
         BID_RATE_BURST: "100000",
@@ -187,15 +192,17 @@ async function main(): Promise<number> {
       },
     });
     cleanups.add(
-      "npm run dev",
-      () => stack.stop(),
+      stack.command,
+      async () => {
+        await stack.stop();
+      },
       () => stack.killNow(),
     );
     cleanups.add("username cache entries", async () => {
       await deleteCacheKeys(redisUrl, namespace);
     });
     log(
-      `this service: npm run dev on ${stack.url.origin}, database ${serviceDb} on ${redactUrl(pgServer)}...`,
+      `this service: ${stack.command} on ${stack.url.origin}, database ${serviceDb} on ${redactUrl(pgServer)}...`,
     );
     await stack.start();
 
@@ -219,8 +226,8 @@ async function main(): Promise<number> {
     const peerStart = await peer.start();
     if (peerStart) log(`  ${peerStart.replace(/\n/g, "\n        ")}`);
 
-    log("platform floor: wrangler dev with load/floor/...");
-    const floor = await startFloorWorker();
+    log(`platform floor: load/floor/, served as ${stack.command} serves...`);
+    const floor = await startFloorWorker(runner);
     cleanups.add("floor Worker", () => floor.stop());
 
     const adminToken = await signAdminToken(TOKEN_SECONDS);
@@ -282,7 +289,8 @@ async function main(): Promise<number> {
     console.log(
       [
         "",
-        `side by side, ${rounds} round(s), ${durationMs / 1000} s per closed loop; ratio = this service ÷ reference (W1: reference time ÷ ours), above 1 is better`,
+        `side by side, ${rounds} round(s), ${durationMs / 1000} s per closed loop; this service served by ${stack.command}, the floor too; ` +
+          "ratio = this service ÷ reference (W1: reference time ÷ ours), above 1 is better",
         headline,
         "",
         formatRounds(results),
@@ -316,7 +324,7 @@ async function main(): Promise<number> {
         webhooks: withWebhooks,
       },
       systems: {
-        service: { url: stack.url.origin, database: serviceDb, command: "npm run dev" },
+        service: { url: stack.url.origin, database: serviceDb, command: stack.command },
         reference: { url: peer.url.origin, database: peerDb, peer: PEER_DIR },
         floor: floor.url.origin,
         webhookReceiver: webhooks?.receiver.url("/") ?? null,
@@ -333,7 +341,7 @@ async function main(): Promise<number> {
     console.error(`bench:reference: ${errorMessage(error)}`);
     return 1;
   } finally {
-    log("cleaning up: floor Worker, reference design, npm run dev, scratch databases...");
+    log("cleaning up: floor Worker, reference design, this service, scratch databases...");
     await cleanups.runAll();
   }
 }

@@ -3,7 +3,7 @@
 // it which paths to accept and with which secret, and asks what it received.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { exited, waitForExit } from "./process-group.js";
+import { exited, waitForExit } from "../tools/process-group.js";
 import {
   type FromReceiver,
   FromReceiverSchema,

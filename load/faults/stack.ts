@@ -3,23 +3,25 @@
 //   scratch database on DATABASE_URL's server, migrated through the proxy
 //   pg wire proxy (test/support) ── the Worker's only way to PostgreSQL
 //   [Redis ── gate ── Upstash adapter ── gate] ── the Worker's username cache
-//   wrangler dev with --persist-to a temp folder that survives a restart
+//   the service (`npm start`, or `npm run dev` with --runner dev) with --persist-to a
+//   temp folder that survives a restart
 import { randomBytes, randomInt } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
 import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
-import { errorMessage, freePort, redactUrl, withPlaceholderPassword } from "../../tools/net.js";
+import { errorMessage, redactUrl } from "../../tools/net.js";
 import { type ClientOptions, withClient } from "../../tools/pg-client.js";
+import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
+import { declaredSecrets } from "../../tools/serve.js";
+import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
-import { createDatabase, dropDatabase } from "../scratch-database.js";
 import type { Cleanups } from "./cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
-import { WranglerProcess } from "./wrangler-process.js";
 
 const HOST = "127.0.0.1";
 const FLUSH_INTERVAL_MS = 1_000;
@@ -46,7 +48,7 @@ export interface FaultStack {
   databaseUrl: string;
   databaseName: string;
   proxy: PgWireProxy;
-  worker: WranglerProcess;
+  worker: ServiceProcess;
   cache: CachePath | undefined;
   /** Why there is no cache, when there is none. */
   cacheSkipReason: string | undefined;
@@ -88,6 +90,7 @@ function throughGate(url: string, gate: TcpGate): string {
 export async function startStack(opts: {
   serverUrl: string;
   redisUrl: string | undefined;
+  runner: Runner;
   cleanups: Cleanups;
   log: (line: string) => void;
 }): Promise<FaultStack> {
@@ -159,9 +162,9 @@ export async function startStack(opts: {
     }
   }
 
-  const envFile = join(tempDir, "worker.env");
-  writeFileSync(envFile, "# the fault run's Worker reads its secrets from --var, not from .dev.vars\n");
   const vars: Record<string, string> = {
+    // Every secret set, so none of a developer's .dev.vars reaches the run.
+    ...Object.fromEntries(declaredSecrets().map((name) => [name, ""])),
     JWT_SECRET: readDevSecret(),
     DB_DRIVER: "hyperdrive",
     FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS),
@@ -172,21 +175,24 @@ export async function startStack(opts: {
     vars.UPSTASH_REDIS_REST_TOKEN = cache.restToken;
     vars.CACHE_NAMESPACE = DEFAULT_CACHE_NAMESPACE;
   }
-  const worker = new WranglerProcess({
-    port: await freePort(),
-    inspectorPort: await freePort(),
+  const worker = await ServiceProcess.create({
+    runner: opts.runner,
     persistTo: join(tempDir, "state"),
-    envFile,
+    // The Worker's only way to PostgreSQL is the proxy; its cache is the gated adapter above.
+    env: { DATABASE_URL: proxy.url, REDIS_URL: undefined },
     vars,
-    hyperdriveUrl: withPlaceholderPassword(proxy.url),
   });
   cleanups.add(
-    "wrangler dev",
-    () => worker.stop(),
+    worker.command,
+    async () => {
+      await worker.stop();
+    },
     () => worker.killNow(),
   );
   await worker.start();
-  log(`wrangler dev on ${worker.url.origin} (pid ${worker.pid ?? "?"}), state in ${join(tempDir, "state")}`);
+  log(
+    `${worker.command} on ${worker.url.origin} (pid ${worker.pid ?? "?"}), state in ${join(tempDir, "state")}`,
+  );
 
   return {
     databaseUrl,

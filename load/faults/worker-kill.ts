@@ -1,5 +1,6 @@
-// Scenario 2: wrangler dev (and workerd with it) killed with SIGKILL mid-load,
-// then restarted on the same persisted state. A bid whose request failed on
+// Scenario 2: the service (npm, its script, workerd and the stack beside it)
+// killed with SIGKILL to its process group mid-load, then restarted on the
+// same persisted state. A bid whose request failed on
 // the connection has an unknown outcome (the ledger keeps it as unresolved);
 // a bid acknowledged with 201 must never be lost. Bids acknowledged but not
 // yet flushed at the kill sit in the object's SQLite: the persisted alarm
@@ -30,7 +31,7 @@ const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
 export async function workerKill({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
   const problems: string[] = [];
   const users = await api.createUsers(USERS, "kill");
-  const session = await api.createSession("faults: wrangler dev killed");
+  const session = await api.createSession("faults: the service killed");
   const load = new SessionLoad(api, session);
   const cold = await load.warmUp(users);
   if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);

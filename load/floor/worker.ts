@@ -1,5 +1,5 @@
 // The platform floor: the cheapest Worker, object call and object write that
-// wrangler dev can serve, so the product's figures can be read as ratios to them.
+// the runtime can serve, so the product's figures can be read as ratios to them.
 // One object for every request, as one session's bids all reach one object.
 import { DurableObject } from "cloudflare:workers";
 

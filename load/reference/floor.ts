@@ -1,19 +1,21 @@
-// The platform floor (load/floor/): what wrangler dev's workerd serves on this
-// machine with none of the product in the way, closed loop on each route.
+// The platform floor (load/floor/): what the runtime serves on this machine
+// with none of the product in the way, served the way the product is (the
+// same front door), closed loop on each route.
+import type { Runner } from "../../tools/service-process.js";
+import { type BenchWorker, startBenchWorker } from "../bench-worker.js";
 import type { RawLoopResult } from "../raw-closed-loop.js";
-import { type DevWorker, startDevWorker } from "../worker-dev.js";
 import { type Measured, runFixedReads } from "./workloads.js";
 
 export const FLOOR_ROUTES = ["/bare", "/object", "/write"] as const;
 export type FloorRoute = (typeof FLOOR_ROUTES)[number];
 export const FLOOR_CONNECTIONS = 100;
 
-export function startFloorWorker(): Promise<DevWorker> {
-  return startDevWorker({ config: "load/floor/wrangler.toml", label: "the floor Worker" });
+export function startFloorWorker(runner: Runner): Promise<BenchWorker> {
+  return startBenchWorker({ runner, config: "load/floor/wrangler.toml", label: "the floor Worker" });
 }
 
 export async function measureFloor(
-  floor: DevWorker,
+  floor: BenchWorker,
   durationMs: number,
   signal: AbortSignal,
 ): Promise<Record<FloorRoute, Measured<RawLoopResult>>> {

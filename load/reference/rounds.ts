@@ -3,10 +3,10 @@
 // given its flush before the next measurement so one's flush never lands in
 // the other's figures.
 import type { BiddingApi, Session } from "../api.js";
+import type { BenchWorker } from "../bench-worker.js";
 import type { Raises } from "../bid-ledger.js";
 import { sleep } from "../faults/harness.js";
 import type { CreatedBidder } from "../user-batches.js";
-import type { DevWorker } from "../worker-dev.js";
 import { type FaultPlan, runFaultRound } from "./fault-run.js";
 import { measureFloor } from "./floor.js";
 import { type AcknowledgedAmount, checkLiveBids, type LiveBidCheck } from "./live-bids.js";
@@ -31,7 +31,7 @@ export interface RoundsPlan {
   raises: Raises;
   /** Set: this service's W2 runs once more each round with a webhook subscription. */
   webhooks: WebhookBench | undefined;
-  floor: DevWorker;
+  floor: BenchWorker;
   signal: AbortSignal;
   /** Filled in as each measurement ends, so an interrupted run keeps what it measured. */
   results: BenchResults;

@@ -1,5 +1,7 @@
 // The two designs behind one interface: where they answer, which processes
 // are theirs, their fault, and how to count what the fault lost.
+
+import type { ServiceProcess } from "../../tools/service-process.js";
 import { AdminFigures } from "../admin-figures.js";
 import type { BidLedger } from "../bid-ledger.js";
 import { checkConsistency } from "../consistency.js";
@@ -7,7 +9,6 @@ import { consistencyFigures, sleep } from "../faults/harness.js";
 import { HttpClient } from "../http-client.js";
 import { type AcknowledgedAmount, checkLiveBids } from "./live-bids.js";
 import type { ReferencePeer } from "./peer.js";
-import type { ProductStack } from "./product-stack.js";
 
 export type SystemKey = "service" | "reference";
 
@@ -42,21 +43,22 @@ const FLUSH_TIMEOUT_MS = 30_000;
 /** The peer drains its buffer every 5 s; a batch taken just before the buffer emptied needs one more tick. */
 const PEER_DRAIN_SETTLE_MS = 6_000;
 
-export function serviceSystem(stack: ProductStack, databaseUrl: string, adminToken: string): BenchSystem {
+export function serviceSystem(stack: ServiceProcess, databaseUrl: string, adminToken: string): BenchSystem {
   return {
     key: "service",
-    label: "this service",
+    label: `this service (${stack.command})`,
     url: stack.url,
     databaseUrl,
     cpuRoots: () => (stack.pid === undefined ? [] : [stack.pid]),
     async fault() {
       const kill = await stack.kill();
-      return `SIGKILL to npm run dev's process group (${kill.processes.length} processes), gone after ${kill.goneAfterMs} ms${kill.survivors > 0 ? `, ${kill.survivors} SURVIVORS` : ""}`;
+      const survivors = kill.survivors.length > 0 ? `, ${kill.survivors.length} SURVIVORS` : "";
+      return `SIGKILL to ${stack.command}'s process group (${kill.killed.length} processes), gone after ${kill.releasedAfterMs} ms${survivors}`;
     },
     async recover() {
       const started = Date.now();
       await stack.start();
-      return `npm run dev restarted on its persisted state in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      return `${stack.command} restarted on its persisted state in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     },
     async countLost(sessionId, ledger, acknowledged) {
       const client = new HttpClient(stack.url, { maxSockets: 2 });

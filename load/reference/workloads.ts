@@ -21,6 +21,9 @@ export interface Measured<T> {
   loaderCores: number;
 }
 
+/** What a workload needs of a system: where it answers, and which processes are its. */
+export type LoadTarget = Pick<BenchSystem, "url" | "cpuRoots">;
+
 export const W2_CONNECTIONS = 100;
 export const W3_CONNECTIONS = 50;
 const LEADERBOARD_LIMIT = 50;
@@ -58,7 +61,7 @@ const port = (url: URL) => Number(url.port);
  * all written at once. Amounts differ per user, so the board W3 reads is stable.
  */
 export async function runSimultaneousBids(
-  system: BenchSystem,
+  system: LoadTarget,
   session: Session,
   users: readonly Bidder[],
   acknowledged: AcknowledgedAmount[],
@@ -91,7 +94,7 @@ export async function runSimultaneousBids(
  * later; 0.68 events per bid in a 5 s run).
  */
 export function runRaises(
-  system: BenchSystem,
+  system: LoadTarget,
   session: Session,
   users: readonly Bidder[],
   durationMs: number,
@@ -136,7 +139,7 @@ export function runRaises(
 
 /** W3: the leaderboard, top 50 with usernames, closed loop. */
 export function runLeaderboardReads(
-  system: BenchSystem,
+  system: LoadTarget,
   sessionId: string,
   durationMs: number,
   signal: AbortSignal,

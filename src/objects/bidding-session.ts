@@ -368,6 +368,11 @@ export class BiddingSession extends DurableObject<Env> {
       return { ok: false, code: "invalid_request", detail: "Send exactly one of amount and maxAmount." };
     const sentBefore = requestId === undefined ? undefined : this.earlierOutcome(requestId, request.resend);
     if (sentBefore) return sentBefore;
+    // Sent again while the call that first carried it was still on its way: in the same batch.
+    const acceptedInBatch = accepted.find(
+      (a) => requestId !== undefined && a.requestId === requestId,
+    )?.receipt;
+    if (acceptedInBatch) return { ok: true, value: { receipt: acceptedInBatch, replayed: false } };
     const body = bodyKey(request);
     const earlier = this.earlierAnswer(userId, body, idempotencyKey, accepted);
     if (earlier) return earlier;

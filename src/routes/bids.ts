@@ -78,7 +78,7 @@ export const bidsRouter = createRouter()
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
     const placed = await expectOk(
-      placeBidInSession(c.env, id, { userId, amount, maxAmount, idempotencyKey }),
+      placeBidInSession(c.env, c.executionCtx, id, { userId, amount, maxAmount, idempotencyKey }),
     );
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);

@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { freePort } from "../../tools/net.js";
 import type { Browser } from "./chromium.js";
 import { countdownMs, LivePageApi } from "./live-page.js";
-import type { DevStack } from "./stack.js";
+import type { ServedStack } from "./stack.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TIMEOUT_MS = 15_000;
@@ -18,7 +18,7 @@ const YEAR_MS = 365 * 24 * 3600_000;
 type Case = {
   name: string;
   run: (
-    stack: DevStack,
+    stack: ServedStack,
     browser: Browser,
     screenshot: (page: Page, name: string) => Promise<void>,
   ) => Promise<void>;

@@ -14,7 +14,7 @@ import { errorMessage } from "../../tools/net.js";
 import { type Browser, launchChromium } from "./chromium.js";
 import { bidThroughForm, countdownMs, LivePageApi, openLivePage } from "./live-page.js";
 import { productCases } from "./product-cases.js";
-import { type DevStack, startDevStack } from "./stack.js";
+import { type ServedStack, startServedStack } from "./stack.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS = join(ROOT, "load/results");
@@ -71,7 +71,7 @@ async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).textContent()) ?? "";
 }
 
-const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise<void> }[] = [
+const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Promise<void> }[] = [
   {
     name: "/docs and Swagger UI come from the Worker's static assets",
     async run({ url }) {
@@ -247,16 +247,19 @@ const cases: { name: string; run: (stack: DevStack, browser: Browser) => Promise
       }
     },
   },
-  ...productCases.map((c) => ({ name: c.name, run: (s: DevStack, b: Browser) => c.run(s, b, screenshot) })),
+  ...productCases.map((c) => ({
+    name: c.name,
+    run: (s: ServedStack, b: Browser) => c.run(s, b, screenshot),
+  })),
 ];
 
 async function main(): Promise<number> {
   let passed = 0;
   let failed = 0;
-  let stack: DevStack | undefined;
+  let stack: ServedStack | undefined;
   let browser: Browser | undefined;
   try {
-    stack = await startDevStack();
+    stack = await startServedStack();
     browser = await launchChromium();
     for (const { name, run } of cases) {
       try {
@@ -274,7 +277,7 @@ async function main(): Promise<number> {
     console.log(`FAIL  set-up: ${errorMessage(error)}`);
   } finally {
     await browser?.close();
-    if (failed > 0 && stack) console.log(`--- npm run dev, last lines ---\n${stack.logTail()}`);
+    if (failed > 0 && stack) console.log(`--- npm start, last lines ---\n${stack.logTail()}`);
     await stack?.stop();
   }
   console.log(`${passed} passed, ${failed} failed`);

@@ -1,66 +1,34 @@
-// `npm run dev` on free ports, with a scratch embedded database and no cache,
-// for tests that need the Worker as wrangler dev serves it (static assets
-// included, which the vitest pool does not put in front of the Worker).
-import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+// The service as users run it (`npm start`) on free ports, with a scratch
+// embedded database and no cache, for tests that need the Worker with its
+// static assets (which the vitest pool does not put in front of it).
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { exited, signalGroup, waitForExit } from "../../load/process-group.js";
-import { freePort } from "../../tools/net.js";
+import { ServiceProcess } from "../../tools/service-process.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const READY_TIMEOUT_MS = 90_000;
-
-export interface DevStack {
+export interface ServedStack {
   url: string;
-  /** The last lines wrangler and the dev script printed. */
-  logTail(lines?: number): string;
+  /** The last lines the service printed. */
+  logTail(): string;
   stop(): Promise<void>;
 }
 
-export async function startDevStack(): Promise<DevStack> {
+export async function startServedStack(): Promise<ServedStack> {
   const scratch = mkdtempSync(join(tmpdir(), "bidding-browser-"));
-  const logFile = join(scratch, "dev.log");
-  const [port, pglitePort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    PGLITE_PORT: String(pglitePort),
-    PGLITE_DATA_DIR: join(scratch, "pglite"),
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_SEND_METRICS: "false",
-  };
-  delete env.DATABASE_URL;
-  delete env.REDIS_URL;
-  const log = openSync(logFile, "a");
-  // Its own process group, so the dev script, wrangler and workerd stop together.
-  const child = spawn(
-    "npm",
-    ["run", "--silent", "dev", "--", "--log-level", "error", "--inspector-port", String(inspectorPort)],
-    { cwd: ROOT, env, detached: true, stdio: ["ignore", log, log] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const logTail = (lines = 30) =>
-    readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  const service = await ServiceProcess.create({
+    runner: "start",
+    persistTo: join(scratch, "state"),
+    env: { DATABASE_URL: undefined, REDIS_URL: undefined, PGLITE_DATA_DIR: join(scratch, "pglite") },
+  });
   const stop = async () => {
-    if (child.pid !== undefined && !exited(child)) {
-      signalGroup(child.pid, "SIGTERM");
-      if (!(await waitForExit(child, 15_000))) signalGroup(child.pid, "SIGKILL");
-    }
+    await service.stop();
     rmSync(scratch, { recursive: true, force: true });
   };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline && !exited(child)) {
-    try {
-      await fetch(`${url}/health`);
-      return { url, logTail, stop };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+  try {
+    await service.start();
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
   }
-  const tail = logTail();
-  await stop();
-  throw new Error(`npm run dev did not start on ${url}:\n${tail}`);
+  return { url: service.url.origin, logTail: () => service.outputTail(), stop };
 }

@@ -88,6 +88,19 @@ describe("a batch of bids in one object call", () => {
     expect((await statsOf(session.id)).seq).toBe(1);
   });
 
+  it("answers a bid sent again in the very batch that first carried it with its one receipt", async () => {
+    const session = await createSession({ minIncrement: 1 });
+    const [a] = await bidders(1);
+    if (!a) throw new Error("users");
+    const first: BidRequest = { userId: a, amount: 100, requestId: "r-1" };
+    const outcomes = await sessionStub(session.id).placeBids([first, { ...first, resend: true }]);
+    expect(outcomes.map(summary)).toEqual([
+      { seq: 1, replayed: false },
+      { seq: 1, replayed: false },
+    ]);
+    expect((await statsOf(session.id)).seq).toBe(1);
+  });
+
   it("fails every bid of a batch whose write fails, and leaves memory and storage as they were", async () => {
     const session = await createSession({ minIncrement: 1 });
     const [a, b, c] = await bidders(3);

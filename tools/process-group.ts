@@ -1,7 +1,8 @@
-// Child processes started in their own process group (wrangler dev and the
+// Child processes started in their own process group (a server and the
 // workerd it starts), stopped together; what they print kept for failure
 // messages, and a wait until they answer.
 import type { ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 
 export const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
@@ -58,4 +59,35 @@ export async function waitForAnswer(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return false;
+}
+
+export interface GroupMember {
+  pid: number;
+  command: string;
+}
+
+/** Live (not zombie) processes whose process group is `pgid`, from /proc (empty where there is no /proc). */
+export function groupMembers(pgid: number): GroupMember[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const members: GroupMember[] = [];
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+      const close = stat.lastIndexOf(")");
+      const [state, , pgrp] = stat.slice(close + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") {
+        members.push({ pid: Number(entry), command: stat.slice(stat.indexOf("(") + 1, close) });
+      }
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return members;
 }

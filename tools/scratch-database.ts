@@ -1,7 +1,7 @@
-// A database of a run's own (the side-by-side benchmark, the fault run) on a
+// A database of a run's own (benchmarks, fault drills, the served tests) on a
 // loopback PostgreSQL server, created empty and dropped (connections and all)
 // at the end.
-import { type ClientOptions, withClient } from "../tools/pg-client.js";
+import { type ClientOptions, withClient } from "./pg-client.js";
 
 /** `postgres://…/name` on the same server as `serverUrl`. */
 export function databaseUrlOf(serverUrl: string, name: string): string {

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { z } from "zod";
+import { z } from "zod";
 import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "../load/args.js";
 import { ProblemSchema, SessionSchema, UserSchema } from "../src/api/contract.js";
 import { errorMessage } from "./net.js";
@@ -19,21 +19,26 @@ const TOKEN_SECONDS = 24 * 3600;
 const SESSION_DAYS = 7;
 /** A session ending sooner than this is replaced: a demo needs time to click around. */
 const RENEW_WITHIN_MS = 30 * 60_000;
-const PEOPLE = ["demo_admin", "demo_alice", "demo_bob"] as const;
 
-type Person = (typeof PEOPLE)[number];
 type Session = z.infer<typeof SessionSchema>;
 
-/** What one server's demo consists of, by id. */
-interface DemoState {
-  users: Partial<Record<Person, number>>;
-  sessionId?: string;
-}
+/** What one server's demo consists of, by id; the file holds one per server origin. */
+const DemoStateSchema = z.object({
+  users: z.object({
+    demo_admin: z.number().int().optional(),
+    demo_alice: z.number().int().optional(),
+    demo_bob: z.number().int().optional(),
+  }),
+  sessionId: z.string().optional(),
+});
+type DemoState = z.infer<typeof DemoStateSchema>;
+type Person = keyof DemoState["users"];
 
 function readState(path: string): Record<string, DemoState> {
   if (!existsSync(path)) return {};
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    const parsed = z.record(z.string(), DemoStateSchema).safeParse(JSON.parse(readFileSync(path, "utf8")));
+    return parsed.success ? parsed.data : {};
   } catch {
     // An unreadable state file only costs a fresh demo.
     return {};

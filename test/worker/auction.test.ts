@@ -38,7 +38,9 @@ async function boardOf(id: string) {
 /** The raw text of every message a watcher gets (the parsed ones lose fields the contract does not name). */
 function rawMessages(watcher: Watcher): string[] {
   const texts: string[] = [];
-  watcher.socket.addEventListener("message", (event) => texts.push(String(event.data)));
+  watcher.socket.addEventListener("message", (event) => {
+    texts.push(String(event.data));
+  });
   return texts;
 }
 

@@ -3,7 +3,7 @@ import { BidReceiptSchema, MyBidSchema } from "../api/contract";
 import { Money, SessionIdParam } from "../api/schemas";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { expectOk, placeBid as placeBidInSession, sessionObject } from "../session-client/session-client";
+import { expectOk, placeBidInSession, sessionObject } from "../session-client/session-client";
 
 const params = z.object({ id: SessionIdParam });
 
@@ -24,7 +24,7 @@ const BidBody = z
     }
   });
 
-const placeBid = createRoute({
+const placeBidRoute = createRoute({
   method: "post",
   path: "/{id}/bids",
   tags: ["bids"],
@@ -72,7 +72,7 @@ const myBid = createRoute({
 });
 
 export const bidsRouter = createRouter()
-  .openapi(placeBid, async (c) => {
+  .openapi(placeBidRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { amount, maxAmount } = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];

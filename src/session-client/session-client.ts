@@ -19,7 +19,7 @@ const coalescer = new BidCoalescer();
  * the object recognises: a bid stored before the failure is answered, not
  * applied twice.
  */
-export async function placeBid(
+export async function placeBidInSession(
   env: Env,
   ctx: WaitUntil,
   id: string,

@@ -44,7 +44,7 @@ beforeAll(async () => {
   session = await createSession({ minIncrement: 1 });
 });
 
-async function placeBid(token: string) {
+async function bidWith(token: string) {
   amount += 1;
   return call("POST", `/v1/sessions/${session.id}/bids`, {
     token,
@@ -94,7 +94,7 @@ describe("a provider's person, whatever the shape of their subject", () => {
     async (person) => {
       const tag = uniqueName();
       const subject = person.subject();
-      const first = await placeBid(await personToken(person.key, subject, person.claims(tag)));
+      const first = await bidWith(await personToken(person.key, subject, person.claims(tag)));
       expect(first.status).toBe(201);
 
       // Another token of the same person is the same user.
@@ -105,7 +105,7 @@ describe("a provider's person, whatever the shape of their subject", () => {
         createdAt: expect.any(String),
         identities: [{ issuer: issuer(), subject }],
       });
-      const second = await placeBid(await personToken(person.key, subject));
+      const second = await bidWith(await personToken(person.key, subject));
       expect(second.status).toBe(201);
       expect(second.body.userId).toBe(first.body.userId);
     },
@@ -232,7 +232,7 @@ describe("admins and identities", () => {
   it("DELETE /v1/users/{id}/identities unlinks them: the next token makes a new user, the old one stays", async () => {
     const subject = `user_2${crypto.randomUUID()}`;
     const tag = uniqueName();
-    const before = await placeBid(await personToken("ec", subject, { nickname: tag }));
+    const before = await bidWith(await personToken("ec", subject, { nickname: tag }));
     expect(before.status).toBe(201);
     const oldId = before.body.userId;
 

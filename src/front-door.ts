@@ -26,7 +26,11 @@ export function frontDoor<E extends { ASSETS?: Fetcher }>(
     override async fetch(request: Request): Promise<Response> {
       const assets = this.env.ASSETS;
       const isRead = request.method === "GET" || request.method === "HEAD";
-      const { pathname } = new URL(request.url);
+      // The path without parsing a URL object: a request's URL is absolute, its path starts after the host.
+      const url = request.url;
+      const start = url.indexOf("/", url.indexOf("//") + 2);
+      const query = url.indexOf("?", start);
+      const pathname = url.slice(start, query === -1 ? undefined : query);
       if (assets === undefined || !isRead || firstToWorker.some((pattern) => pattern.test(pathname))) {
         return worker.fetch(request, this.env, this.ctx);
       }

@@ -2,7 +2,9 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { ApiError, problemResponse } from "./api/problem";
 import { createRouter, handleError } from "./http/app";
+import { jsonMediaType, MAX_BODY_BYTES } from "./http/body-rules";
 import { corsFromEnv } from "./http/cors";
+import { placeLeanBid } from "./http/lean-bid";
 import { bidsRouter } from "./routes/bids";
 import { discoveryRouter } from "./routes/discovery";
 import { healthRouter } from "./routes/health";
@@ -16,12 +18,6 @@ import { webhooksRouter } from "./routes/webhooks";
 import { handleWebhookQueue } from "./webhooks/consumer";
 
 export { BiddingSession } from "./objects/bidding-session";
-
-const MAX_BODY_BYTES = 16 * 1024;
-
-// The same media types the route validators accept (application/json or
-// application/*+json, parameters as `; name=value`), so the two never disagree.
-const jsonMediaType = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
 const requireJsonBody = createMiddleware(async (c, next) => {
   const hasBody = c.req.header("Content-Length") !== "0" && c.req.raw.body !== null;
@@ -60,6 +56,9 @@ const routes = app
 
 export type AppType = typeof routes;
 
+/** The router alone, without the lean path for plain bids in front of it (its tests compare the two). */
+export const router = app;
+
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
@@ -78,8 +77,13 @@ app.doc31("/openapi.json", {
 app.notFound((c) => problemResponse("not_found", `No route for ${c.req.method} ${c.req.path}.`));
 app.onError(handleError);
 
-// fetch for HTTP, queue for the webhook queue and its dead-letter queue.
+// fetch for HTTP (a plain bid without the router: src/http/lean-bid.ts), queue for the webhook queue and its
+// dead-letter queue.
 export default {
-  fetch: app.fetch,
+  async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
+    // Without an execution context (a test calling fetch(request, env)) there is nothing to wait on a call with.
+    const placed = ctx === undefined ? request : await placeLeanBid(request, env, ctx);
+    return placed instanceof Response ? placed : app.fetch(placed, env, ctx);
+  },
   queue: handleWebhookQueue,
 } satisfies ExportedHandler<Env>;

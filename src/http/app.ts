@@ -29,12 +29,18 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 
 /** The one error handler: known errors become problem documents, unknown ones a logged bare 500. */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
+  return problemFor(error, c.req.method, c.req.path);
+}
+
+/** The answer to `error` raised by a request for `path`: what handleError does, without Hono's context. */
+export function problemFor(error: Error, method: string, path: string): Response {
+  const logError = (logged: Error) => logRequestError(method, path, logged);
   if (error instanceof ApiError) {
-    if (error.status >= 500) logError(c, error);
+    if (error.status >= 500) logError(error);
     return problemResponse(error.code, error.detail, error.headers);
   }
   if (error instanceof DatabaseUnavailable) {
-    logError(c, error);
+    logError(error);
     return problemResponse("database_unavailable", error.message, { "Retry-After": "5" });
   }
   if (error instanceof HTTPException && error.status < 500) {
@@ -43,19 +49,19 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error.status === 415) return problemResponse("unsupported_media_type", error.message);
     return problemResponse("invalid_request", `body: ${error.message}`);
   }
-  logError(c, error);
+  logError(error);
   return problemResponse("internal_error", "Something went wrong on our side.");
 }
 
-function logError(c: Context<AppEnv>, error: Error): void {
+function logRequestError(method: string, path: string, error: Error): void {
   const causes: string[] = [];
   for (let e = error.cause; e instanceof Error && causes.length < 3; e = e.cause) causes.push(e.message);
   console.error(
     JSON.stringify({
       level: "error",
       event: "request_failed",
-      method: c.req.method,
-      path: c.req.path,
+      method,
+      path,
       error: error.message,
       causes,
       stack: error instanceof ApiError ? undefined : error.stack,

@@ -14,21 +14,35 @@ export interface Caller {
 
 export type AuthVariables = { caller: Caller };
 
-/** Lets a key-set fetch outlive this request (others may wait on it); without an execution context it just runs. */
-function keepAlive(c: Context, promise: Promise<unknown>): void {
-  try {
-    c.executionCtx.waitUntil(promise);
-  } catch {
-    // app.fetch(request, env) with no context, as some tests call it.
-  }
+/** What checking a token needs of the request: the Worker's env, and a way to let work outlive the request. */
+export interface AuthScope {
+  env: Env;
+  keepAlive(promise: Promise<unknown>): void;
 }
 
 type WithEnv = { Bindings: Env };
 
-async function verify<E extends WithEnv>(c: Context<E>, token: string): Promise<Principal> {
-  const verifier = tokenVerifier(c.env);
+/** A Hono request's scope; a key-set fetch outlives the request (others may wait on it), when there is a context. */
+export function authScope(c: {
+  env: Env;
+  executionCtx: { waitUntil(promise: Promise<unknown>): void };
+}): AuthScope {
+  return {
+    env: c.env,
+    keepAlive(promise) {
+      try {
+        c.executionCtx.waitUntil(promise);
+      } catch {
+        // app.fetch(request, env) with no context, as some tests call it.
+      }
+    },
+  };
+}
+
+async function verify(scope: AuthScope, token: string): Promise<Principal> {
+  const verifier = tokenVerifier(scope.env);
   if (!verifier.configured) throw new Error("neither JWT_SECRET nor JWT_JWKS_URL is configured");
-  return verifier.verify(token, (promise) => keepAlive(c, promise));
+  return verifier.verify(token, (promise) => scope.keepAlive(promise));
 }
 
 /**
@@ -36,19 +50,15 @@ async function verify<E extends WithEnv>(c: Context<E>, token: string): Promise<
  * provider identity becomes our user only after the role check, so a refused
  * request creates no user.
  */
-export async function authenticate<E extends WithEnv>(
-  c: Context<E>,
-  token: string,
-  roles: readonly Role[],
-): Promise<Caller> {
-  const principal = await verify(c, token);
+export async function authenticate(scope: AuthScope, token: string, roles: readonly Role[]): Promise<Caller> {
+  const principal = await verify(scope, token);
   if (!roles.includes(principal.role)) {
     throw new ApiError("forbidden", `This needs the ${roles.join(" or ")} role.`);
   }
   const userId =
     principal.kind === "user"
       ? principal.userId
-      : await userIdForIdentity(c.env, principal.identity, principal.username);
+      : await userIdForIdentity(scope.env, principal.identity, principal.username);
   return { userId, role: principal.role };
 }
 
@@ -57,7 +67,7 @@ export const requireRole = (...roles: Role[]) =>
   createMiddleware<WithEnv & { Variables: AuthVariables }>(async (c, next) => {
     const token = c.req.header("Authorization")?.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
     if (!token) throw new ApiError("unauthorized", "A Bearer token is required.");
-    c.set("caller", await authenticate(c, token, roles));
+    c.set("caller", await authenticate(authScope(c), token, roles));
     await next();
   });
 
@@ -72,5 +82,5 @@ export async function callerRoleIfAny(c: Context): Promise<Role | undefined> {
   if (header === undefined) return undefined;
   const token = header.match(/^Bearer ([A-Za-z0-9_.-]+)$/)?.[1];
   if (!token) throw new ApiError("unauthorized", "A Bearer token is required.");
-  return (await verify(c, token)).role;
+  return (await verify(authScope(c), token)).role;
 }

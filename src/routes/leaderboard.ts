@@ -6,7 +6,7 @@ import { limitParam, SessionIdParam } from "../api/schemas";
 import { BIDDER_HEADER } from "../api/session-protocol";
 import type { SessionStatus } from "../bidding/rules";
 import { type AppEnv, createRouter, problems } from "../http/app";
-import { authenticate } from "../http/auth";
+import { authenticate, authScope } from "../http/auth";
 import { expectOk, sessionObject } from "../session-client/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
@@ -66,7 +66,7 @@ async function liveBidder(c: Context<AppEnv>): Promise<number | undefined> {
   if (!offered.includes("bearer") || tokens.length !== 1 || !token || !/^[A-Za-z0-9_.-]+$/.test(token)) {
     throw new ApiError("unauthorized", "Offer the subprotocols `bearer` and `bearer.<JWT>`, one token.");
   }
-  return (await authenticate(c, token, ["user", "admin"])).userId;
+  return (await authenticate(authScope(c), token, ["user", "admin"])).userId;
 }
 
 export const leaderboardRouter = createRouter()

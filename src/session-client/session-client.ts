@@ -7,8 +7,16 @@ export function sessionObject(env: Env, id: string) {
   return env.BIDDING_SESSION.getByName(id);
 }
 
-/** This isolate's bids in flight, per session (src/objects/bid-coalescer.ts). */
+/** This isolate's bids in flight, per session (src/session-client/bid-coalescer.ts). */
 const coalescer = new BidCoalescer();
+
+/**
+ * Request ids: random per isolate, then counted, so no two bids anywhere share
+ * one and none costs a UUID. Made at the first bid: no random values at
+ * global scope in a Worker.
+ */
+let requestIdPrefix: string | undefined;
+let requestsSent = 0;
 
 /**
  * Places a bid: with the other bids of this isolate for the same session, in
@@ -25,7 +33,9 @@ export async function placeBidInSession(
   id: string,
   request: BidRequest,
 ): Promise<Outcome<PlacedBid>> {
-  const sent: BidRequest = { ...request, requestId: crypto.randomUUID() };
+  requestIdPrefix ??= crypto.randomUUID();
+  requestsSent += 1;
+  const sent: BidRequest = { ...request, requestId: `${requestIdPrefix}:${requestsSent}` };
   try {
     const outcome =
       env.BID_COALESCING === "off"

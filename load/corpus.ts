@@ -16,6 +16,18 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { CorpusApi } from "../test/corpus/api.js";
+import type { Theme } from "../test/corpus/case.js";
+import { runControls } from "../test/corpus/controls.js";
+import { connectDatabase } from "../test/corpus/database.js";
+import { type CaseResult, CaseRunner } from "../test/corpus/execute.js";
+import { createFixtures, type Fixtures, placeholderValues } from "../test/corpus/fixtures.js";
+import { rawTransport } from "../test/corpus/http.js";
+import { type BuiltCase, buildCases } from "../test/corpus/raw-only.js";
+import { RequestBuilder } from "../test/corpus/request.js";
+import { diffStates, namesSent, StateReader } from "../test/corpus/snapshot.js";
+import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "../test/corpus/summary.js";
+import { THEMES } from "../test/corpus/themes.js";
 import { errorMessage, redactUrl } from "../tools/net.js";
 import { createDatabase, dropDatabase } from "../tools/scratch-database.js";
 import { ServiceProcess } from "../tools/service-process.js";
@@ -29,18 +41,6 @@ import {
   runnerOption,
   UsageError,
 } from "./args.js";
-import { CorpusApi } from "./corpus/api.js";
-import type { Theme } from "./corpus/case.js";
-import { runControls } from "./corpus/controls.js";
-import { connectDatabase } from "./corpus/database.js";
-import { type CaseResult, CaseRunner } from "./corpus/execute.js";
-import { createFixtures, type Fixtures, placeholderValues } from "./corpus/fixtures.js";
-import { rawTransport } from "./corpus/http.js";
-import { type BuiltCase, buildCases } from "./corpus/raw-only.js";
-import { RequestBuilder } from "./corpus/request.js";
-import { diffStates, namesSent, StateReader } from "./corpus/snapshot.js";
-import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "./corpus/summary.js";
-import { THEMES } from "./corpus/themes.js";
 import { writeReport } from "./results.js";
 
 const USAGE = `usage: npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL (else DATABASE_URL)] [--all]

@@ -3,10 +3,10 @@
 // Worker's own database driver.
 import { env, exports } from "cloudflare:workers";
 import { z } from "zod";
-import type { SentRequest, Transport } from "../../load/corpus/request";
-import type { QueryRows } from "../../load/corpus/snapshot";
-import type { SignToken } from "../../load/corpus/tokens";
 import { withDatabase } from "../../src/db/client";
+import type { SentRequest, Transport } from "../corpus/request";
+import type { QueryRows } from "../corpus/snapshot";
+import type { SignToken } from "../corpus/tokens";
 import { tokenFor } from "./api";
 
 const ORIGIN = "http://bidding.test";

@@ -20,7 +20,7 @@ declare module "vitest" {
     jwksUrl: string;
     jwksControlUrl: string;
     providerKeys: import("./corpus/provider-tokens").ProviderKeys;
-    /** The webhook receiver (test/support/webhook-receiver.ts): POSTs recorded per path, plans per path. */
+    /** The webhook receiver (tools/webhook-receiver.ts): POSTs recorded per path, plans per path. */
     webhookReceiverUrl: string;
   }
 }

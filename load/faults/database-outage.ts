@@ -4,7 +4,7 @@
 // the object's stats must show pending bids rising and flush failures
 // counting; after the database is back every bid acknowledged meanwhile must
 // reach PostgreSQL.
-import { outcomeLabel } from "../http-client.js";
+import { outcomeLabel } from "../kit/http.js";
 import {
   consistencyFigures,
   consistencyProblems,

@@ -6,22 +6,22 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { z } from "zod";
-import { AdminFigures } from "../admin-figures.js";
-import { signAdminToken, signUserToken } from "../admin-token.js";
-import { BiddingApi, firstRaise, type Session } from "../api.js";
+import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
+import { BidLedger } from "../bids/ledger.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
+import { type Bidder, OpenLoopBidders, type OpenLoopResult } from "../bids/open-loop.js";
+import { placeBid } from "../bids/place-bid.js";
+import { AdminFigures } from "../kit/admin-figures.js";
+import { signAdminToken, signUserToken } from "../kit/admin-token.js";
+import { BiddingApi, firstRaise, type Session } from "../kit/api.js";
 import {
   BidReceiptSchema,
   type Leaderboard,
   LeaderboardSchema,
   SessionSchema,
   type SessionStats,
-} from "../api-schemas.js";
-import { placeBid } from "../bid-client.js";
-import { BidLedger } from "../bid-ledger.js";
-import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../consistency.js";
-import { expectJson, HttpClient } from "../http-client.js";
-import { type Bidder, OpenLoopBidders, type OpenLoopResult } from "../open-loop.js";
-import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+} from "../kit/api-schemas.js";
+import { expectJson, HttpClient } from "../kit/http.js";
 import type { FaultStack } from "./stack.js";
 
 export type ScenarioStatus = "PASS" | "FAIL" | "SKIP";

@@ -8,10 +8,10 @@
 // per user). Afterwards the cache must serve again.
 
 import { errorMessage } from "../../tools/net.js";
-import type { OpenLoopResult } from "../open-loop.js";
-import { formatMs } from "../percentiles.js";
-import { runReaders } from "../readers.js";
-import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
+import type { OpenLoopResult } from "../bids/open-loop.js";
+import { runReaders } from "../bids/readers.js";
+import { formatMs } from "../kit/stats.js";
 import {
   compareBoards,
   consistencyFigures,

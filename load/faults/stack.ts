@@ -11,16 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
-import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, redactUrl } from "../../tools/net.js";
 import { type ClientOptions, withClient } from "../../tools/pg-client.js";
+import { type PgWireProxy, startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { declaredSecrets } from "../../tools/serve.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
-import type { Cleanups } from "./cleanups.js";
+import type { Cleanups } from "../kit/cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 
 const HOST = "127.0.0.1";

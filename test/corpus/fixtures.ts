@@ -2,7 +2,12 @@
 // three bidders, an active session where bidder A holds a bid, a session that
 // has not started, one that has ended (with A's bid in it, its results
 // fixed), and an active one of three units with a reserve and a soft close.
-import { BidReceiptSchema, CreatedUsersSchema, type Session, SessionSchema } from "../../load/api-schemas.js";
+import {
+  BidReceiptSchema,
+  CreatedUsersSchema,
+  type Session,
+  SessionSchema,
+} from "../../load/kit/api-schemas.js";
 import type { CorpusApi } from "./api.js";
 import { ADMIN_SUB, GHOST_USER_ID, type SignToken, TokenKit } from "./tokens.js";
 

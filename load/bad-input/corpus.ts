@@ -41,7 +41,7 @@ import {
   runnerOption,
   UsageError,
 } from "../kit/cli.js";
-import { writeReport } from "../kit/results.js";
+import { writeReport } from "../kit/report.js";
 
 const USAGE = `usage: npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]

@@ -1,16 +1,15 @@
 // The bench's printed summary: the closed-loop table with its ratios, and the fixed-rate table.
-import type { ClosedLoopResult } from "../bids/autocannon-loop.js";
+import { formatTable } from "../../tools/table.js";
+import type { RawLoopResult } from "../bids/closed-loop.js";
 import { describeErrors, type MetricsTotals } from "../bids/metrics.js";
 import type { OpenLoopResult } from "../bids/open-loop.js";
-import { formatMs } from "../kit/stats.js";
-import { formatTable } from "../kit/table.js";
+import { formatMs } from "../kit/report.js";
 
 export type PhaseKey = "a" | "b" | "c" | "d";
 
 export interface Phase {
-  result: ClosedLoopResult;
-  /** Successful answers per second: what the ratios compare. */
-  okPerSecond: number;
+  label: string;
+  result: RawLoopResult;
 }
 
 export interface FixedRateRun {
@@ -19,39 +18,34 @@ export interface FixedRateRun {
   totals: MetricsTotals;
 }
 
-export function toPhase(result: ClosedLoopResult, durationSeconds: number): Phase {
-  const ok = Object.entries(result.statusCodes)
-    .filter(([status]) => status.startsWith("2"))
-    .reduce((sum, [, count]) => sum + count, 0);
-  return { result, okPerSecond: ok / durationSeconds };
-}
-
 export function phaseRatios(phases: Partial<Record<PhaseKey, Phase>>): Record<"b/a" | "c/a" | "b/d", number> {
-  const ok = (key: PhaseKey) => phases[key]?.okPerSecond ?? Number.NaN;
+  const ok = (key: PhaseKey) => phases[key]?.result.okPerSecond ?? Number.NaN;
   const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
   return { "b/a": ratio(ok("b"), ok("a")), "c/a": ratio(ok("c"), ok("a")), "b/d": ratio(ok("b"), ok("d")) };
 }
 
+/** One closed-loop phase as a row: req/s, 2xx/s, p50, p99, non-2xx, no answer. */
+export function phaseCells(result: RawLoopResult): string[] {
+  return [
+    (result.completed / result.seconds).toFixed(0),
+    result.okPerSecond.toFixed(0),
+    formatMs(result.latency.p50),
+    formatMs(result.latency.p99),
+    String(result.non2xx),
+    String(result.errors),
+  ];
+}
+
+export const PHASE_HEADER = ["req/s", "2xx/s", "p50", "p99", "non-2xx", "no answer"];
+
 export function formatClosedLoop(phases: Partial<Record<PhaseKey, Phase>>): string {
   const rows = (["a", "b", "c", "d"] as const).flatMap((key) => {
     const phase = phases[key];
-    if (!phase) return [];
-    const r = phase.result;
-    return [
-      [
-        `(${key}) ${r.label}`,
-        r.requestsPerSecond.toFixed(0),
-        phase.okPerSecond.toFixed(0),
-        formatMs(r.p50),
-        formatMs(r.p99),
-        String(r.non2xx),
-        String(r.errors),
-      ],
-    ];
+    return phase ? [[`(${key}) ${phase.label}`, ...phaseCells(phase.result)]] : [];
   });
   const ratios = phaseRatios(phases);
   return [
-    formatTable(["", "req/s", "2xx/s", "p50", "p99", "non-2xx", "no answer"], rows),
+    formatTable(["", ...PHASE_HEADER], rows),
     "",
     `ratios of 2xx/s: bids/baseline b/a = ${ratios["b/a"].toFixed(2)}, ` +
       `leaderboard/baseline c/a = ${ratios["c/a"].toFixed(2)}, product/naive bids b/d = ${ratios["b/d"].toFixed(2)}`,

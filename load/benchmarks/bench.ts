@@ -5,31 +5,18 @@
 // PostgreSQL, served as `npm start` serves, or under wrangler dev with
 // --runner dev); then latency at a fixed offered rate of bids from many bidders.
 // On 2 cores absolute figures measure the machine; the ratios are the result.
-import { randomBytes } from "node:crypto";
-import type { Request } from "autocannon";
+import { setTimeout as sleep } from "node:timers/promises";
 import { runnerCommand } from "../../tools/service-process.js";
-import { readDevSecret } from "../../tools/token.js";
-import { runClosedLoop } from "../bids/autocannon-loop.js";
+import { type RawLoopPlan, runRawClosedLoop } from "../bids/closed-loop.js";
 import { checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
-import { BidLedger } from "../bids/ledger.js";
+import { BidLedger, type PlannedBid } from "../bids/ledger.js";
 import { describeErrors, RequestMetrics } from "../bids/metrics.js";
 import { OpenLoopBidders } from "../bids/open-loop.js";
-import { DEFAULT_BID_ATTEMPTS } from "../bids/place-bid.js";
-import { raisingBidRequest } from "../bids/raising-bids.js";
 import { AdminFigures } from "../kit/admin-figures.js";
-import { BiddingApi, firstRaise } from "../kit/api.js";
-import {
-  databaseUrlOption,
-  durationOption,
-  integerOption,
-  loopbackApiUrl,
-  parseOptions,
-  runCommand,
-  runnerOption,
-  UsageError,
-} from "../kit/cli.js";
-import { HttpClient } from "../kit/http.js";
-import { writeReport } from "../kit/results.js";
+import { type Bidder, BiddingApi, parseReceipt } from "../kit/api.js";
+import * as cli from "../kit/cli.js";
+import { buildRequest, HttpClient, headerOf, outcomeLabel } from "../kit/http.js";
+import { writeReport } from "../kit/report.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
 import {
   type FixedRateRun,
@@ -38,9 +25,8 @@ import {
   type Phase,
   type PhaseKey,
   phaseRatios,
-  toPhase,
 } from "./bench-summary.js";
-import { startNaiveWorker } from "./naive-worker.js";
+import { startNaiveWorker } from "./workers.js";
 
 const USAGE = `usage: npm run bench -- [--url http://127.0.0.1:8787] [--run ${DEFAULT_RUN_FILE}] [--duration 10s]
                      [--connections 100] [--rate 300] [--bidders 1000]
@@ -49,8 +35,48 @@ const USAGE = `usage: npm run bench -- [--url http://127.0.0.1:8787] [--run ${DE
 const PAUSE_BETWEEN_PHASES_MS = 1_000;
 const FLUSH_WAIT_MS = 15_000;
 
+/**
+ * Every request a fresh, valid raise: the next user in rotation, that user's
+ * next amount, its token and a new Idempotency-Key. Answers are tallied, and
+ * receipts go to the ledger (the product's answers carry one; the naive Worker's do not).
+ */
+function raisingBids(
+  sessionId: string,
+  users: readonly Bidder[],
+  ledger: BidLedger,
+  outcomes: Map<string, number>,
+): Pick<RawLoopPlan, "nextRequest" | "onAnswer"> {
+  const path = `/v1/sessions/${sessionId}/bids`;
+  const inFlight: PlannedBid[] = [];
+  let turn = 0;
+  return {
+    nextRequest: (connection) => {
+      const user = users[turn++ % users.length];
+      if (!user) throw new Error("no users to bid");
+      const bid = ledger.plan(user.id);
+      inFlight[connection] = bid;
+      const headers = {
+        Authorization: `Bearer ${user.token}`,
+        "Content-Type": "application/json",
+        "Idempotency-Key": bid.idempotencyKey,
+      };
+      return buildRequest("POST", path, headers, JSON.stringify({ amount: bid.amount }));
+    },
+    onAnswer: (connection, answer) => {
+      const bid = inFlight[connection];
+      if (!answer || !bid) return;
+      const label = outcomeLabel(answer);
+      outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+      const receipt = answer.status === 201 ? parseReceipt(answer.body) : undefined;
+      if (receipt)
+        ledger.acknowledge(bid.idempotencyKey, receipt, headerOf(answer, "idempotent-replayed") === "true");
+      else if (answer.status >= 400 && answer.status < 500) ledger.refuse(bid.idempotencyKey);
+    },
+  };
+}
+
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     url: { type: "string" },
     run: { type: "string" },
     duration: { type: "string" },
@@ -60,39 +86,34 @@ async function main(): Promise<number> {
     "database-url": { type: "string" },
     runner: { type: "string" },
   });
-  const runner = runnerOption(values.runner);
+  const runner = cli.runnerOption(values.runner);
   const run = readRunFile(values.run ?? DEFAULT_RUN_FILE);
-  const url = loopbackApiUrl(values.url ?? run.url);
-  const databaseUrl = databaseUrlOption(values["database-url"]);
-  const durationMs = durationOption("duration", values.duration, 10_000, { minMs: 1000, maxMs: 600_000 });
+  const url = cli.loopbackApiUrl(values.url ?? run.url);
+  const databaseUrl = cli.databaseUrlOption(values["database-url"]);
+  const durationMs = cli.durationOption("duration", values.duration, 10_000, { minMs: 1000, maxMs: 600_000 });
   const durationSeconds = Math.round(durationMs / 1000);
-  const connections = integerOption("connections", values.connections, 100, { min: 1, max: 5000 });
-  const rate = integerOption("rate", values.rate, 300, { min: 1, max: 20_000 });
-  const bidderCount = integerOption("bidders", values.bidders, Math.min(1000, run.users.length), {
+  const connections = cli.integerOption("connections", values.connections, 100, { min: 1, max: 5000 });
+  const rate = cli.integerOption("rate", values.rate, 300, { min: 1, max: 20_000 });
+  const bidderCount = cli.integerOption("bidders", values.bidders, Math.min(1000, run.users.length), {
     min: 1,
     max: run.users.length,
   });
 
   const control = new HttpClient(url, { maxSockets: 4 });
   const admin = new AdminFigures(control, run.adminToken);
-  const api = new BiddingApi(control);
+  const api = new BiddingApi(control, run.adminToken);
   const session = await api.session(run.sessionId);
   if (session.status !== "active" || Date.parse(session.endsAt) - Date.now() < 6 * durationMs + 120_000) {
-    throw new UsageError(
+    throw new cli.UsageError(
       `session ${session.id} is ${session.status} and ends at ${session.endsAt}: too soon for this bench; ` +
         "create a new one with npm run load:setup",
     );
   }
   const before = await admin.stats(session.id);
-  const tag = randomBytes(4).toString("hex");
   // Every product bid of the bench (b and the fixed-rate runs) goes through one ledger, checked at the end.
-  const ledger = new BidLedger(firstRaise(session), session.minIncrement, tag);
+  const ledger = new BidLedger(session);
   const abort = new AbortController();
-  process.on("SIGINT", () => {
-    if (abort.signal.aborted) process.exit(130);
-    console.log("\nstopping after the current phase (Ctrl-C again to quit now)");
-    abort.abort();
-  });
+  cli.stopOnInterrupt(abort, "stopping after the current phase");
 
   console.log(
     `bench: ${url.origin}, session ${session.id}; closed loop: ${connections} connections, ` +
@@ -101,74 +122,58 @@ async function main(): Promise<number> {
   console.log(
     `bench: starting the naive Worker (load/benchmarks/naive), served as ${runnerCommand(runner)} serves...`,
   );
-  const naive = await startNaiveWorker({ runner, databaseUrl, jwtSecret: readDevSecret() });
+  const naive = await startNaiveWorker(runner, databaseUrl);
   const phases: Partial<Record<PhaseKey, Phase>> = {};
   const bidOutcomes = new Map<string, number>();
   const naiveOutcomes = new Map<string, number>();
 
-  const closedLoop = async (key: PhaseKey, label: string, target: URL, request: Request) => {
+  const closedLoop = async (
+    key: PhaseKey,
+    label: string,
+    target: URL,
+    requests: Pick<RawLoopPlan, "nextRequest" | "onAnswer">,
+  ) => {
     if (abort.signal.aborted) return;
     console.log(`bench: (${key}) ${label}...`);
-    const result = await runClosedLoop({
-      label,
+    const result = await runRawClosedLoop({
       url: target,
       connections,
-      durationSeconds,
-      request,
+      durationMs,
       signal: abort.signal,
+      ...requests,
     });
-    phases[key] = toPhase(result, durationSeconds);
+    phases[key] = { label, result };
     // A flush started by this phase finishes before the next phase starts.
     await admin.waitForFlush(session.id, FLUSH_WAIT_MS);
-    await new Promise((resolve) => setTimeout(resolve, PAUSE_BETWEEN_PHASES_MS));
+    await sleep(PAUSE_BETWEEN_PHASES_MS);
+  };
+  const read = (path: string) => {
+    const request = buildRequest("GET", path, {});
+    return { nextRequest: () => request };
   };
 
   let naiveSessionId = "";
   try {
     // Its own session: naive upserts into a product session's `bids` rows would
     // defeat the seq guard and fail the consistency check of every later run on it.
-    const naiveSession = await api.createSession(run.adminToken, {
-      title: `Naive bench ${new Date().toISOString()}`,
-      startsAt: new Date().toISOString(),
-      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    const naiveSession = await api.createSession(`Naive bench ${new Date().toISOString()}`, {
       minBid: session.minBid,
       minIncrement: session.minIncrement,
     });
     naiveSessionId = naiveSession.id;
     console.log(`bench: naive Worker on ${naive.url.origin}, writing to its own session ${naiveSession.id}`);
 
-    await closedLoop("a", "GET /v1/sessions/{id}", url, {
-      method: "GET",
-      path: `/v1/sessions/${session.id}`,
-    });
+    await closedLoop("a", "GET /v1/sessions/{id}", url, read(`/v1/sessions/${session.id}`));
     await closedLoop(
       "b",
       "POST bids (product)",
       url,
-      raisingBidRequest({
-        sessionId: session.id,
-        users: run.users,
-        ledger,
-        outcomes: bidOutcomes,
-        recordReceipts: true,
-      }),
+      raisingBids(session.id, run.users, ledger, bidOutcomes),
     );
-    await closedLoop("c", "GET leaderboard", url, {
-      method: "GET",
-      path: `/v1/sessions/${session.id}/leaderboard?limit=50`,
-    });
-    await closedLoop(
-      "d",
-      "POST bids (naive: one upsert per bid)",
-      naive.url,
-      raisingBidRequest({
-        sessionId: naiveSession.id,
-        users: run.users,
-        ledger: new BidLedger(session.minBid, session.minIncrement, `${tag}n`),
-        outcomes: naiveOutcomes,
-        recordReceipts: false,
-      }),
-    );
+    await closedLoop("c", "GET leaderboard", url, read(`/v1/sessions/${session.id}/leaderboard?limit=50`));
+    const naiveLedger = new BidLedger(naiveSession);
+    const naiveBids = raisingBids(naiveSession.id, run.users, naiveLedger, naiveOutcomes);
+    await closedLoop("d", "POST bids (naive: one upsert per bid)", naive.url, naiveBids);
   } finally {
     await naive.stop();
   }
@@ -189,7 +194,6 @@ async function main(): Promise<number> {
       durationMs,
       ledger,
       metrics,
-      attempts: DEFAULT_BID_ATTEMPTS,
       signal: abort.signal,
     });
     bidders.close();
@@ -249,4 +253,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCommand("bench", USAGE, main);
+cli.runCommand("bench", USAGE, main);

@@ -1,41 +1,28 @@
-// npx tsx load/flush-timing.ts -- --url http://127.0.0.1:8787 --bids 1000|10000 [--users 1000]
+// npm run bench:flush -- --bids 1000|10000 [--url http://127.0.0.1:8787] [--users 1000]
 //   [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
 // How long one flush of N pending bids takes (issue 3). The stack must not flush on its own:
-//   npm run dev -- --var FLUSH_INTERVAL_MS:3600000 --var BID_RATE_PER_SECOND:10000 --var BID_RATE_BURST:10000
+//   FLUSH_INTERVAL_MS=3600000 BID_RATE_PER_SECOND=10000 BID_RATE_BURST=10000 npm start
 // Each run: a fresh active session; N accepted bids, each user raising its own; the stats must
 // show pendingBids = N; then PATCH endsAt to now (the end of a session flushes at once) and poll
 // the stats until nothing is pending. The figures are the object's own lastFlushDurationMs and
 // lastFlushRows; PostgreSQL must then hold N bid_events rows for the session.
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { z } from "zod";
+import { withClient } from "../../tools/pg-client.js";
+import { formatTable } from "../../tools/table.js";
 import { BidLedger } from "../bids/ledger.js";
 import { describeErrors } from "../bids/metrics.js";
-import type { Bidder } from "../bids/open-loop.js";
-import { DEFAULT_BID_ATTEMPTS, placeBid } from "../bids/place-bid.js";
+import { placeBid } from "../bids/place-bid.js";
 import { AdminFigures } from "../kit/admin-figures.js";
-import { signAdminToken } from "../kit/admin-token.js";
-import { BiddingApi, firstRaise } from "../kit/api.js";
-import { SessionSchema, type SessionStats } from "../kit/api-schemas.js";
-import {
-  databaseUrlOption,
-  integerOption,
-  loopbackApiUrl,
-  parseOptions,
-  runCommand,
-  UsageError,
-} from "../kit/cli.js";
-import { expectJson, HttpClient } from "../kit/http.js";
-import { writeReport } from "../kit/results.js";
-import { formatMs, percentile } from "../kit/stats.js";
-import { formatTable } from "../kit/table.js";
-import { createBidders } from "../kit/user-batches.js";
+import { type Bidder, BiddingApi, signAdminToken } from "../kit/api.js";
+import * as cli from "../kit/cli.js";
+import { HttpClient } from "../kit/http.js";
+import { formatMs, median, writeReport } from "../kit/report.js";
 
-const USAGE = `usage: npx tsx load/flush-timing.ts -- --bids N [--url http://127.0.0.1:8787] [--users 1000]
-                                      [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
-The stack must run with: -- --var FLUSH_INTERVAL_MS:3600000 --var BID_RATE_PER_SECOND:10000 --var BID_RATE_BURST:10000`;
+const USAGE = `usage: npm run bench:flush -- --bids N [--url http://127.0.0.1:8787] [--users 1000]
+                           [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
+The stack must run with FLUSH_INTERVAL_MS=3600000 BID_RATE_PER_SECOND=10000 BID_RATE_BURST=10000`;
 
-const SESSION_MINUTES = 60;
 const TOKEN_SECONDS = 2 * 3600;
 const FLUSH_POLL_MS = 50;
 const FLUSH_TIMEOUT_MS = 120_000;
@@ -60,18 +47,14 @@ export interface FlushRun {
 const CountRowSchema = z.object({ events: z.coerce.number(), live: z.coerce.number() });
 
 async function countRows(databaseUrl: string, sessionId: string): Promise<{ events: number; live: number }> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    const result = await client.query(
+  const result = await withClient(databaseUrl, (client) =>
+    client.query(
       `SELECT (SELECT count(*) FROM bid_events WHERE session_id = $1) AS events,
               (SELECT count(*) FROM bids WHERE session_id = $1) AS live`,
       [sessionId],
-    );
-    return CountRowSchema.parse(result.rows[0]);
-  } finally {
-    await client.end();
-  }
+    ),
+  );
+  return CountRowSchema.parse(result.rows[0]);
 }
 
 /**
@@ -95,10 +78,7 @@ async function placeBids(
       for (let slot = first; slot < bidders.length && failed <= MAX_FAILED_BIDS; slot += concurrency) {
         const bidder = bidders[slot];
         if (!bidder || round * bidders.length + slot >= total) break;
-        const outcome = await placeBid(client, sessionId, bidder.token, ledger.plan(bidder.id), ledger, {
-          ...DEFAULT_BID_ATTEMPTS,
-          onRetry: () => {},
-        });
+        const outcome = await placeBid(client, sessionId, bidder.token, ledger.plan(bidder.id), ledger);
         outcomes.set(outcome.label, (outcomes.get(outcome.label) ?? 0) + 1);
         if (outcome.status !== 201) failed += 1;
       }
@@ -108,41 +88,20 @@ async function placeBids(
   return outcomes;
 }
 
-async function waitUntilFlushed(admin: AdminFigures, sessionId: string): Promise<SessionStats> {
-  const deadline = Date.now() + FLUSH_TIMEOUT_MS;
-  for (let attempt = 0; attempt < FLUSH_TIMEOUT_MS / FLUSH_POLL_MS && Date.now() < deadline; attempt++) {
-    const stats = await admin.stats(sessionId);
-    if (stats.pendingBids === 0) return stats;
-    await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
-  }
-  throw new Error(`session ${sessionId}: bids still pending after ${FLUSH_TIMEOUT_MS / 1000} s`);
-}
-
-async function measureOnce(options: {
-  client: HttpClient;
-  api: BiddingApi;
-  admin: AdminFigures;
-  adminToken: string;
-  databaseUrl: string;
-  bidders: readonly Bidder[];
-  bids: number;
-  concurrency: number;
-}): Promise<FlushRun> {
-  const { client, api, admin, adminToken } = options;
-  const startsAt = new Date();
-  const session = await api.createSession(adminToken, {
-    title: `Flush timing ${startsAt.toISOString()} (${options.bids} bids)`,
-    startsAt: startsAt.toISOString(),
-    endsAt: new Date(startsAt.getTime() + SESSION_MINUTES * 60_000).toISOString(),
-    minBid: 100,
-    minIncrement: 1,
-  });
-  const ledger = new BidLedger(firstRaise(session), session.minIncrement, randomBytes(4).toString("hex"));
+async function measureOnce(
+  api: BiddingApi,
+  admin: AdminFigures,
+  databaseUrl: string,
+  bidders: readonly Bidder[],
+  options: { bids: number; concurrency: number },
+): Promise<FlushRun> {
+  const session = await api.createSession(`Flush timing ${new Date().toISOString()} (${options.bids} bids)`);
+  const ledger = new BidLedger(session);
   const placeStarted = performance.now();
   const outcomes = await placeBids(
-    client,
+    api.client,
     session.id,
-    options.bidders,
+    bidders,
     options.bids,
     options.concurrency,
     ledger,
@@ -163,14 +122,13 @@ async function measureOnce(options: {
   }
 
   const patchedAt = performance.now();
-  const response = await client.request("PATCH", `/v1/sessions/${session.id}`, {
-    token: adminToken,
-    body: { endsAt: new Date().toISOString() },
-  });
-  expectJson(response, 200, SessionSchema, `PATCH /v1/sessions/${session.id}`);
-  const after = await waitUntilFlushed(admin, session.id);
+  await api.endSession(session.id);
+  const after = await admin.waitForFlush(session.id, FLUSH_TIMEOUT_MS, FLUSH_POLL_MS);
+  if (after?.pendingBids !== 0) {
+    throw new Error(`session ${session.id}: bids still pending after ${FLUSH_TIMEOUT_MS / 1000} s`);
+  }
   const observedMs = performance.now() - patchedAt;
-  const rows = await countRows(options.databaseUrl, session.id);
+  const rows = await countRows(databaseUrl, session.id);
   return {
     sessionId: session.id,
     bids: options.bids,
@@ -185,14 +143,8 @@ async function measureOnce(options: {
   };
 }
 
-const median = (values: readonly number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
-
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     url: { type: "string" },
     bids: { type: "string" },
     users: { type: "string" },
@@ -200,22 +152,22 @@ async function main(): Promise<number> {
     concurrency: { type: "string" },
     "database-url": { type: "string" },
   });
-  if (values.bids === undefined) throw new UsageError("--bids is required");
-  const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
-  const databaseUrl = databaseUrlOption(values["database-url"]);
-  const bids = integerOption("bids", values.bids, 1000, { min: 1, max: 20_000 });
-  const userCount = integerOption("users", values.users, Math.min(1000, bids), { min: 1, max: 10_000 });
-  const runs = integerOption("runs", values.runs, 3, { min: 1, max: 10 });
-  const concurrency = integerOption("concurrency", values.concurrency, 16, { min: 1, max: 200 });
+  if (values.bids === undefined) throw new cli.UsageError("--bids is required");
+  const url = cli.loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const databaseUrl = cli.databaseUrlOption(values["database-url"]);
+  const bids = cli.integerOption("bids", values.bids, 1000, { min: 1, max: 20_000 });
+  const userCount = cli.integerOption("users", values.users, Math.min(1000, bids), { min: 1, max: 10_000 });
+  const runs = cli.integerOption("runs", values.runs, 3, { min: 1, max: 10 });
+  const concurrency = cli.integerOption("concurrency", values.concurrency, 16, { min: 1, max: 200 });
 
   const client = new HttpClient(url, { maxSockets: concurrency + 2 });
   try {
     const adminToken = await signAdminToken(TOKEN_SECONDS);
-    const api = new BiddingApi(client);
+    const api = new BiddingApi(client, adminToken);
     const admin = new AdminFigures(client, adminToken);
     const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
     const usernames = Array.from({ length: userCount }, (_, i) => `ft${tag}_${i + 1}`);
-    const bidders = await createBidders(api, adminToken, usernames, TOKEN_SECONDS);
+    const bidders = await api.createBidders(usernames, TOKEN_SECONDS);
     console.log(
       `flush-timing: ${url.origin}, ${bids} bids from ${bidders.length} users per run, ` +
         `${concurrency} in flight, ${runs} run(s)`,
@@ -223,16 +175,7 @@ async function main(): Promise<number> {
 
     const results: FlushRun[] = [];
     for (let run = 1; run <= runs; run++) {
-      const result = await measureOnce({
-        client,
-        api,
-        admin,
-        adminToken,
-        databaseUrl,
-        bidders,
-        bids,
-        concurrency,
-      });
+      const result = await measureOnce(api, admin, databaseUrl, bidders, { bids, concurrency });
       results.push(result);
       console.log(
         `run ${run}: session ${result.sessionId}: ${result.bids} bids placed in ${result.placeSeconds.toFixed(1)} s; ` +
@@ -283,4 +226,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand("flush-timing", USAGE, main);
+cli.runCommand("flush-timing", USAGE, main);

@@ -1,14 +1,14 @@
-// npx tsx load/pg-wire-counter.ts -- --target postgres://postgres@127.0.0.1:5432/bidding [--port 55432]
+// npm run pg-wire-counter -- --target postgres://postgres@127.0.0.1:5432/bidding [--port 55432]
 //   [--max-minutes 180]
-// Runs the tests' PostgreSQL wire proxy (test/support/pg-wire-proxy.ts) in front of a loopback
+// Runs the PostgreSQL wire proxy (tools/pg-wire-proxy.ts) in front of a loopback
 // database, so the SQL statements a running stack sends can be counted exactly: start the stack
 // with DATABASE_URL set to the proxy URL this prints, and read GET <control>/counters before and
-// after a measurement (load/leaderboard-bench.ts does it with --product-wire <control>).
+// after a measurement (npm run bench:leaderboard does it with --product-wire <control>).
 import { startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { databaseUrlOption, integerOption, parseOptions, runCommand, UsageError } from "../kit/cli.js";
 
-const USAGE = `usage: npx tsx load/pg-wire-counter.ts -- --target postgres://postgres@127.0.0.1:5432/DB [--port 55432]
-                                          [--max-minutes 180]`;
+const USAGE = `usage: npm run pg-wire-counter -- --target postgres://postgres@127.0.0.1:5432/DB [--port 55432]
+                               [--max-minutes 180]`;
 
 async function main(): Promise<number> {
   const values = parseOptions({

@@ -22,29 +22,15 @@ import { createDatabase, databaseUrlOf, dropDatabase } from "../../tools/scratch
 import { ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { ReceiverProcess } from "../../tools/webhook-receiver.js";
-import { signAdminToken } from "../kit/admin-token.js";
-import { BiddingApi } from "../kit/api.js";
+import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
-import {
-  databaseUrlOption,
-  durationOption,
-  integerOption,
-  parseOptions,
-  runCommand,
-  runnerOption,
-  UsageError,
-} from "../kit/cli.js";
+import * as cli from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
-import { writeReport } from "../kit/results.js";
-import { createBidders } from "../kit/user-batches.js";
-import { WebhookSubscriptions } from "../kit/webhook-subscriptions.js";
+import { writeReport } from "../kit/report.js";
 import type { FaultPlan } from "./reference/fault-run.js";
-import { startFloorWorker } from "./reference/floor.js";
 import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
-import { type Contender, runRounds } from "./reference/rounds.js";
+import { emptyResults, runRounds } from "./reference/rounds.js";
 import {
-  type BenchResults,
-  emptyResults,
   formatCpu,
   formatFloor,
   formatHeadline,
@@ -52,9 +38,10 @@ import {
   formatWebhooks,
   maxLoaderCores,
 } from "./reference/summary.js";
-import { referenceSystem, serviceSystem } from "./reference/systems.js";
+import { type Contender, referenceSystem, serviceSystem, targetOf } from "./reference/systems.js";
 import type { WebhookBench } from "./reference/webhook-run.js";
 import { W2_CONNECTIONS } from "./reference/workloads.js";
+import { startFloorWorker } from "./workers.js";
 
 const USAGE = `usage: npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
                                [--w2-raises own|top] [--no-webhooks] [--runner start|dev]
@@ -100,7 +87,7 @@ async function deleteCacheKeys(redisUrl: string, namespace: string): Promise<num
 }
 
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     rounds: { type: "string" },
     duration: { type: "string" },
     users: { type: "string" },
@@ -111,24 +98,25 @@ async function main(): Promise<number> {
     "redis-url": { type: "string" },
     runner: { type: "string" },
   });
-  const runner = runnerOption(values.runner);
-  const rounds = integerOption("rounds", values.rounds, 2, { min: 1, max: 10 });
-  const durationMs = durationOption("duration", values.duration, 10_000, { minMs: 1_000, maxMs: 300_000 });
-  const userCount = integerOption("users", values.users, 1000, { min: W2_CONNECTIONS, max: 5000 });
-  const w4Rate = integerOption("w4-rate", values["w4-rate"], 50, { min: 1, max: 1000 });
-  const raises = values["w2-raises"] ?? "own";
-  if (raises !== "own" && raises !== "top") throw new UsageError("--w2-raises must be own or top");
+  const runner = cli.runnerOption(values.runner);
+  const rounds = cli.integerOption("rounds", values.rounds, 2, { min: 1, max: 10 });
+  const durationMs = cli.durationOption("duration", values.duration, 10_000, {
+    minMs: 1_000,
+    maxMs: 300_000,
+  });
+  const userCount = cli.integerOption("users", values.users, 1000, { min: W2_CONNECTIONS, max: 5000 });
+  const w4Rate = cli.integerOption("w4-rate", values["w4-rate"], 50, { min: 1, max: 1000 });
+  const raises = cli.choiceOption("w2-raises", values["w2-raises"], ["own", "top"]);
   const withWebhooks = values["no-webhooks"] !== true;
   // With one user per connection, a top raise comes straight after its own 201 and can retake the
   // lead in the batch that lost it; expected-events.ts would then count an event the object never writes.
   if (withWebhooks && raises === "top" && userCount < 2 * W2_CONNECTIONS) {
-    throw new UsageError(`--w2-raises top with webhooks needs --users ${2 * W2_CONNECTIONS} or more`);
+    throw new cli.UsageError(`--w2-raises top with webhooks needs --users ${2 * W2_CONNECTIONS} or more`);
   }
-  const pgServer = databaseUrlOption(values["pg-server"] ?? "postgres://postgres@127.0.0.1:5432/postgres");
-  const redisUrl = values["redis-url"] ?? "redis://127.0.0.1:6379";
-  if (!/^redis:\/\/(127\.0\.0\.1|localhost)(:[0-9]+)?(\/[0-9]*)?$/.test(redisUrl)) {
-    throw new UsageError(`--redis-url must be a loopback redis:// URL, not ${redisUrl}`);
-  }
+  const pgServer = cli.databaseUrlOption(
+    values["pg-server"] ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  );
+  const redisUrl = cli.redisUrlOption(values["redis-url"], "redis://127.0.0.1:6379") ?? "";
 
   const missing = missingPeerPackages();
   if (missing.length > 0) {
@@ -167,7 +155,7 @@ async function main(): Promise<number> {
   const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const tempDir = mkdtempSync(join(tmpdir(), "bench-reference-"));
   cleanups.add("temp folder", async () => rmSync(tempDir, { recursive: true, force: true }));
-  const results: BenchResults = emptyResults();
+  const results = emptyResults();
   const notes: string[] = [];
   try {
     const secret = readDevSecret();
@@ -228,7 +216,13 @@ async function main(): Promise<number> {
 
     log(`platform floor: load/benchmarks/floor/, served as ${stack.command} serves...`);
     const floor = await startFloorWorker(runner);
-    cleanups.add("floor Worker", () => floor.stop());
+    cleanups.add(
+      "floor Worker",
+      async () => {
+        await floor.stop();
+      },
+      () => floor.killNow(),
+    );
 
     const adminToken = await signAdminToken(TOKEN_SECONDS);
     let webhooks: WebhookBench | undefined;
@@ -239,9 +233,7 @@ async function main(): Promise<number> {
         () => receiver.stop(),
         () => receiver.stopNow(),
       );
-      const client = new HttpClient(stack.url, { maxSockets: 2 });
-      cleanups.add("webhook client", async () => client.close());
-      webhooks = { receiver, subscriptions: new WebhookSubscriptions(client, adminToken), tag };
+      webhooks = { receiver, tag };
       log(`webhook receiver: ${`${receiver.url}/`} (pid ${receiver.pid})`);
     }
     const usernames = Array.from({ length: userCount }, (_, i) => `rb${tag}_${i + 1}`);
@@ -250,9 +242,9 @@ async function main(): Promise<number> {
       serviceSystem(stack, serviceDbUrl, adminToken),
       referenceSystem(peer, databaseUrlOf(pgServer, peerDb)),
     ]) {
-      const api = new BiddingApi(new HttpClient(system.url, { maxSockets: 4 }));
+      const api = new BiddingApi(new HttpClient(system.url, { maxSockets: 4 }), adminToken);
       cleanups.add(`${system.label} client`, async () => api.client.close());
-      const users = await createBidders(api, adminToken, usernames, TOKEN_SECONDS);
+      const users = await api.createBidders(usernames, TOKEN_SECONDS);
       contenders.push({ system, api, users });
       log(`${system.label}: ${users.length} users created`);
     }
@@ -265,13 +257,12 @@ async function main(): Promise<number> {
     };
     await runRounds({
       contenders,
-      adminToken,
       rounds,
       durationMs,
       faultPlan,
       raises,
       webhooks,
-      floor,
+      floor: targetOf(floor),
       signal: abort.signal,
       results,
       notes,
@@ -346,4 +337,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCommand("bench:reference", USAGE, main);
+cli.runCommand("bench:reference", USAGE, main);

@@ -2,8 +2,9 @@
 // opened (and used once) beforehand, so the burst measures the server's
 // answers and not TCP handshakes: how long until all are answered, and each one.
 
-import { errorLabel, RawConnection } from "../kit/raw-http.js";
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { errorLabel, RawConnection } from "../kit/http.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
+import { hostAndPort } from "./closed-loop.js";
 
 export interface BurstResult {
   connections: number;
@@ -31,13 +32,8 @@ const WARM_CONCURRENCY = 100;
 const SETTLE_MS = 300;
 
 /** Opens `connections` keep-alive connections and sends `warmRequest` once on each. */
-export async function openBurst(
-  host: string,
-  port: number,
-  connections: number,
-  warmRequest: string,
-): Promise<Burst> {
-  const opened = Array.from({ length: connections }, () => new RawConnection(host, port));
+export async function openBurst(url: URL, connections: number, warmRequest: string): Promise<Burst> {
+  const opened = Array.from({ length: connections }, () => new RawConnection(...hostAndPort(url)));
   const closeAll = () => {
     for (const connection of opened) connection.close();
   };

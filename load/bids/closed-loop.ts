@@ -2,19 +2,18 @@
 // each sending its next request as soon as the previous answer arrives, until
 // the duration ends. Every request is built by the caller (a fresh raise, the
 // same read), so the loop itself does no more than write, parse and time.
-
-import { errorLabel, RawConnection } from "../kit/raw-http.js";
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { errorLabel, type RawAnswer, RawConnection } from "../kit/http.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
 
 export interface RawLoopPlan {
-  host: string;
-  port: number;
+  url: URL;
   connections: number;
   durationMs: number;
   /** The next request of connection `index`. */
   nextRequest: (index: number) => string;
-  /** The status of connection `index`'s last request (0: no answer). */
-  onAnswer?: (index: number, status: number) => void;
+  /** The answer to connection `index`'s last request (undefined: none). */
+  onAnswer?: (index: number, answer: RawAnswer | undefined) => void;
   signal: AbortSignal;
   timeoutMs?: number;
 }
@@ -36,6 +35,9 @@ export interface RawLoopResult {
 
 const ERROR_PAUSE_MS = 50;
 
+/** Host and port of a loopback URL, as RawConnection takes them. */
+export const hostAndPort = (url: URL): [string, number] => [url.hostname, Number(url.port || 80)];
+
 export async function runRawClosedLoop(plan: RawLoopPlan): Promise<RawLoopResult> {
   const outcomes = new Map<string, number>();
   const count = (label: string) => outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
@@ -47,7 +49,7 @@ export async function runRawClosedLoop(plan: RawLoopPlan): Promise<RawLoopResult
   const deadline = start + plan.durationMs;
 
   const loop = async (index: number) => {
-    const connection = new RawConnection(plan.host, plan.port);
+    const connection = new RawConnection(...hostAndPort(plan.url));
     try {
       while (performance.now() < deadline && !plan.signal.aborted) {
         const request = plan.nextRequest(index);
@@ -58,12 +60,12 @@ export async function runRawClosedLoop(plan: RawLoopPlan): Promise<RawLoopResult
           count(String(answer.status));
           if (answer.status >= 200 && answer.status < 300) ok += 1;
           else non2xx += 1;
-          plan.onAnswer?.(index, answer.status);
+          plan.onAnswer?.(index, answer);
         } catch (error) {
           errors += 1;
           count(errorLabel(error));
-          plan.onAnswer?.(index, 0);
-          await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
+          plan.onAnswer?.(index, undefined);
+          await sleep(ERROR_PAUSE_MS);
         }
       }
     } finally {

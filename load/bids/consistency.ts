@@ -5,11 +5,10 @@
 // history exactly once, the proxy rules' automatic raises included; the
 // history must have no rows no client or raise can account for; and once the
 // session has ended, session_results must be the object's results, exactly once.
-import pg from "pg";
+import type pg from "pg";
 import { z } from "zod";
-import { errorMessage, redactUrl } from "../../tools/net.js";
-import type { AdminFigures } from "../kit/admin-figures.js";
-import type { Results } from "../kit/api-schemas.js";
+import { withClient } from "../../tools/pg-client.js";
+import type { AdminFigures, Results } from "../kit/admin-figures.js";
 import type { AcknowledgedBid, UnresolvedBid } from "./ledger.js";
 
 export interface ConsistencyInput {
@@ -106,40 +105,28 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
   const results = await input.admin.results(input.sessionId);
   const waitedMs = Date.now() - started;
 
-  const client = new pg.Client({ connectionString: input.databaseUrl, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw new Error(
-      `consistency check: cannot connect to ${redactUrl(input.databaseUrl)}: ${errorMessage(error)}`,
-    );
-  }
-  let events: StoredEvent[];
-  let liveBids: StoredBid[];
-  let resultsCheck: ResultsCheck | null = null;
-  try {
+  const userIds = [...new Set(input.acknowledged.map((a) => a.userId))];
+  const { events, liveBids, resultsCheck } = await withClient(input.databaseUrl, async (client) => {
     const eventRows = await client.query(
       "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
       [input.sessionId, input.sinceSeq],
     );
-    events = z
-      .array(EventRowSchema)
-      .parse(eventRows.rows)
-      .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount, auto: r.auto }));
-    const userIds = [...new Set(input.acknowledged.map((a) => a.userId))];
     const liveRows = await client.query(
       "SELECT user_id, amount, seq FROM bids WHERE session_id = $1 AND user_id = ANY($2::bigint[])",
       [input.sessionId, userIds],
     );
-    liveBids = z
-      .array(LiveRowSchema)
-      .parse(liveRows.rows)
-      .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount }));
-    if (results) resultsCheck = await checkResults(client, input.sessionId, results, stats?.seq ?? null);
-  } finally {
-    await client.end();
-  }
+    return {
+      events: z
+        .array(EventRowSchema)
+        .parse(eventRows.rows)
+        .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount, auto: r.auto })),
+      liveBids: z
+        .array(LiveRowSchema)
+        .parse(liveRows.rows)
+        .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount })),
+      resultsCheck: results ? await checkResults(client, input.sessionId, results, stats?.seq ?? null) : null,
+    };
+  });
   return {
     ...compare(input, events, liveBids, stats?.seq ?? null, resultsCheck),
     pendingAfterWait: stats?.pendingBids ?? null,
@@ -319,8 +306,8 @@ function compare(
 
 const LIST_LIMIT = 20;
 
-function listed<T>(items: readonly T[], describe: (item: T) => string): string[] {
-  const lines = items.slice(0, LIST_LIMIT).map((item) => `    ${describe(item)}`);
+function listed(items: readonly string[]): string[] {
+  const lines = items.slice(0, LIST_LIMIT).map((item) => `    ${item}`);
   if (items.length > LIST_LIMIT)
     lines.push(`    … and ${items.length - LIST_LIMIT} more (see the JSON report)`);
   return lines;
@@ -351,52 +338,51 @@ export function formatConsistencyReport(report: ConsistencyReport): string {
     if (results.differences.length > 0) {
       lines.push(
         `  session_results differs from the object's results (${results.differences.length}):`,
-        ...listed(results.differences, (line) => line),
+        ...listed(results.differences),
       );
     }
   }
-  if (report.seqGaps.length > 0) {
-    lines.push(
-      `  seqs given out by the object but not in bid_events (${report.seqGaps.length}):`,
-      ...listed(report.seqGaps, (seq) => `seq ${seq}`),
-    );
-  }
-  if (report.duplicateSeqs.length > 0) {
-    lines.push(
-      `  seqs in bid_events more than once (${report.duplicateSeqs.length}):`,
-      ...listed(report.duplicateSeqs, (seq) => `seq ${seq}`),
-    );
-  }
-  if (report.missing.length > 0) {
-    lines.push(`  missing from bid_events (${report.missing.length}):`, ...listed(report.missing, bidText));
-  }
-  if (report.altered.length > 0) {
-    lines.push(
-      `  different in bid_events (${report.altered.length}):`,
-      ...listed(report.altered, (a) => `told ${bidText(a.acknowledged)}, stored ${bidText(a.stored)}`),
-    );
-  }
-  if (report.staleLiveBids.length > 0) {
-    lines.push(
-      `  bids row is not the last acknowledged bid (${report.staleLiveBids.length}):`,
-      ...listed(
-        report.staleLiveBids,
+  const lists: [string, readonly string[]][] = [
+    ["seqs given out by the object but not in bid_events", report.seqGaps.map((seq) => `seq ${seq}`)],
+    ["seqs in bid_events more than once", report.duplicateSeqs.map((seq) => `seq ${seq}`)],
+    ["missing from bid_events", report.missing.map(bidText)],
+    [
+      "different in bid_events",
+      report.altered.map((a) => `told ${bidText(a.acknowledged)}, stored ${bidText(a.stored)}`),
+    ],
+    [
+      "bids row is not the last acknowledged bid",
+      report.staleLiveBids.map(
         (s) =>
           `user ${s.userId}: told ${bidText(s.expected)}, stored ${s.stored ? bidText(s.stored) : "no row"}`,
       ),
-    );
-  }
-  if (report.unexplainedLiveBids.length > 0) {
-    lines.push(
-      `  bids row newer than any bid sent (${report.unexplainedLiveBids.length}):`,
-      ...listed(report.unexplainedLiveBids, (s) => `user ${s.userId}: stored ${bidText(s.stored)}`),
-    );
-  }
-  if (report.extraRows.unexplained.length > 0) {
-    lines.push(
-      `  rows in bid_events no client was told about (${report.extraRows.unexplained.length}):`,
-      ...listed(report.extraRows.unexplained, bidText),
-    );
+    ],
+    [
+      "bids row newer than any bid sent",
+      report.unexplainedLiveBids.map((s) => `user ${s.userId}: stored ${bidText(s.stored)}`),
+    ],
+    ["rows in bid_events no client was told about", report.extraRows.unexplained.map(bidText)],
+  ];
+  for (const [title, items] of lists) {
+    if (items.length > 0) lines.push(`  ${title} (${items.length}):`, ...listed(items));
   }
   return lines.join("\n");
+}
+
+/** The consistency report's figures, for the JSON report (the full lists only when something is wrong). */
+export function consistencyFigures(report: ConsistencyReport): Record<string, unknown> {
+  return report.ok
+    ? {
+        ok: true,
+        lost: report.lost,
+        acknowledged: report.acknowledged,
+        eventRows: report.eventRows,
+        autoRows: report.autoRows,
+        objectSeq: report.objectSeq,
+        results: report.results,
+        explainedExtraRows: report.extraRows.explained.length,
+        pendingAfterWait: report.pendingAfterWait,
+        waitedMs: report.waitedMs,
+      }
+    : { ...report };
 }

@@ -1,7 +1,8 @@
 // What the clients sent and what they were told: the next raise of each user,
 // the receipts (201s), and the bids whose outcome no client learned. The
 // consistency check compares this with PostgreSQL.
-import type { BidReceipt } from "../kit/api-schemas.js";
+import { randomBytes } from "node:crypto";
+import { type BidReceipt, firstRaise, type Session } from "../kit/api.js";
 
 export interface PlannedBid {
   userId: number;
@@ -41,25 +42,32 @@ export class BidLedger {
   /** Receipts naming another user or amount than the bid sent: a service bug. */
   readonly foreignReceipts: { sent: PlannedBid; receipt: BidReceipt }[] = [];
 
+  private readonly firstAmount: number;
+  private readonly minIncrement: number;
+  /** Makes idempotency keys unique per run. */
+  private readonly runTag = randomBytes(4).toString("hex");
+
   constructor(
-    private readonly firstAmount: number,
-    private readonly minIncrement: number,
-    /** Makes idempotency keys unique per run. */
-    private readonly runTag: string,
-    /** Called with every receipt as it arrives (e.g. to time what follows a 201). */
-    private readonly onAcknowledged?: (receipt: BidReceipt, replayed: boolean) => void,
-    private readonly raises: Raises = "own",
+    session: Session,
+    private readonly options: {
+      /** Called with every receipt as it arrives (e.g. to time what follows a 201). */
+      onAcknowledged?: (receipt: BidReceipt, replayed: boolean) => void;
+      raises?: Raises;
+    } = {},
   ) {
-    this.nextTop = firstAmount;
+    this.firstAmount = firstRaise(session);
+    this.minIncrement = session.minIncrement;
+    this.nextTop = this.firstAmount;
   }
 
   /** The user's next bid: always above every amount planned for them before, even while those are in flight. */
   plan(userId: number): PlannedBid {
     const own = this.nextAmount.get(userId) ?? this.firstAmount;
-    const amount = this.raises === "top" ? Math.max(own, this.nextTop) : own;
-    const steps = this.raises === "top" ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
+    const amount = this.options.raises === "top" ? Math.max(own, this.nextTop) : own;
+    const steps =
+      this.options.raises === "top" ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
     this.nextAmount.set(userId, amount + steps * this.minIncrement);
-    if (this.raises === "top") this.nextTop = amount + this.minIncrement;
+    if (this.options.raises === "top") this.nextTop = amount + this.minIncrement;
     this.planned += 1;
     const bid = { userId, amount, idempotencyKey: `${this.runTag}-${userId}-${this.planned}` };
     this.open.set(bid.idempotencyKey, bid);
@@ -75,14 +83,14 @@ export class BidLedger {
       this.foreignReceipts.push({ sent, receipt });
     }
     this.acks.set(receipt.seq, { seq: receipt.seq, userId: receipt.userId, amount: receipt.amount });
-    this.onAcknowledged?.(receipt, replayed);
+    this.options.onAcknowledged?.(receipt, replayed);
   }
 
   /** The receipt of a maximum (proxy) bid: the object chose its amount, up to the maximum, so it names no planned bid. */
   acknowledgeMaximum(receipt: BidReceipt): void {
     this.accepted += 1;
     this.acks.set(receipt.seq, { seq: receipt.seq, userId: receipt.userId, amount: receipt.amount });
-    this.onAcknowledged?.(receipt, false);
+    this.options.onAcknowledged?.(receipt, false);
   }
 
   /** A definite refusal (4xx): nothing was stored. */

@@ -1,5 +1,5 @@
 // Counts and latencies of one kind of request, per second and in total.
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
 
 /** How one request ended, e.g. `201`, `422 bid_increment_too_small`, `timeout`; status null without a response. */
 export interface Outcome {

@@ -3,16 +3,12 @@
 // the time a bid was due, so a slow server (or a slow client) shows up in
 // the figures instead of quietly lowering the offered rate.
 
+import type { Bidder } from "../kit/api.js";
 import { HttpClient } from "../kit/http.js";
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
 import type { BidLedger } from "./ledger.js";
 import type { RequestMetrics } from "./metrics.js";
-import { type BidAttemptOptions, placeBid } from "./place-bid.js";
-
-export interface Bidder {
-  id: number;
-  token: string;
-}
+import { type BidAttemptOptions, DEFAULT_BID_ATTEMPTS, placeBid } from "./place-bid.js";
 
 export interface OpenLoopPlan {
   sessionId: string;
@@ -20,7 +16,8 @@ export interface OpenLoopPlan {
   durationMs: number;
   ledger: BidLedger;
   metrics: RequestMetrics;
-  attempts: Omit<BidAttemptOptions, "onRetry">;
+  /** DEFAULT_BID_ATTEMPTS when left out. */
+  attempts?: Omit<BidAttemptOptions, "onRetry">;
   signal: AbortSignal;
 }
 
@@ -105,7 +102,7 @@ export class OpenLoopBidders {
       sent += 1;
       this.pending += 1;
       const done = placeBid(client, plan.sessionId, bidder.token, bid, plan.ledger, {
-        ...plan.attempts,
+        ...(plan.attempts ?? DEFAULT_BID_ATTEMPTS),
         onRetry: (outcome) => plan.metrics.attemptFailed(outcome),
       })
         .catch((error: unknown) => ({

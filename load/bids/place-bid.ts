@@ -1,8 +1,9 @@
 // Places one bid the way a careful client does: an Idempotency-Key on every
 // bid, and the same key and body again when the outcome is unknown (no
 // answer, or a 5xx), so a retry can never place a second bid.
-import { parseReceipt } from "../kit/api-schemas.js";
-import { type HttpClient, type HttpResponse, NetworkError, outcomeLabel } from "../kit/http.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseReceipt } from "../kit/api.js";
+import { type HttpClient, headerOf, NetworkError, outcomeLabel, type RawAnswer } from "../kit/http.js";
 import type { BidLedger, PlannedBid } from "./ledger.js";
 import type { Outcome } from "./metrics.js";
 
@@ -11,7 +12,7 @@ export interface BidAttemptOptions {
   /** Attempts in all, the first included. */
   maxAttempts: number;
   /** Called for each failed attempt that is followed by a retry. */
-  onRetry: (outcome: Outcome) => void;
+  onRetry?: (outcome: Outcome) => void;
 }
 
 /**
@@ -21,12 +22,14 @@ export interface BidAttemptOptions {
  */
 export const DEFAULT_BID_ATTEMPTS = { timeoutMs: 30_000, maxAttempts: 3 };
 
+/** For fault drills: a 10 s answer timeout (a killed server resets at once; a live one answers in milliseconds). */
+export const FAULT_BID_ATTEMPTS = { timeoutMs: 10_000, maxAttempts: 3 };
+
 const MAX_RETRY_DELAY_MS = 1_000;
 const NETWORK_RETRY_DELAY_MS = 200;
 
-function retryDelayMs(response: HttpResponse | undefined): number {
-  const header = response?.headers["retry-after"];
-  const seconds = Number(typeof header === "string" ? header : Number.NaN);
+function retryDelayMs(answer: RawAnswer | undefined): number {
+  const seconds = Number(answer ? (headerOf(answer, "retry-after") ?? Number.NaN) : Number.NaN);
   return Number.isFinite(seconds) ? Math.min(seconds * 1000, MAX_RETRY_DELAY_MS) : NETWORK_RETRY_DELAY_MS;
 }
 
@@ -36,15 +39,15 @@ async function attempt(
   token: string,
   bid: PlannedBid,
   timeoutMs: number,
-): Promise<{ outcome: Outcome; response?: HttpResponse }> {
+): Promise<{ outcome: Outcome; answer?: RawAnswer }> {
   try {
-    const response = await client.request("POST", `/v1/sessions/${sessionId}/bids`, {
+    const answer = await client.request("POST", `/v1/sessions/${sessionId}/bids`, {
       token,
       body: { amount: bid.amount },
       headers: { "Idempotency-Key": bid.idempotencyKey },
       timeoutMs,
     });
-    return { outcome: { status: response.status, label: outcomeLabel(response) }, response };
+    return { outcome: { status: answer.status, label: outcomeLabel(answer) }, answer };
   } catch (error) {
     if (error instanceof NetworkError) return { outcome: { status: null, label: error.label } };
     throw error;
@@ -58,25 +61,25 @@ export async function placeBid(
   token: string,
   bid: PlannedBid,
   ledger: BidLedger,
-  options: BidAttemptOptions,
+  options: BidAttemptOptions = DEFAULT_BID_ATTEMPTS,
 ): Promise<Outcome> {
   let last: Outcome = { status: null, label: "not_sent" };
   for (let attemptNumber = 1; attemptNumber <= options.maxAttempts; attemptNumber++) {
-    const { outcome, response } = await attempt(client, sessionId, token, bid, options.timeoutMs);
+    const { outcome, answer } = await attempt(client, sessionId, token, bid, options.timeoutMs);
     last = outcome;
-    if (response === undefined || response.status >= 500) {
+    if (answer === undefined || answer.status >= 500) {
       // Unknown outcome: the bid may be stored. Only the same key may ask again.
       if (attemptNumber < options.maxAttempts) {
-        options.onRetry(outcome);
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response)));
+        options.onRetry?.(outcome);
+        await sleep(retryDelayMs(answer));
       }
       continue;
     }
-    if (response.status === 201) {
-      const receipt = parseReceipt(response.text);
+    if (answer.status === 201) {
+      const receipt = parseReceipt(answer.body);
       // Counted as an error (status null): the client cannot tell what was stored.
       if (receipt === undefined) return { status: null, label: "201 malformed_receipt" };
-      const replayed = response.headers["idempotent-replayed"] === "true";
+      const replayed = headerOf(answer, "idempotent-replayed") === "true";
       ledger.acknowledge(bid.idempotencyKey, receipt, replayed);
       return replayed ? { status: 201, label: "201 replayed" } : outcome;
     }

@@ -5,15 +5,15 @@
 // a bid acknowledged with 201 must never be lost. Bids acknowledged but not
 // yet flushed at the kill sit in the object's SQLite: the persisted alarm
 // must flush them after the restart without any new request waking the object.
+import { setTimeout as sleep } from "node:timers/promises";
+import { consistencyFigures } from "../bids/consistency.js";
 import {
-  consistencyFigures,
   consistencyProblems,
   logConsistency,
   maxStoredSeq,
   type ScenarioContext,
   type ScenarioOutcome,
   SessionLoad,
-  sleep,
   unexpectedBidOutcomes,
 } from "./harness.js";
 

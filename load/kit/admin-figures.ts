@@ -1,28 +1,16 @@
 // The operator's figures: the session object's flush state and the database pool.
-import {
-  type PoolFigures,
-  PoolFiguresSchema,
-  ProblemSchema,
-  type Results,
-  ResultsSchema,
-  type SessionStats,
-  SessionStatsSchema,
-} from "./api-schemas.js";
-import { expectJson, type HttpClient } from "./http.js";
+import type { z } from "zod";
+import { PoolFiguresSchema, ResultsSchema, SessionStatsSchema } from "../../src/http/contract.js";
+import { expectJson, type HttpClient, problemCodeOf } from "./http.js";
+
+export type SessionStats = z.infer<typeof SessionStatsSchema>;
+export type PoolFigures = z.infer<typeof PoolFiguresSchema>;
+export type Results = z.infer<typeof ResultsSchema>;
 
 export interface FiguresSnapshot {
   at: number;
   stats: SessionStats | Error;
   pool: PoolFigures | Error;
-}
-
-/** The `code` of a problem document, if `text` is one. */
-function problemCode(text: string): string | undefined {
-  try {
-    return ProblemSchema.safeParse(JSON.parse(text)).data?.code;
-  } catch {
-    return undefined;
-  }
 }
 
 const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
@@ -43,7 +31,7 @@ export class AdminFigures {
   async results(sessionId: string): Promise<Results | null> {
     const path = `/v1/sessions/${sessionId}/results`;
     const response = await this.client.request("GET", path, { timeoutMs: 5_000 });
-    if (response.status === 409 && problemCode(response.text) === "session_not_ended") return null;
+    if (response.status === 409 && problemCodeOf(response.body) === "session_not_ended") return null;
     return expectJson(response, 200, ResultsSchema, `GET ${path}`);
   }
 
@@ -66,20 +54,20 @@ export class AdminFigures {
   }
 
   /**
-   * Polls until the session has no pending bids, or `timeoutMs` passes.
+   * Polls every `pollMs` until the session has no pending bids, or `timeoutMs` passes.
    * Returns the last stats read (undefined when none could be read).
    */
-  async waitForFlush(sessionId: string, timeoutMs: number): Promise<SessionStats | undefined> {
+  async waitForFlush(sessionId: string, timeoutMs: number, pollMs = 500): Promise<SessionStats | undefined> {
     const deadline = Date.now() + timeoutMs;
     let last: SessionStats | undefined;
-    for (let attempt = 0; attempt < 1_000 && Date.now() < deadline; attempt++) {
+    while (Date.now() < deadline) {
       try {
         last = await this.stats(sessionId);
         if (last.pendingBids === 0) return last;
       } catch {
         // The object or the admin route may be briefly unavailable; keep polling until the deadline.
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     return last;
   }

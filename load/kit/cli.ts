@@ -1,5 +1,5 @@
 // Command-line handling shared by the load scripts: option parsing, value
-// checks, and one place that turns failures into an exit code.
+// checks, Ctrl-C, and one place that turns failures into an exit code.
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { errorMessage } from "../../tools/net.js";
 import { RUNNERS, type Runner } from "../../tools/service-process.js";
@@ -40,15 +40,20 @@ export function runCommand(name: string, usage: string, main: () => Promise<numb
       process.exitCode = code;
     },
     (error: unknown) => {
-      if (error instanceof UsageError) {
-        console.error(`${name}: ${error.message}\n${usage}`);
-        process.exitCode = 2;
-      } else {
-        console.error(`${name}: ${errorMessage(error)}`);
-        process.exitCode = 1;
-      }
+      const usageError = error instanceof UsageError;
+      console.error(`${name}: ${errorMessage(error)}${usageError ? `\n${usage}` : ""}`);
+      process.exitCode = usageError ? 2 : 1;
     },
   );
+}
+
+/** The first Ctrl-C aborts `abort` (the script stops at its next step); the second quits at once. */
+export function stopOnInterrupt(abort: AbortController, message: string): void {
+  process.on("SIGINT", () => {
+    if (abort.signal.aborted) process.exit(130);
+    console.log(`\n${message} (Ctrl-C again to quit now)`);
+    abort.abort();
+  });
 }
 
 export function integerOption(
@@ -87,25 +92,39 @@ export function durationOption(
   return ms;
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return host === "localhost" || host === "::1" || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(host);
+/** One of `choices`, the first when the option is left out. */
+export function choiceOption<const C extends string>(
+  name: string,
+  raw: string | undefined,
+  choices: readonly C[],
+): C {
+  const choice = choices.find((c) => c === (raw ?? choices[0]));
+  if (choice === undefined) throw new UsageError(`--${name} must be ${choices.join(" or ")}, not ${raw}`);
+  return choice;
 }
 
-/** The API's base URL. Only loopback targets: these scripts generate load. */
-export function loopbackApiUrl(raw: string): URL {
+/** --runner: how the service under test is served, `npm start` by default (tools/service-process.ts). */
+export const runnerOption = (raw: string | undefined): Runner => choiceOption("runner", raw, RUNNERS);
+
+/** A URL of this machine: these scripts generate load, and only ever against loopback. */
+function loopbackUrl(what: string, raw: string, protocols: RegExp): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--url is not a URL: ${raw}`);
+    throw new UsageError(`${what} is not a URL: ${raw}`);
   }
-  if (url.protocol !== "http:") throw new UsageError(`--url must be http://, not ${url.protocol}`);
-  if (!isLoopbackHost(url.hostname)) {
-    throw new UsageError(
-      `refusing ${url.host}: the load scripts only target loopback (127.0.0.1, localhost, ::1)`,
-    );
+  if (!protocols.test(url.protocol)) throw new UsageError(`${what} must be ${protocols.source}, not ${raw}`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (host !== "localhost" && host !== "::1" && !/^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(host)) {
+    throw new UsageError(`refusing ${url.host} for ${what}: only loopback (127.0.0.1, localhost, ::1)`);
   }
+  return url;
+}
+
+/** The API's base URL: the service root on loopback. */
+export function loopbackApiUrl(raw: string): URL {
+  const url = loopbackUrl("--url", raw, /^http:$/);
   if (url.pathname !== "/" || url.search !== "") {
     throw new UsageError(`--url must be the service root, e.g. http://127.0.0.1:8787, not ${raw}`);
   }
@@ -121,22 +140,13 @@ export function databaseUrlOption(raw: string | undefined): string {
         "(npm run dev prints it), e.g. postgres://postgres@127.0.0.1:5432/bidding",
     );
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError("the database URL is not a URL");
-  }
-  if (!/^postgres(ql)?:$/.test(url.protocol)) throw new UsageError("the database URL must be postgres://");
-  if (!isLoopbackHost(url.hostname)) {
-    throw new UsageError(`refusing database host ${url.hostname}: only loopback databases`);
-  }
+  loopbackUrl("the database URL", value, /^postgres(ql)?:$/);
   return value;
 }
 
-/** --runner: how the service under test is served, `npm start` by default (tools/service-process.ts). */
-export function runnerOption(raw: string | undefined): Runner {
-  const runner = RUNNERS.find((r) => r === (raw ?? "start"));
-  if (runner === undefined) throw new UsageError(`--runner must be ${RUNNERS.join(" or ")}, not ${raw}`);
-  return runner;
+/** --redis-url, else REDIS_URL (or `fallback`); a loopback Redis only. */
+export function redisUrlOption(raw: string | undefined, fallback?: string): string | undefined {
+  const value = raw ?? process.env.REDIS_URL ?? fallback;
+  if (value !== undefined) loopbackUrl("--redis-url", value, /^redis:$/);
+  return value;
 }

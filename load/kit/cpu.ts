@@ -1,28 +1,15 @@
-// CPU time of the server's processes over a measurement window, from Linux's /proc: the
-// processes given and every descendant (npm run dev's pid covers the dev script with its Upstash
-// adapter, wrangler, and workerd, which runs the Worker and the Durable Objects).
+// CPU time of process trees over a measurement window, from Linux's /proc
+// (tools/process-group.ts): the processes given and every descendant (npm
+// start's pid covers the script, the stack beside it, and workerd, which runs
+// the Worker and the Durable Objects).
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { allProcStats, type ProcStat, readProcStat } from "../../tools/process-group.js";
 import { UsageError } from "./cli.js";
-
-interface ProcessStat {
-  pid: number;
-  name: string;
-  parent: number;
-  /** utime + stime, in clock ticks. */
-  ticks: number;
-}
-
-export interface ProcessCpu {
-  pid: number;
-  name: string;
-  seconds: number;
-}
 
 export interface CpuWindow {
   /** Wall-clock seconds of the window. */
   seconds: number;
-  processes: ProcessCpu[];
+  processes: { pid: number; name: string; seconds: number }[];
   /** CPU seconds of all of them together. */
   total: number;
 }
@@ -36,47 +23,15 @@ function clockTicksPerSecond(): number {
   }
 }
 
-/** /proc/<pid>/stat: `pid (comm) state ppid …`, utime and stime the 14th and 15th fields. */
-function readStat(pid: number): ProcessStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  if (open < 0 || close < open) return undefined;
-  // Fields after the name, from the 3rd (state) on.
-  const fields = text
-    .slice(close + 2)
-    .trim()
-    .split(/\s+/);
-  const parent = Number(fields[1]);
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (![parent, utime, stime].every(Number.isFinite)) return undefined;
-  return { pid, name: text.slice(open + 1, close), parent, ticks: utime + stime };
-}
-
-function allProcesses(): ProcessStat[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .flatMap((entry) => readStat(Number(entry)) ?? []);
-}
-
 /** The roots and all their descendants, as they are now. */
-function processTree(roots: readonly number[]): ProcessStat[] {
-  const processes = allProcesses();
-  const children = new Map<number, ProcessStat[]>();
-  for (const stat of processes) children.set(stat.parent, [...(children.get(stat.parent) ?? []), stat]);
-  const found = new Map<number, ProcessStat>();
+function processTree(roots: readonly number[]): ProcStat[] {
+  const processes = allProcStats();
+  const found = new Map<number, ProcStat>();
   const queue = processes.filter((stat) => roots.includes(stat.pid));
-  for (let index = 0; index < queue.length && index < 10_000; index++) {
-    const stat = queue[index];
-    if (!stat || found.has(stat.pid)) continue;
+  for (let stat = queue.shift(); stat !== undefined && found.size < 10_000; stat = queue.shift()) {
+    if (found.has(stat.pid)) continue;
     found.set(stat.pid, stat);
-    queue.push(...(children.get(stat.pid) ?? []));
+    queue.push(...processes.filter((child) => child.parent === stat.pid));
   }
   return [...found.values()];
 }
@@ -90,7 +45,7 @@ export function cpuTreeOption(raw: string | undefined): number[] {
   }
   const roots = pids.map(Number);
   for (const pid of roots) {
-    if (!readStat(pid)) throw new UsageError(`--cpu-tree: no process ${pid} (Linux /proc only)`);
+    if (!readProcStat(pid)) throw new UsageError(`--cpu-tree: no process ${pid} (Linux /proc only)`);
   }
   return roots;
 }
@@ -98,13 +53,13 @@ export function cpuTreeOption(raw: string | undefined): number[] {
 /** Measures the CPU time the process trees spend between start() and stop(). */
 export class CpuMeter {
   private readonly ticksPerSecond = clockTicksPerSecond();
-  private before = new Map<number, ProcessStat>();
+  private before = new Map<number, number>();
   private startedAt = 0;
 
   constructor(private readonly roots: readonly number[]) {}
 
   start(): void {
-    this.before = new Map(processTree(this.roots).map((stat) => [stat.pid, stat]));
+    this.before = new Map(processTree(this.roots).map((stat) => [stat.pid, stat.ticks]));
     this.startedAt = performance.now();
   }
 
@@ -113,8 +68,8 @@ export class CpuMeter {
     // Processes that started inside the window count from zero; ones that ended are lost (noted by their absence).
     const processes = processTree(this.roots).map((stat) => ({
       pid: stat.pid,
-      name: stat.name,
-      seconds: (stat.ticks - (this.before.get(stat.pid)?.ticks ?? 0)) / this.ticksPerSecond,
+      name: stat.command,
+      seconds: (stat.ticks - (this.before.get(stat.pid) ?? 0)) / this.ticksPerSecond,
     }));
     return { seconds, processes, total: processes.reduce((sum, p) => sum + p.seconds, 0) };
   }
@@ -127,4 +82,31 @@ export function describeCpu(window: CpuWindow): string {
     .sort((a, b) => b.seconds - a.seconds)
     .map((p) => `${p.name}[${p.pid}] ${p.seconds.toFixed(1)} s`)
     .join(", ");
+}
+
+export interface Measured<T> {
+  result: T;
+  /** CPU-seconds per second of the measured system's process trees. */
+  serverCores: number;
+  server: CpuWindow;
+  /** CPU-seconds per second of this process (the load generator). */
+  loaderCores: number;
+}
+
+/** `run`, with the CPU the trees of `roots` and this process spent on it. */
+export async function measured<T>(roots: readonly number[], run: () => Promise<T>): Promise<Measured<T>> {
+  const meter = new CpuMeter(roots);
+  meter.start();
+  const before = process.cpuUsage();
+  const startedAt = performance.now();
+  const result = await run();
+  const server = meter.stop();
+  const used = process.cpuUsage(before);
+  const seconds = (performance.now() - startedAt) / 1000;
+  return {
+    result,
+    server,
+    serverCores: server.total / server.seconds,
+    loaderCores: (used.user + used.system) / 1e6 / seconds,
+  };
 }

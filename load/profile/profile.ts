@@ -29,9 +29,9 @@ import { z } from "zod";
 import { errorMessage } from "../../tools/net.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
+import { targetOf } from "../benchmarks/reference/systems.js";
 import { runLeaderboardReads, runRaises } from "../benchmarks/reference/workloads.js";
-import { signAdminToken } from "../kit/admin-token.js";
-import { BiddingApi } from "../kit/api.js";
+import { BiddingApi, signAdminToken } from "../kit/api.js";
 import {
   databaseUrlOption,
   integerOption,
@@ -42,7 +42,6 @@ import {
 } from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
-import { createBidders } from "../kit/user-batches.js";
 import { type CpuProfile, formatSummary, SourceFiles, summarise } from "./summary.js";
 
 const USAGE = `usage: npm run profile -- [--workload bids|leaderboard] [--seconds 10] [--runner start|dev]
@@ -171,26 +170,18 @@ async function profileOwnService(options: {
     inspector: true,
     ready: (response) => response.ok,
   });
-  const api = new BiddingApi(new HttpClient(service.url, { maxSockets: 4 }));
+  const api = new BiddingApi(
+    new HttpClient(service.url, { maxSockets: 4 }),
+    await signAdminToken(TOKEN_SECONDS),
+  );
   try {
     console.log(`profile: starting ${service.command} on ${service.url.origin}, database ${name}…`);
     await service.start();
-    const admin = await signAdminToken(TOKEN_SECONDS);
     const tag = Date.now().toString(36);
-    const users = await createBidders(
-      api,
-      admin,
-      Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`),
-      TOKEN_SECONDS,
-    );
-    const session = await api.createSession(admin, {
-      title: `profile ${tag}`,
-      startsAt: new Date(Date.now() - 60_000).toISOString(),
-      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      minBid: 100,
-      minIncrement: 1,
-    });
-    const system = { url: service.url, cpuRoots: () => (service.pid === undefined ? [] : [service.pid]) };
+    const usernames = Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`);
+    const users = await api.createBidders(usernames, TOKEN_SECONDS);
+    const session = await api.createSession(`profile ${tag}`, { startsAt: new Date(Date.now() - 60_000) });
+    const system = targetOf(service);
     const signal = new AbortController().signal;
     const port = service.inspectorPort;
     if (port === undefined) throw new Error("the service has no inspector port");

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { basename, join } from "node:path";
-import { formatTable } from "../kit/table.js";
+import { formatTable } from "../../tools/table.js";
 
 interface CallFrame {
   functionName: string;

@@ -2,7 +2,7 @@
 
 import { describeErrors, type SecondSample } from "../bids/metrics.js";
 import { describePool, type FiguresSnapshot } from "../kit/admin-figures.js";
-import { formatMs } from "../kit/stats.js";
+import { formatMs } from "../kit/report.js";
 import type { WatchersSecond } from "./watchers.js";
 
 function describePending(figures: FiguresSnapshot | undefined): string {

@@ -1,9 +1,10 @@
 // npm run live -- --session ID [--url http://127.0.0.1:8787] [--limit 10] [--max-minutes 60]
 // Watches a session's leaderboard from the terminal over GET /v1/sessions/{id}/live,
 // reconnecting with backoff when the connection drops, until the session ends.
-import { type LeaderboardMessage, LiveMessageSchema } from "../kit/api-schemas.js";
+import { LiveMessageSchema } from "../../src/http/contract.js";
+import { formatTable } from "../../tools/table.js";
+import type { LeaderboardMessage } from "../kit/api.js";
 import { integerOption, loopbackApiUrl, parseOptions, runCommand, UsageError } from "../kit/cli.js";
-import { formatTable } from "../kit/table.js";
 
 const USAGE = `usage: npm run live -- --session ID [--url http://127.0.0.1:8787] [--limit 10] [--max-minutes 60]`;
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";

@@ -3,7 +3,6 @@
 // The open-loop load test: bids at a fixed rate from the run file's users,
 // leaderboard readers, live WebSocket watchers, a live line every second, a
 // summary, a JSON report, and the consistency check against PostgreSQL.
-import { randomBytes } from "node:crypto";
 import { checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
 import { BidLedger } from "../bids/ledger.js";
 import { RequestMetrics, type SecondSample } from "../bids/metrics.js";
@@ -13,6 +12,7 @@ import { runReaders } from "../bids/readers.js";
 import { AdminFigures, type FiguresSnapshot } from "../kit/admin-figures.js";
 import { BiddingApi, type BidReceipt, firstRaise } from "../kit/api.js";
 import {
+  choiceOption,
   databaseUrlOption,
   durationOption,
   integerOption,
@@ -23,9 +23,8 @@ import {
 } from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, cpuTreeOption, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
-import { writeReport } from "../kit/results.js";
+import { formatMs, type LatencySummary, writeReport } from "../kit/report.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
-import { formatMs, type LatencySummary } from "../kit/stats.js";
 import { formatLiveLine } from "./live-line.js";
 import { outcomesTable, summaryTable } from "./summary.js";
 import { LiveWatchers, type WatchersSecond, type WatchersTotals } from "./watchers.js";
@@ -77,8 +76,7 @@ async function main(): Promise<number> {
     min: 1,
     max: Math.max(1, Math.min(50, watcherCount)),
   });
-  const raises = values.raises ?? "own";
-  if (raises !== "own" && raises !== "top") throw new UsageError("--raises must be own or top");
+  const raises = choiceOption("raises", values.raises, ["own", "top"]);
   const authenticatedWatchers = values["authenticated-watchers"] === true;
   if (authenticatedWatchers && (watcherCount === 0 || watcherCount > userCount)) {
     throw new UsageError(
@@ -88,14 +86,11 @@ async function main(): Promise<number> {
   const cpuRoots = cpuTreeOption(values["cpu-tree"]);
   // One keep-alive pool sized for the load by default: through wrangler dev's proxy,
   // 1000 mostly idle connections cost more than the bids themselves (see the bench).
-  const connections = values.connections ?? "shared";
-  if (connections !== "per-bidder" && connections !== "shared") {
-    throw new UsageError("--connections must be per-bidder or shared");
-  }
+  const connections = choiceOption("connections", values.connections, ["shared", "per-bidder"]);
 
   const control = new HttpClient(url, { maxSockets: 4 });
   const admin = new AdminFigures(control, run.adminToken);
-  const api = new BiddingApi(control);
+  const api = new BiddingApi(control, run.adminToken);
   const session = await api.session(run.sessionId);
   const endsInMs = Date.parse(session.endsAt) - Date.now();
   if (session.status !== "active" || endsInMs < durationMs + 5_000) {
@@ -120,13 +115,7 @@ async function main(): Promise<number> {
     ? (receipt: BidReceipt, replayed: boolean) =>
         watchers.acknowledged(receipt, performance.timeOrigin + performance.now(), replayed)
     : undefined;
-  const ledger = new BidLedger(
-    firstRaise(session),
-    session.minIncrement,
-    randomBytes(4).toString("hex"),
-    onAcknowledged,
-    raises,
-  );
+  const ledger = new BidLedger(session, { onAcknowledged, raises });
   const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
 
   const abort = new AbortController();

@@ -6,7 +6,7 @@
 // displaced, and that user's sockets should be told {"type":"outbid","amount"} with their amount
 // after the batch. A message's delay is its arrival minus the batch's acceptance (the receipts'
 // placedAt; same machine, same clock) and minus the 201 of the bid that last passed that user.
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
 
 export interface OutbidTotals {
   /** Displacements of a signed-in user that the replay of this run's bids finds. */

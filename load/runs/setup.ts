@@ -2,39 +2,16 @@
 //   [--min-bid 100] [--min-increment 1] [--run load/results/run.json]
 // Creates the users and an active session, and writes the run file the other scripts read.
 import { randomBytes } from "node:crypto";
-import { signAdminToken, signUserToken } from "../kit/admin-token.js";
-import { BiddingApi } from "../kit/api.js";
+import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { integerOption, loopbackApiUrl, parseOptions, runCommand } from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
-import { DEFAULT_RUN_FILE, type RunFile, writeRunFile } from "../kit/run-file.js";
+import { DEFAULT_RUN_FILE, writeRunFile } from "../kit/run-file.js";
 
 const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:8787] [--users 1000] [--session-minutes 30]
                           [--min-bid 100] [--min-increment 1] [--run ${DEFAULT_RUN_FILE}]`;
 
-/** The API refuses bodies over 16 KiB; batches stay a little below. */
-const MAX_BATCH_BYTES = 16 * 1024 - 512;
-const MAX_BATCH_USERS = 1000;
 /** Tokens outlive the session by an hour, so a run file stays usable for the whole session. */
 const TOKEN_MARGIN_SECONDS = 3600;
-
-/** Splits names into batches whose JSON body stays under the API's limit. */
-function batchUsernames(usernames: readonly string[]): string[][] {
-  const batches: string[][] = [];
-  let batch: string[] = [];
-  let bytes = JSON.stringify({ usernames: [] }).length;
-  for (const name of usernames) {
-    const added = JSON.stringify(name).length + 1;
-    if (batch.length > 0 && (bytes + added > MAX_BATCH_BYTES || batch.length >= MAX_BATCH_USERS)) {
-      batches.push(batch);
-      batch = [];
-      bytes = JSON.stringify({ usernames: [] }).length;
-    }
-    batch.push(name);
-    bytes += added;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
-}
 
 async function main(): Promise<number> {
   const values = parseOptions({
@@ -58,27 +35,21 @@ async function main(): Promise<number> {
   const tokenSeconds = sessionMinutes * 60 + TOKEN_MARGIN_SECONDS;
   const adminToken = await signAdminToken(tokenSeconds);
   const client = new HttpClient(url, { maxSockets: 4 });
-  const api = new BiddingApi(client);
+  const api = new BiddingApi(client, adminToken);
   try {
     // Unique per run, so setup can run again against the same database.
     const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
-    const usernames = Array.from({ length: userCount }, (_, i) => `ld${tag}_${i + 1}`);
-    const users: RunFile["users"] = [];
-    const batches = batchUsernames(usernames);
-    for (const [index, batch] of batches.entries()) {
-      const created = await api.createUsers(adminToken, batch);
-      for (const user of created) users.push({ ...user, token: await signUserToken(user.id, tokenSeconds) });
-      console.log(`users: batch ${index + 1}/${batches.length} created ${created.length}`);
-    }
-
+    const users = await api.createBidders(
+      Array.from({ length: userCount }, (_, i) => `ld${tag}_${i + 1}`),
+      tokenSeconds,
+    );
+    console.log(`users: created ${users.length}`);
     const startsAt = new Date();
-    const endsAt = new Date(startsAt.getTime() + sessionMinutes * 60_000);
-    const session = await api.createSession(adminToken, {
-      title: `Load test ${startsAt.toISOString()} (${userCount} bidders)`,
-      startsAt: startsAt.toISOString(),
-      endsAt: endsAt.toISOString(),
+    const session = await api.createSession(`Load test ${startsAt.toISOString()} (${userCount} bidders)`, {
+      minutes: sessionMinutes,
       minBid,
       minIncrement,
+      startsAt,
     });
     const written = writeRunFile(runPath, {
       createdAt: new Date().toISOString(),

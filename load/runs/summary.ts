@@ -1,8 +1,8 @@
 // The summary `npm run load` prints after the run: rates and latencies, then every outcome.
 
+import { formatTable } from "../../tools/table.js";
 import type { MetricsTotals } from "../bids/metrics.js";
-import { formatMs, type LatencySummary } from "../kit/stats.js";
-import { formatTable } from "../kit/table.js";
+import { formatMs, type LatencySummary } from "../kit/report.js";
 
 function latencyCells(l: LatencySummary): string[] {
   return [formatMs(l.p50), formatMs(l.p95), formatMs(l.p99), formatMs(l.max)];

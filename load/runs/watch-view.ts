@@ -1,7 +1,6 @@
 // The screen `npm run watch` redraws: pool figures (PostgreSQL's and Hyperdrive's own) and the session's flush figures.
-import type { FiguresSnapshot } from "../kit/admin-figures.js";
-import type { PoolFigures, SessionStats } from "../kit/api-schemas.js";
-import { formatMs } from "../kit/stats.js";
+import type { FiguresSnapshot, PoolFigures, SessionStats } from "../kit/admin-figures.js";
+import { formatMs } from "../kit/report.js";
 
 const time = (iso: string) => iso.slice(11, 23);
 

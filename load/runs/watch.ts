@@ -3,7 +3,7 @@
 // A terminal view of the pool and the session's flush figures, redrawn every interval.
 import { existsSync } from "node:fs";
 import { AdminFigures } from "../kit/admin-figures.js";
-import { signAdminToken } from "../kit/admin-token.js";
+import { signAdminToken } from "../kit/api.js";
 import {
   durationOption,
   integerOption,

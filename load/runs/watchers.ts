@@ -11,7 +11,7 @@
 // board (rank <= limit); both are reported. With signed-in watchers, outbid-delays.ts times
 // each user's outbid messages against the bids that displaced them.
 import { Worker } from "node:worker_threads";
-import { type LatencySummary, summarize } from "../kit/stats.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
 import { OutbidDelays, type OutbidTotals } from "./outbid-delays.js";
 import { type FromThread, FromThreadSchema, type ThreadPlan, type ToThread } from "./watcher-protocol.js";
 

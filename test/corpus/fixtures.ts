@@ -2,14 +2,16 @@
 // three bidders, an active session where bidder A holds a bid, a session that
 // has not started, one that has ended (with A's bid in it, its results
 // fixed), and an active one of three units with a reserve and a soft close.
+import type { z } from "zod";
 import {
-  BidReceiptSchema,
+  BidReceiptV1Schema as BidReceiptSchema,
   CreatedUsersSchema,
-  type Session,
-  SessionSchema,
-} from "../../load/kit/api-schemas.js";
+  SessionV1Schema as SessionSchema,
+} from "../../src/http/contract.js";
 import type { CorpusApi } from "./api.js";
 import { ADMIN_SUB, GHOST_USER_ID, type SignToken, TokenKit } from "./tokens.js";
+
+type Session = z.infer<typeof SessionSchema>;
 
 export const FIXTURE_SESSIONS = ["active", "scheduled", "ended", "multiUnit"] as const;
 export type FixtureSession = (typeof FIXTURE_SESSIONS)[number];

@@ -1,6 +1,6 @@
 // The run's verdict in text: cases per theme, every failure with its request,
 // expectation and answer, the 5xx answers on their own, and the state check.
-import { formatTable } from "../../load/kit/table.js";
+import { formatTable } from "../../tools/table.js";
 import type { Expectation } from "./case.js";
 import type { ControlResult } from "./controls.js";
 import type { CaseResult, ShownRequest } from "./execute.js";

@@ -4,12 +4,12 @@
 // after the flush, every 201 PostgreSQL does not hold. The bids after the
 // recovery come from other users than those before it: bids only rise, so a
 // later raise of the same user would hide an earlier loss in its live row.
-import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BidLedger } from "../../bids/ledger.js";
 import { type MetricsTotals, RequestMetrics } from "../../bids/metrics.js";
-import { type Bidder, OpenLoopBidders, type OpenLoopResult } from "../../bids/open-loop.js";
-import { FAULT_BID_ATTEMPTS, sleep } from "../../faults/harness.js";
-import type { Session } from "../../kit/api.js";
+import { OpenLoopBidders, type OpenLoopResult } from "../../bids/open-loop.js";
+import { FAULT_BID_ATTEMPTS } from "../../bids/place-bid.js";
+import type { Bidder, Session } from "../../kit/api.js";
 import type { AcknowledgedAmount } from "./live-bids.js";
 import type { BenchSystem, LossCount } from "./systems.js";
 
@@ -45,12 +45,9 @@ export async function runFaultRound(
 ): Promise<FaultRunResult> {
   const acknowledged: AcknowledgedAmount[] = [];
   // Every receipt, kept here too: after the reference's Redis restarts, its seqs start again from PostgreSQL's.
-  const ledger = new BidLedger(
-    session.minBid,
-    session.minIncrement,
-    randomBytes(4).toString("hex"),
-    (receipt) => acknowledged.push({ userId: receipt.userId, amount: receipt.amount }),
-  );
+  const ledger = new BidLedger(session, {
+    onAcknowledged: (receipt) => acknowledged.push({ userId: receipt.userId, amount: receipt.amount }),
+  });
   const metrics = new RequestMetrics();
   const half = Math.ceil(users.length / 2);
   const beforeUsers = new OpenLoopBidders(system.url, users.slice(0, half), false);

@@ -1,30 +1,53 @@
 // The rounds of the side-by-side benchmark: in each, every workload on both
 // systems one after the other, the first alternating per round, each system
 // given its flush before the next measurement so one's flush never lands in
-// the other's figures.
-
+// the other's figures. The results fill in as each measurement ends, so an
+// interrupted run keeps what it measured.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BurstResult } from "../../bids/burst.js";
+import type { RawLoopResult } from "../../bids/closed-loop.js";
 import type { Raises } from "../../bids/ledger.js";
-import { sleep } from "../../faults/harness.js";
-import type { BiddingApi, Session } from "../../kit/api.js";
-import type { CreatedBidder } from "../../kit/user-batches.js";
-import type { BenchWorker } from "../bench-worker.js";
-import { type FaultPlan, runFaultRound } from "./fault-run.js";
-import { measureFloor } from "./floor.js";
+import type { Session } from "../../kit/api.js";
+import type { Measured } from "../../kit/cpu.js";
+import { type FaultPlan, type FaultRunResult, runFaultRound } from "./fault-run.js";
 import { type AcknowledgedAmount, checkLiveBids, type LiveBidCheck } from "./live-bids.js";
-import type { BenchResults } from "./summary.js";
-import type { BenchSystem } from "./systems.js";
-import { DELIVERY_WAIT_MS, runW2WithWebhooks, type WebhookBench } from "./webhook-run.js";
-import { runLeaderboardReads, runRaises, runSimultaneousBids } from "./workloads.js";
+import type { Contender, SystemKey } from "./systems.js";
+import { DELIVERY_WAIT_MS, runW2WithWebhooks, type WebhookBench, type WebhookRun } from "./webhook-run.js";
+import {
+  type FloorRoute,
+  type LoadTarget,
+  measureFloor,
+  runLeaderboardReads,
+  runRaises,
+  runSimultaneousBids,
+} from "./workloads.js";
 
-export interface Contender {
-  system: BenchSystem;
-  api: BiddingApi;
-  users: CreatedBidder[];
+export type Settled<T> = T & { settle: LiveBidCheck };
+
+/** Index = round. */
+export type Series<T> = Record<SystemKey, T[]>;
+
+export interface BenchResults {
+  w1: Series<Settled<Measured<BurstResult>>>;
+  w2: Series<Settled<Measured<RawLoopResult>>>;
+  /** This service's W2 with a webhook subscription, measured in the same rounds as its plain W2 (index = round). */
+  w2Webhooks: WebhookRun[];
+  w3: Series<Measured<RawLoopResult>>;
+  w4: Series<FaultRunResult>;
+  floor: Record<FloorRoute, Measured<RawLoopResult>>[];
 }
+
+export const emptyResults = (): BenchResults => ({
+  w1: { service: [], reference: [] },
+  w2: { service: [], reference: [] },
+  w2Webhooks: [],
+  w3: { service: [], reference: [] },
+  w4: { service: [], reference: [] },
+  floor: [],
+});
 
 export interface RoundsPlan {
   contenders: Contender[];
-  adminToken: string;
   rounds: number;
   durationMs: number;
   faultPlan: FaultPlan;
@@ -32,153 +55,116 @@ export interface RoundsPlan {
   raises: Raises;
   /** Set: this service's W2 runs once more each round with a webhook subscription. */
   webhooks: WebhookBench | undefined;
-  floor: BenchWorker;
+  floor: LoadTarget;
   signal: AbortSignal;
-  /** Filled in as each measurement ends, so an interrupted run keeps what it measured. */
   results: BenchResults;
   notes: string[];
   log: (line: string) => void;
 }
 
-const SESSION_MS = 6 * 3600_000;
+const SESSION_MINUTES = 6 * 60;
 const SETTLE_TIMEOUT_MS = 30_000;
 const PAUSE_MS = 1_000;
 const W4_USERS = 200;
-const MIN_BID = 100;
-const MIN_INCREMENT = 1;
 
-function newSession(contender: Contender, adminToken: string, title: string): Promise<Session> {
-  const now = Date.now();
-  return contender.api.createSession(adminToken, {
-    title,
-    startsAt: new Date(now).toISOString(),
-    endsAt: new Date(now + SESSION_MS).toISOString(),
-    minBid: MIN_BID,
-    minIncrement: MIN_INCREMENT,
-  });
-}
+const newSession = (contender: Contender, title: string): Promise<Session> =>
+  contender.api.createSession(title, { minutes: SESSION_MINUTES });
+
+/** `W2 this service: 1,234 bids/s, p50 …`: one closed-loop measurement as a progress line. */
+const loopLine = (name: string, { result: r }: Measured<RawLoopResult>, unit: string) =>
+  `  ${name}: ${Math.round(r.okPerSecond)} ${unit}, p50 ${Math.round(r.latency.p50)} ms, ` +
+  `p99 ${Math.round(r.latency.p99)} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
 
 export async function runRounds(plan: RoundsPlan): Promise<void> {
+  const { results, log } = plan;
+  /** Waits (bounded) until PostgreSQL holds every acknowledged amount; a shortfall is noted, not thrown. */
   const settle = async (contender: Contender, sessionId: string, acknowledged: AcknowledgedAmount[]) => {
-    const check = await checkLiveBids(
-      contender.system.databaseUrl,
-      sessionId,
-      acknowledged,
-      SETTLE_TIMEOUT_MS,
-    );
+    const { databaseUrl, label } = contender.system;
+    const check = await checkLiveBids(databaseUrl, sessionId, acknowledged, SETTLE_TIMEOUT_MS);
     if (check.lostBids > 0) {
       plan.notes.push(
-        `${contender.system.label}: ${check.lostBids} acknowledged bids not in PostgreSQL ${SETTLE_TIMEOUT_MS / 1000} s after a run without fault (session ${sessionId})`,
+        `${label}: ${check.lostBids} acknowledged bids not in PostgreSQL ${SETTLE_TIMEOUT_MS / 1000} s after a run without fault (session ${sessionId})`,
       );
     }
     await sleep(PAUSE_MS);
     return check;
   };
-
   // Once interrupted, no further workload starts (the cleanup is already under way).
   const next = () => {
     if (plan.signal.aborted) throw new Error("interrupted");
   };
+
   for (let round = 0; round < plan.rounds; round++) {
     const order = round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse();
-    plan.log(`round ${round + 1}/${plan.rounds}: ${order.map((c) => c.system.label).join(" first, then ")}`);
+    log(`round ${round + 1}/${plan.rounds}: ${order.map((c) => c.system.label).join(" first, then ")}`);
     const boards = new Map<Contender, string>();
     for (const contender of order) {
       const { system } = contender;
       next();
-      const session = await newSession(contender, plan.adminToken, `W1 round ${round + 1}`);
+      const session = await newSession(contender, `W1 round ${round + 1}`);
       const acknowledged: AcknowledgedAmount[] = [];
       const w1 = await runSimultaneousBids(system, session, contender.users, acknowledged);
-      plan.log(
+      log(
         `  W1 ${system.label}: all ${w1.result.connections} answered in ${(w1.result.allAnsweredMs / 1000).toFixed(2)} s, ` +
           `${acknowledged.length} × 201, p50 ${Math.round(w1.result.latency.p50)} ms, p99 ${Math.round(w1.result.latency.p99)} ms`,
       );
-      plan.results.w1[system.key].push({ ...w1, settle: await settle(contender, session.id, acknowledged) });
+      results.w1[system.key].push({ ...w1, settle: await settle(contender, session.id, acknowledged) });
       boards.set(contender, session.id);
     }
     for (const contender of order) {
       // This service's W2 without and with a subscription, side by side, the first alternating per round.
-      const variants = webhookVariants(contender, plan.webhooks, round);
+      const withWebhooks = plan.webhooks && contender.system.key === "service" ? [plan.webhooks] : [];
+      const variants = round % 2 === 0 ? [undefined, ...withWebhooks] : [...withWebhooks, undefined];
       for (const webhooks of variants) {
         next();
         if (webhooks) await runWebhookW2(plan, contender, webhooks, round, settle);
-        else await runPlainW2(plan, contender, round, settle);
+        else {
+          const session = await newSession(contender, `W2 round ${round + 1}`);
+          const acknowledged: AcknowledgedAmount[] = [];
+          const { system, users } = contender;
+          const w2 = await runRaises(
+            system,
+            session,
+            users,
+            plan.durationMs,
+            acknowledged,
+            plan.signal,
+            plan.raises,
+          );
+          log(loopLine(`W2 ${system.label}`, w2, "bids/s"));
+          results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
+        }
       }
     }
     for (const contender of order) {
       const { system } = contender;
       next();
-      const sessionId = boards.get(contender) ?? "";
-      const w3 = await runLeaderboardReads(system, sessionId, plan.durationMs, plan.signal);
-      plan.log(
-        `  W3 ${system.label}: ${Math.round(w3.result.okPerSecond)} req/s, p50 ${Math.round(w3.result.latency.p50)} ms, ` +
-          `p99 ${Math.round(w3.result.latency.p99)} ms, non-2xx ${w3.result.non2xx}, errors ${w3.result.errors}`,
-      );
-      plan.results.w3[system.key].push(w3);
+      const w3 = await runLeaderboardReads(system, boards.get(contender) ?? "", plan.durationMs, plan.signal);
+      log(loopLine(`W3 ${system.label}`, w3, "req/s"));
+      results.w3[system.key].push(w3);
       await sleep(PAUSE_MS);
     }
     next();
     const floorRound = await measureFloor(plan.floor, plan.durationMs, plan.signal);
-    plan.log(
+    log(
       `  floor: ${Object.entries(floorRound)
         .map(([route, m]) => `${route} ${Math.round(m.result.okPerSecond)} req/s`)
         .join(", ")}`,
     );
-    plan.results.floor.push(floorRound);
+    results.floor.push(floorRound);
     for (const contender of order) {
       const { system } = contender;
       next();
-      const session = await newSession(contender, plan.adminToken, `W4 round ${round + 1}`);
-      const w4 = await runFaultRound(
-        system,
-        session,
-        contender.users.slice(0, W4_USERS),
-        plan.faultPlan,
-        plan.signal,
-      );
-      plan.log(
+      const session = await newSession(contender, `W4 round ${round + 1}`);
+      const users = contender.users.slice(0, W4_USERS);
+      const w4 = await runFaultRound(system, session, users, plan.faultPlan, plan.signal);
+      log(
         `  W4 ${system.label}: ${w4.fault}; ${w4.recovery}; ${w4.acknowledged} × 201, ${w4.unresolved} unresolved, lost ${w4.lost}`,
       );
-      plan.results.w4[system.key].push(w4);
+      results.w4[system.key].push(w4);
       await sleep(PAUSE_MS);
     }
   }
-}
-
-type Settle = (
-  contender: Contender,
-  sessionId: string,
-  acknowledged: AcknowledgedAmount[],
-) => Promise<LiveBidCheck>;
-
-/** W2's runs of one contender in one round: undefined is the plain one. */
-function webhookVariants(
-  contender: Contender,
-  webhooks: WebhookBench | undefined,
-  round: number,
-): (WebhookBench | undefined)[] {
-  if (!webhooks || contender.system.key !== "service") return [undefined];
-  return round % 2 === 0 ? [undefined, webhooks] : [webhooks, undefined];
-}
-
-async function runPlainW2(plan: RoundsPlan, contender: Contender, round: number, settle: Settle) {
-  const { system } = contender;
-  const session = await newSession(contender, plan.adminToken, `W2 round ${round + 1}`);
-  const acknowledged: AcknowledgedAmount[] = [];
-  const w2 = await runRaises(
-    system,
-    session,
-    contender.users,
-    plan.durationMs,
-    acknowledged,
-    plan.signal,
-    plan.raises,
-  );
-  plan.log(
-    `  W2 ${system.label}: ${Math.round(w2.result.okPerSecond)} bids/s, p50 ${Math.round(w2.result.latency.p50)} ms, ` +
-      `p99 ${Math.round(w2.result.latency.p99)} ms, non-2xx ${w2.result.non2xx}, errors ${w2.result.errors}`,
-  );
-  plan.results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
 }
 
 async function runWebhookW2(
@@ -186,25 +172,26 @@ async function runWebhookW2(
   contender: Contender,
   webhooks: WebhookBench,
   round: number,
-  settle: Settle,
+  settle: (
+    contender: Contender,
+    sessionId: string,
+    acknowledged: AcknowledgedAmount[],
+  ) => Promise<LiveBidCheck>,
 ) {
   const run = await runW2WithWebhooks({
     contender,
     webhooks,
-    adminToken: plan.adminToken,
     round,
     durationMs: plan.durationMs,
     raises: plan.raises,
     signal: plan.signal,
-    newSession: () => newSession(contender, plan.adminToken, `W2 with webhooks round ${round + 1}`),
+    newSession: () => newSession(contender, `W2 with webhooks round ${round + 1}`),
     settle: (sessionId, acknowledged) => settle(contender, sessionId, acknowledged),
   });
-  const { result } = run.w2;
   const r = run.received;
   plan.log(
-    `  W2 ${contender.system.label} with webhooks subscribed: ${Math.round(result.okPerSecond)} bids/s, ` +
-      `p50 ${Math.round(result.latency.p50)} ms, p99 ${Math.round(result.latency.p99)} ms, non-2xx ${result.non2xx}, ` +
-      `errors ${result.errors}; events expected ${run.expected.total}, received ${r.sessionIds}, missing ${run.missing}, ` +
+    `${loopLine(`W2 ${contender.system.label} with webhooks subscribed`, run.w2, "bids/s")}; ` +
+      `events expected ${run.expected.total}, received ${r.sessionIds}, missing ${run.missing}, ` +
       `${r.duplicates} duplicates, ${r.badSignatures} bad signatures, lag p50 ${Math.round(r.lagMs.p50)} ms p99 ${Math.round(r.lagMs.p99)} ms`,
   );
   if (run.missing > 0) {

@@ -2,44 +2,18 @@
 // each ratio taken round by round (this service against the reference design
 // measured in the same round), so a round's machine noise meets its own pair.
 
+import { formatTable } from "../../../tools/table.js";
 import type { BurstResult } from "../../bids/burst.js";
 import type { RawLoopResult } from "../../bids/closed-loop.js";
-import { describeCpu } from "../../kit/cpu.js";
-import { formatMs } from "../../kit/stats.js";
-import { formatTable } from "../../kit/table.js";
-import type { FaultRunResult } from "./fault-run.js";
-import { FLOOR_ROUTES, type FloorRoute } from "./floor.js";
-import type { LiveBidCheck } from "./live-bids.js";
+import { describeCpu, type Measured } from "../../kit/cpu.js";
+import { formatMs } from "../../kit/report.js";
+import type { BenchResults, Series } from "./rounds.js";
 import type { SystemKey } from "./systems.js";
 import type { WebhookRun } from "./webhook-run.js";
-import type { Measured } from "./workloads.js";
-
-export type Settled<T> = T & { settle: LiveBidCheck };
-
-/** Index = round. */
-export type Series<T> = Record<SystemKey, T[]>;
-
-export interface BenchResults {
-  w1: Series<Settled<Measured<BurstResult>>>;
-  w2: Series<Settled<Measured<RawLoopResult>>>;
-  /** This service's W2 with a webhook subscription, measured in the same rounds as its plain W2 (index = round). */
-  w2Webhooks: WebhookRun[];
-  w3: Series<Measured<RawLoopResult>>;
-  w4: Series<FaultRunResult>;
-  floor: Record<FloorRoute, Measured<RawLoopResult>>[];
-}
-
-export const emptyResults = (): BenchResults => ({
-  w1: { service: [], reference: [] },
-  w2: { service: [], reference: [] },
-  w2Webhooks: [],
-  w3: { service: [], reference: [] },
-  w4: { service: [], reference: [] },
-  floor: [],
-});
+import { FLOOR_ROUTES } from "./workloads.js";
 
 /** `min–max` (one figure when they agree), `—` when there is none. */
-function range(values: readonly number[], format: (value: number) => string): string {
+function range(format: (value: number) => string, values: readonly number[]): string {
   if (values.length === 0) return "—";
   const low = format(Math.min(...values));
   const high = format(Math.max(...values));
@@ -63,23 +37,18 @@ const times = (value: number) => `${value.toFixed(2)}×`;
 const whole = (value: number) => String(value);
 const cores = (value: number) => value.toFixed(2);
 const answered = (burst: BurstResult) => burst.outcomes["201"] ?? 0;
+const okRate = (m: Measured<RawLoopResult>) => m.result.okPerSecond;
+const okRatio = (s: Measured<RawLoopResult>, r: Measured<RawLoopResult>) => okRate(s) / okRate(r);
+const serverCores = (m: Measured<unknown>) => m.serverCores;
+const loaderCores = (m: Measured<unknown>) => m.loaderCores;
 
 /** A closed-loop workload's row: 2xx per second of each system, and this service's over the reference's. */
 function throughputRow(label: string, series: Series<Measured<RawLoopResult>>): string[] {
   return [
     label,
-    range(
-      series.service.map((m) => m.result.okPerSecond),
-      perSecond,
-    ),
-    range(
-      series.reference.map((m) => m.result.okPerSecond),
-      perSecond,
-    ),
-    range(
-      paired(series, (s, r) => s.result.okPerSecond / r.result.okPerSecond),
-      times,
-    ),
+    range(perSecond, series.service.map(okRate)),
+    range(perSecond, series.reference.map(okRate)),
+    range(times, paired(series, okRatio)),
   ];
 }
 
@@ -97,12 +66,9 @@ function webhookRow(results: BenchResults): string[][] {
   return [
     [
       "W2 with webhooks subscribed, bids/s",
-      range(
-        results.w2Webhooks.map((run) => run.w2.result.okPerSecond),
-        perSecond,
-      ),
+      range(perSecond, results.w2Webhooks.map((run) => run.w2).map(okRate)),
       "—",
-      `webhooks ÷ none ${range(webhookRatios(results), times)}`,
+      `webhooks ÷ none ${range(times, webhookRatios(results))}`,
     ],
   ];
 }
@@ -116,11 +82,11 @@ export function formatHeadline(results: BenchResults): string {
     [
       [
         "W1: 1000 bids at once, s until all answered",
-        range(w1("service"), seconds),
-        range(w1("reference"), seconds),
+        range(seconds, w1("service")),
+        range(seconds, w1("reference")),
         range(
-          paired(results.w1, (s, r) => r.result.allAnsweredMs / s.result.allAnsweredMs),
           times,
+          paired(results.w1, (s, r) => r.result.allAnsweredMs / s.result.allAnsweredMs),
         ),
       ],
       throughputRow("W2: fresh raises, bids/s (201 only)", results.w2),
@@ -128,8 +94,8 @@ export function formatHeadline(results: BenchResults): string {
       throughputRow("W3: leaderboard top 50, req/s", results.w3),
       [
         "W4: acknowledged bids lost after the fault",
-        range(w4("service"), whole),
-        range(w4("reference"), whole),
+        range(whole, w4("service")),
+        range(whole, w4("reference")),
         "—",
       ],
     ],
@@ -220,10 +186,10 @@ export function formatFloor(results: BenchResults): string {
     });
     return [
       route,
-      range(rates, perSecond),
+      range(perSecond, rates),
       last ? formatMs(last.latency.p50) : "—",
       last ? formatMs(last.latency.p99) : "—",
-      range(ratios, times),
+      range(times, ratios),
     ];
   });
   return formatTable(["floor route", "req/s", "p50", "p99", "service W2 bids/s ÷ floor"], rows);
@@ -243,14 +209,8 @@ export function formatCpu(results: BenchResults): string {
       rows.push([
         workload,
         key,
-        range(
-          measured.map((m) => m.serverCores),
-          cores,
-        ),
-        range(
-          measured.map((m) => m.loaderCores),
-          cores,
-        ),
+        range(cores, measured.map(serverCores)),
+        range(cores, measured.map(loaderCores)),
         last ? describeCpu(last.server) : "",
       ]);
     }
@@ -261,39 +221,24 @@ export function formatCpu(results: BenchResults): string {
     rows.push([
       "W2 + webhooks",
       "service",
-      range(
-        runs.map((run) => run.w2.serverCores),
-        cores,
-      ),
-      range(
-        runs.map((run) => run.w2.loaderCores),
-        cores,
-      ),
+      range(cores, runs.map((run) => run.w2).map(serverCores)),
+      range(cores, runs.map((run) => run.w2).map(loaderCores)),
       last ? describeCpu(last.w2.server) : "",
     ]);
     rows.push([
       "W2 + webhooks",
       "webhook receiver",
       range(
-        runs.map((run) => run.receiverCores),
         cores,
+        runs.map((run) => run.receiverCores),
       ),
       "",
       last ? describeCpu(last.receiverCpu.duringW2) : "",
     ]);
   }
   const floor = results.floor.flatMap((round) => FLOOR_ROUTES.map((route) => round[route]));
-  const floorServer = floor.map((m) => m.serverCores);
-  rows.push([
-    "floor",
-    "floor Worker",
-    range(floorServer, cores),
-    range(
-      floor.map((m) => m.loaderCores),
-      cores,
-    ),
-    "",
-  ]);
+  const floorServer = floor.map(serverCores);
+  rows.push(["floor", "floor Worker", range(cores, floorServer), range(cores, floor.map(loaderCores)), ""]);
   return formatTable(
     ["workload", "system", "server cores", "loadgen cores", "busiest processes (last round)"],
     rows,
@@ -312,7 +257,7 @@ export function maxLoaderCores(results: BenchResults): number {
     ...results.w3.reference,
     ...results.floor.flatMap((floor) => FLOOR_ROUTES.map((route) => floor[route])),
   ];
-  return Math.max(0, ...all.map((m) => m.loaderCores));
+  return Math.max(0, ...all.map(loaderCores));
 }
 
 /**

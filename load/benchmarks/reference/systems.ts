@@ -1,14 +1,15 @@
 // The two designs behind one interface: where they answer, which processes
 // are theirs, their fault, and how to count what the fault lost.
-
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceProcess } from "../../../tools/service-process.js";
-import { checkConsistency } from "../../bids/consistency.js";
+import { checkConsistency, consistencyFigures } from "../../bids/consistency.js";
 import type { BidLedger } from "../../bids/ledger.js";
-import { consistencyFigures, sleep } from "../../faults/harness.js";
 import { AdminFigures } from "../../kit/admin-figures.js";
+import type { BiddingApi, CreatedBidder } from "../../kit/api.js";
 import { HttpClient } from "../../kit/http.js";
 import { type AcknowledgedAmount, checkLiveBids } from "./live-bids.js";
 import type { ReferencePeer } from "./peer.js";
+import type { LoadTarget } from "./workloads.js";
 
 export type SystemKey = "service" | "reference";
 
@@ -18,14 +19,11 @@ export interface LossCount {
   details: Record<string, unknown>;
 }
 
-export interface BenchSystem {
+export interface BenchSystem extends LoadTarget {
   key: SystemKey;
   label: string;
-  url: URL;
   /** Its PostgreSQL database, read directly. */
   databaseUrl: string;
-  /** The roots of its process tree, for CPU figures. */
-  cpuRoots(): number[];
   /** W4's fault; returns what was done, in a few words. */
   fault(): Promise<string>;
   recover(): Promise<string>;
@@ -37,19 +35,31 @@ export interface BenchSystem {
   ): Promise<LossCount>;
 }
 
+/** A system with its API client and the users created on it for the benchmark. */
+export interface Contender {
+  system: BenchSystem;
+  api: BiddingApi;
+  users: CreatedBidder[];
+}
+
 /** After the flush wait, the live rows still short of an acknowledged amount get this long to arrive. */
 const LIVE_ROWS_TIMEOUT_MS = 5_000;
 const FLUSH_TIMEOUT_MS = 30_000;
 /** The peer drains its buffer every 5 s; a batch taken just before the buffer emptied needs one more tick. */
 const PEER_DRAIN_SETTLE_MS = 6_000;
 
+/** A service process as a load target: its URL, and its process group's root for the CPU figures. */
+export const targetOf = (service: ServiceProcess): LoadTarget => ({
+  url: service.url,
+  cpuRoots: () => (service.pid === undefined ? [] : [service.pid]),
+});
+
 export function serviceSystem(stack: ServiceProcess, databaseUrl: string, adminToken: string): BenchSystem {
   return {
+    ...targetOf(stack),
     key: "service",
     label: `this service (${stack.command})`,
-    url: stack.url,
     databaseUrl,
-    cpuRoots: () => (stack.pid === undefined ? [] : [stack.pid]),
     async fault() {
       const kill = await stack.kill();
       const survivors = kill.survivors.length > 0 ? `, ${kill.survivors.length} SURVIVORS` : "";

@@ -3,20 +3,18 @@
 // plain W2, then a bounded wait until the receiver holds every event the
 // session's object must have written (expected-events.ts), the service's own
 // delivery count, and the subscription deleted again.
-
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ReceiverFigures, ReceiverProcess } from "../../../tools/webhook-receiver.js";
 import type { RawLoopResult } from "../../bids/closed-loop.js";
 import type { Raises } from "../../bids/ledger.js";
-import { sleep } from "../../faults/harness.js";
 import { AdminFigures } from "../../kit/admin-figures.js";
-import type { Session } from "../../kit/api.js";
-import { CpuMeter, type CpuWindow } from "../../kit/cpu.js";
-import { type LatencySummary, summarize } from "../../kit/stats.js";
-import type { WebhookDeliveryStatus, WebhookSubscriptions } from "../../kit/webhook-subscriptions.js";
+import type { Session, WebhookDeliveryStatus } from "../../kit/api.js";
+import { CpuMeter, type CpuWindow, type Measured } from "../../kit/cpu.js";
+import { type LatencySummary, summarize } from "../../kit/report.js";
 import { type ExpectedEvents, expectedEvents } from "./expected-events.js";
 import type { AcknowledgedAmount, LiveBidCheck } from "./live-bids.js";
-import type { Contender } from "./rounds.js";
-import { type Measured, runRaises } from "./workloads.js";
+import type { Contender } from "./systems.js";
+import { runRaises } from "./workloads.js";
 
 /** How long the receiver gets, after W2's flush, to hold every event. */
 export const DELIVERY_WAIT_MS = 60_000;
@@ -25,7 +23,6 @@ const FLUSH_WAIT_MS = 30_000;
 
 export interface WebhookBench {
   receiver: ReceiverProcess;
-  subscriptions: WebhookSubscriptions;
   /** Makes each subscription's receiver path unique to this run. */
   tag: string;
 }
@@ -54,7 +51,6 @@ export interface WebhookRun {
 export interface WebhookRunPlan {
   contender: Contender;
   webhooks: WebhookBench;
-  adminToken: string;
   round: number;
   durationMs: number;
   raises: Raises;
@@ -66,10 +62,11 @@ export interface WebhookRunPlan {
 
 export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRun> {
   const { contender, webhooks } = plan;
-  const { receiver, subscriptions } = webhooks;
+  const { receiver } = webhooks;
+  const { api } = contender;
   const path = `/hooks/${webhooks.tag}/round-${plan.round + 1}`;
   await receiver.watch(path);
-  const subscription = await subscriptions.create(`${receiver.url}${path}`);
+  const subscription = await api.subscribe(`${receiver.url}${path}`);
   try {
     await receiver.setSecret(path, subscription.secret);
     const session = await plan.newSession();
@@ -89,7 +86,7 @@ export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRu
     const w2EndedAt = Date.now();
     const settle = await plan.settle(session.id, acknowledged);
     // Every accepted bid in bid_events, not only the acknowledged ones' live rows.
-    const flushed = await new AdminFigures(contender.api.client, plan.adminToken).waitForFlush(
+    const flushed = await new AdminFigures(api.client, api.adminToken).waitForFlush(
       session.id,
       FLUSH_WAIT_MS,
     );
@@ -107,25 +104,24 @@ export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRu
       await sleep(POLL_MS);
       figures = await receiver.figures(path, session.id);
     }
-    const { lagsMs, ...counts } = figures;
-    const received = { ...counts, lagMs: summarize(lagsMs) };
-    const allReceivedAfterMs = received.sessionIds >= expected.total ? Date.now() - w2EndedAt : null;
+    const allReceivedAfterMs = figures.sessionIds >= expected.total ? Date.now() - w2EndedAt : null;
     const throughWait = meter.stop();
+    const { lagsMs, ...counts } = figures;
     return {
       w2,
       settle,
       sessionId: session.id,
       subscriptionId: subscription.id,
       expected,
-      received,
-      missing: Math.max(0, expected.total - received.sessionIds),
-      unexpected: Math.max(0, received.sessionIds - expected.total),
+      received: { ...counts, lagMs: summarize(lagsMs) },
+      missing: Math.max(0, expected.total - figures.sessionIds),
+      unexpected: Math.max(0, figures.sessionIds - expected.total),
       allReceivedAfterMs,
-      delivery: await subscriptions.status(subscription.id),
+      delivery: await api.deliveryStatus(subscription.id),
       receiverCpu: { duringW2, throughWait },
       receiverCores: duringW2.total / duringW2.seconds,
     };
   } finally {
-    await subscriptions.remove(subscription.id);
+    await api.unsubscribe(subscription.id);
   }
 }

@@ -1,49 +1,26 @@
 // W1–W3 of the side-by-side benchmark, the same requests for either design,
-// on the lean client, each with the CPU its system and the load generator used.
-
-import type { BurstResult } from "../../bids/burst.js";
-import { openBurst } from "../../bids/burst.js";
+// and the platform floor's routes, on the lean client, each with the CPU its
+// system and the load generator used.
+import { type Burst, type BurstResult, openBurst } from "../../bids/burst.js";
 import { type RawLoopResult, runRawClosedLoop } from "../../bids/closed-loop.js";
 import type { Raises } from "../../bids/ledger.js";
-import type { Bidder } from "../../bids/open-loop.js";
-import type { Session } from "../../kit/api.js";
-import { CpuMeter, type CpuWindow } from "../../kit/cpu.js";
-import { buildRequest } from "../../kit/raw-http.js";
+import type { Bidder, Session } from "../../kit/api.js";
+import { type Measured, measured } from "../../kit/cpu.js";
+import { buildRequest } from "../../kit/http.js";
 import type { AcknowledgedAmount } from "./live-bids.js";
-import type { BenchSystem } from "./systems.js";
-
-export interface Measured<T> {
-  result: T;
-  /** CPU-seconds per second of the system's process tree. */
-  serverCores: number;
-  server: CpuWindow;
-  /** CPU-seconds per second of this process (the load generator). */
-  loaderCores: number;
-}
 
 /** What a workload needs of a system: where it answers, and which processes are its. */
-export type LoadTarget = Pick<BenchSystem, "url" | "cpuRoots">;
+export interface LoadTarget {
+  url: URL;
+  cpuRoots(): number[];
+}
 
 export const W2_CONNECTIONS = 100;
 export const W3_CONNECTIONS = 50;
 const LEADERBOARD_LIMIT = 50;
-
-async function measured<T>(roots: number[], run: () => Promise<T>): Promise<Measured<T>> {
-  const meter = new CpuMeter(roots);
-  meter.start();
-  const before = process.cpuUsage();
-  const startedAt = performance.now();
-  const result = await run();
-  const server = meter.stop();
-  const used = process.cpuUsage(before);
-  const seconds = (performance.now() - startedAt) / 1000;
-  return {
-    result,
-    server,
-    serverCores: server.total / server.seconds,
-    loaderCores: (used.user + used.system) / 1e6 / seconds,
-  };
-}
+export const FLOOR_ROUTES = ["/bare", "/object", "/write"] as const;
+export type FloorRoute = (typeof FLOOR_ROUTES)[number];
+const FLOOR_CONNECTIONS = 100;
 
 function bidRequest(sessionId: string, token: string, amount: number): string {
   return buildRequest(
@@ -53,8 +30,6 @@ function bidRequest(sessionId: string, token: string, amount: number): string {
     JSON.stringify({ amount }),
   );
 }
-
-const port = (url: URL) => Number(url.port);
 
 /**
  * W1: every user's first bid, each on its own connection opened beforehand,
@@ -66,8 +41,11 @@ export async function runSimultaneousBids(
   users: readonly Bidder[],
   acknowledged: AcknowledgedAmount[],
 ): Promise<Measured<BurstResult>> {
-  const warm = buildRequest("GET", `/v1/sessions/${session.id}`, {});
-  const burst = await openBurst(system.url.hostname, port(system.url), users.length, warm);
+  const burst: Burst = await openBurst(
+    system.url,
+    users.length,
+    buildRequest("GET", `/v1/sessions/${session.id}`, {}),
+  );
   try {
     const amounts = users.map((_, index) => session.minBid + index * session.minIncrement);
     const requests = users.map((user, index) => bidRequest(session.id, user.token, amounts[index] ?? 0));
@@ -111,8 +89,7 @@ export function runRaises(
   const inFlight: (AcknowledgedAmount | undefined)[] = [];
   return measured(system.cpuRoots(), () =>
     runRawClosedLoop({
-      host: system.url.hostname,
-      port: port(system.url),
+      url: system.url,
       connections: W2_CONNECTIONS,
       durationMs,
       signal,
@@ -129,11 +106,25 @@ export function runRaises(
         inFlight[connection] = { userId: user.id, amount };
         return bidRequest(session.id, user.token, amount);
       },
-      onAnswer: (connection, status) => {
+      onAnswer: (connection, answer) => {
         const bid = inFlight[connection];
-        if (status === 201 && bid) acknowledged.push(bid);
+        if (answer?.status === 201 && bid) acknowledged.push(bid);
       },
     }),
+  );
+}
+
+/** One fixed GET, closed loop. */
+function runFixedReads(
+  target: LoadTarget,
+  path: string,
+  connections: number,
+  durationMs: number,
+  signal: AbortSignal,
+) {
+  const request = buildRequest("GET", path, {});
+  return measured(target.cpuRoots(), () =>
+    runRawClosedLoop({ url: target.url, connections, durationMs, signal, nextRequest: () => request }),
   );
 }
 
@@ -145,27 +136,19 @@ export function runLeaderboardReads(
   signal: AbortSignal,
 ): Promise<Measured<RawLoopResult>> {
   const path = `/v1/sessions/${sessionId}/leaderboard?limit=${LEADERBOARD_LIMIT}`;
-  return runFixedReads(system.url, path, W3_CONNECTIONS, durationMs, system.cpuRoots(), signal);
+  return runFixedReads(system, path, W3_CONNECTIONS, durationMs, signal);
 }
 
-/** One fixed GET, closed loop (W3, and the platform floor's routes). */
-export function runFixedReads(
-  target: URL,
-  path: string,
-  connections: number,
+/**
+ * The platform floor (floor/): what the runtime serves on this machine with
+ * none of the product in the way, served the way the product is (the same
+ * front door), closed loop on each route.
+ */
+export async function measureFloor(
+  floor: LoadTarget,
   durationMs: number,
-  cpuRoots: number[],
   signal: AbortSignal,
-): Promise<Measured<RawLoopResult>> {
-  const request = buildRequest("GET", path, {});
-  return measured(cpuRoots, () =>
-    runRawClosedLoop({
-      host: target.hostname,
-      port: port(target),
-      connections,
-      durationMs,
-      signal,
-      nextRequest: () => request,
-    }),
-  );
+): Promise<Record<FloorRoute, Measured<RawLoopResult>>> {
+  const read = (route: FloorRoute) => runFixedReads(floor, route, FLOOR_CONNECTIONS, durationMs, signal);
+  return { "/bare": await read("/bare"), "/object": await read("/object"), "/write": await read("/write") };
 }

@@ -2,7 +2,7 @@
 //   [--theme auth] [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
 // The bad-input cases only a raw socket can send (targets the URL parser
 // would rewrite, repeated headers, chunked bodies, header bytes a Headers
-// object refuses: load/corpus/raw-only.ts), against a live server: one it
+// object refuses: test/corpus/raw-only.ts), against a live server: one it
 // starts itself (`npm start`, or `npm run dev` with --runner dev, on a scratch
 // database on DATABASE_URL's server), or the one at --url. Every
 // other case runs inside `npm test` (test/worker/corpus.test.ts); `--all`
@@ -12,10 +12,6 @@
 // case without the expected 4xx problem document, on any 5xx, and on any
 // change of state. The table counts are the whole database's: run it while
 // nothing else writes there (not next to a load test).
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
 import { CorpusApi } from "../../test/corpus/api.js";
 import type { Theme } from "../../test/corpus/case.js";
 import { runControls } from "../../test/corpus/controls.js";
@@ -29,8 +25,6 @@ import { diffStates, namesSent, StateReader } from "../../test/corpus/snapshot.j
 import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "../../test/corpus/summary.js";
 import { THEMES } from "../../test/corpus/themes.js";
 import { errorMessage, redactUrl } from "../../tools/net.js";
-import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
-import { ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret, signToken } from "../../tools/token.js";
 import {
   databaseUrlOption,
@@ -42,12 +36,12 @@ import {
   UsageError,
 } from "../kit/cli.js";
 import { writeReport } from "../kit/report.js";
+import { withScratchService } from "../kit/scratch-service.js";
 
 const USAGE = `usage: npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL (else DATABASE_URL)] [--all]
                       [--report load/results/corpus.json] [--theme NAME ...] [--request-timeout 10s] [--deadline 5m]
 themes: ${THEMES.map((t) => t.theme).join(", ")}`;
 
-const DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres";
 const SETTLE_BEFORE_MS = 30_000;
 const SETTLE_AFTER_MS = 15_000;
 
@@ -57,14 +51,6 @@ function selectThemes(names: readonly string[] | undefined): readonly Theme[] {
     if (!THEMES.some((t) => t.theme === name)) throw new UsageError(`unknown theme ${name}`);
   }
   return THEMES.filter((t) => names.includes(t.theme));
-}
-
-function writeReportFile(path: string | undefined, report: unknown): string {
-  if (path === undefined) return writeReport("corpus", report);
-  const absolute = resolve(path);
-  mkdirSync(dirname(absolute), { recursive: true });
-  writeFileSync(absolute, `${JSON.stringify(report, null, 2)}\n`);
-  return relative(process.cwd(), absolute);
 }
 
 /** Every case in order, one at a time (the bid rules are rate-limited per user); those past the deadline are not run. */
@@ -102,26 +88,12 @@ async function withServer(
     }
     return run(loopbackApiUrl(values.url), databaseUrlOption(values["database-url"]));
   }
-  const runner = runnerOption(values.runner);
-  const serverUrl = databaseUrlOption(values["database-url"] ?? (process.env.DATABASE_URL || DEFAULT_SERVER));
-  const name = `corpus_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
-  const databaseUrl = await createDatabase(serverUrl, name);
-  const scratch = mkdtempSync(join(tmpdir(), "corpus-"));
-  const service = await ServiceProcess.create({
-    runner,
-    persistTo: join(scratch, "state"),
-    env: { DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL },
-    ready: (response) => response.ok,
-  });
-  try {
-    console.log(`corpus: starting ${service.command} on ${service.url.origin}, database ${name}…`);
-    await service.start();
-    return await run(service.url, databaseUrl);
-  } finally {
-    await service.stop();
-    await dropDatabase(serverUrl, name);
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const serverUrl = values["database-url"];
+  return withScratchService(
+    "corpus",
+    { runner: runnerOption(values.runner), serverUrl },
+    (service, databaseUrl) => run(service.url, databaseUrl),
+  );
 }
 
 async function main(): Promise<number> {
@@ -247,7 +219,7 @@ async function runCorpus(options: {
       stateChanged: stateChanges.length > 0,
       ok: failed.length === 0 && notRun === 0 && controlsFailed === 0 && stateChanges.length === 0,
     };
-    const reportPath = writeReportFile(options.report, {
+    const reportPath = writeReport("corpus", {
       url: url.origin,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

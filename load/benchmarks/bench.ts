@@ -218,8 +218,7 @@ async function main(): Promise<number> {
     databaseUrl,
     sessionId: session.id,
     sinceSeq: before.seq,
-    acknowledged: ledger.acknowledged(),
-    unresolved: ledger.unresolved(),
+    ledger: ledger,
     admin,
   });
   console.log(formatConsistencyReport(consistency));
@@ -242,15 +241,10 @@ async function main(): Promise<number> {
     consistency,
   });
   console.log(`\nreport: ${path}`);
-  const failures = [
+  return cli.verdict([
     consistency.ok ? "" : `consistency check failed (lost ${consistency.lost})`,
     serverErrors > 0 ? `${serverErrors} answers with a 5xx status from the product` : "",
-  ].filter((f) => f !== "");
-  if (failures.length > 0) {
-    console.log(`FAILED: ${failures.join("; ")}`);
-    return 1;
-  }
-  return 0;
+  ]);
 }
 
 cli.runCommand("bench", USAGE, main);

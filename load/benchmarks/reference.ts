@@ -181,14 +181,10 @@ async function main(): Promise<number> {
     });
     cleanups.add(
       stack.command,
-      async () => {
-        await stack.stop();
-      },
+      () => stack.stop(),
       () => stack.killNow(),
     );
-    cleanups.add("username cache entries", async () => {
-      await deleteCacheKeys(redisUrl, namespace);
-    });
+    cleanups.add("username cache entries", () => deleteCacheKeys(redisUrl, namespace));
     log(
       `this service: ${stack.command} on ${stack.url.origin}, database ${serviceDb} on ${redactUrl(pgServer)}...`,
     );
@@ -205,9 +201,7 @@ async function main(): Promise<number> {
     cleanups.add("reference database", () => dropDatabase(pgServer, peerDb));
     cleanups.add(
       "reference design",
-      async () => {
-        await peer.stop();
-      },
+      () => peer.stop(),
       () => peer.stopNow(),
     );
     log(`reference design: run.sh start on ${peer.url.origin}, database ${peerDb}...`);
@@ -218,9 +212,7 @@ async function main(): Promise<number> {
     const floor = await startFloorWorker(runner);
     cleanups.add(
       "floor Worker",
-      async () => {
-        await floor.stop();
-      },
+      () => floor.stop(),
       () => floor.killNow(),
     );
 

@@ -9,7 +9,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { withClient } from "../../tools/pg-client.js";
 import type { AdminFigures, Results } from "../kit/admin-figures.js";
-import type { AcknowledgedBid, UnresolvedBid } from "./ledger.js";
+import type { AcknowledgedBid, BidLedger } from "./ledger.js";
 
 export interface ConsistencyInput {
   databaseUrl: string;
@@ -19,10 +19,8 @@ export interface ConsistencyInput {
    * runs; every row above it must be accounted for by this run.
    */
   sinceSeq: number;
-  /** Every 201 the clients received, replays included (one entry per seq is enough). */
-  acknowledged: readonly AcknowledgedBid[];
-  /** Bids sent whose outcome no client learned: they may or may not be stored. */
-  unresolved: readonly UnresolvedBid[];
+  /** Every 201 the clients received, and the bids sent whose outcome no client learned. */
+  ledger: BidLedger;
   /** Reads the session's pending count, to wait for the flush first. */
   admin: AdminFigures;
   /** How long to wait for pendingBids to reach 0; default 30 s. */
@@ -105,7 +103,8 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
   const results = await input.admin.results(input.sessionId);
   const waitedMs = Date.now() - started;
 
-  const userIds = [...new Set(input.acknowledged.map((a) => a.userId))];
+  const acknowledged = input.ledger.acknowledged();
+  const userIds = [...new Set(acknowledged.map((a) => a.userId))];
   const { events, liveBids, resultsCheck } = await withClient(input.databaseUrl, async (client) => {
     const eventRows = await client.query(
       "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
@@ -128,7 +127,7 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
     };
   });
   return {
-    ...compare(input, events, liveBids, stats?.seq ?? null, resultsCheck),
+    ...compare(input, acknowledged, events, liveBids, stats?.seq ?? null, resultsCheck),
     pendingAfterWait: stats?.pendingBids ?? null,
     waitedMs,
   };
@@ -221,14 +220,15 @@ async function checkResults(
 
 function compare(
   input: ConsistencyInput,
+  acknowledgedBids: readonly AcknowledgedBid[],
   events: readonly StoredEvent[],
   liveBids: readonly StoredBid[],
   objectSeq: number | null,
   results: ResultsCheck | null,
 ): Omit<ConsistencyReport, "pendingAfterWait" | "waitedMs"> {
-  const acknowledged = new Map(input.acknowledged.map((a) => [a.seq, a]));
+  const acknowledged = new Map(acknowledgedBids.map((a) => [a.seq, a]));
   const stored = new Map(events.map((e) => [e.seq, e]));
-  const unresolved = new Set(input.unresolved.map((u) => unresolvedKey(u.userId, u.amount)));
+  const unresolved = new Set(input.ledger.unresolved().map((u) => unresolvedKey(u.userId, u.amount)));
 
   const missing: AcknowledgedBid[] = [];
   const altered: ConsistencyReport["altered"] = [];

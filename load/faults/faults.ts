@@ -6,13 +6,12 @@
 // then `N passed, N failed, N skipped`; writes load/results/faults.json.
 //   DATABASE_URL  the PostgreSQL server for the scratch database (default postgres://postgres@127.0.0.1:5432/postgres)
 //   REDIS_URL     Redis for the username cache; without it (or unreachable) scenario 4 is skipped
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { errorMessage, redactUrl } from "../../tools/net.js";
 import type { Runner } from "../../tools/service-process.js";
 import { Cleanups } from "../kit/cleanups.js";
 import { databaseUrlOption, parseOptions, runCommand, runnerOption, UsageError } from "../kit/cli.js";
+import { RESULTS_DIR, writeReport } from "../kit/report.js";
 import { databaseOutage } from "./database-outage.js";
 import { FaultApi, type ScenarioContext, type ScenarioOutcome, type ScenarioResult } from "./harness.js";
 import { redisOutage } from "./redis-outage.js";
@@ -21,7 +20,6 @@ import { workerKill } from "./worker-kill.js";
 
 const USAGE = "usage: npm run test:faults [-- --only 1,2,4] [--runner start|dev]";
 const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
-const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url));
 /** CI allows 6 minutes; past this the run stops, cleans up (bounded too) and fails. A normal run takes 1.5–2 minutes. */
 const OVERALL_DEADLINE_MS = 300_000;
 
@@ -70,27 +68,33 @@ function resultLine(result: ScenarioResult): string {
   return lines.join("\n");
 }
 
-function countLine(): string {
-  const count = (status: ScenarioResult["status"]) => results.filter((r) => r.status === status).length;
-  return `${count("PASS")} passed, ${count("FAIL")} failed, ${count("SKIP")} skipped`;
-}
-
 function writeJsonReport(extra: Record<string, unknown>): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const path = join(RESULTS_DIR, "faults.json");
+  const count = (status: ScenarioResult["status"]) => results.filter((r) => r.status === status).length;
   const report = {
     kind: "faults",
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     durationMs: Date.now() - startedAt,
     ...extra,
-    passed: results.filter((r) => r.status === "PASS").length,
-    failed: results.filter((r) => r.status === "FAIL").length,
-    skipped: results.filter((r) => r.status === "SKIP").length,
+    passed: count("PASS"),
+    failed: count("FAIL"),
+    skipped: count("SKIP"),
     scenarios: results,
   };
-  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-  return relative(process.cwd(), path);
+  return writeReport("faults", report, join(RESULTS_DIR, "faults.json"));
+}
+
+/** A failure of the run itself (id 0): interrupted, past its deadline, or its stack did not start. */
+function runFailure(title: string, problem: string, summary = problem): ScenarioResult {
+  return {
+    id: 0,
+    title,
+    status: "FAIL",
+    summary,
+    problems: [problem],
+    durationMs: Date.now() - startedAt,
+    details: {},
+  };
 }
 
 async function runScenario(scenario: Scenario, stack: FaultStack, api: FaultApi): Promise<ScenarioResult> {
@@ -177,8 +181,9 @@ async function finish(code: number, note?: string): Promise<never> {
   if (note) console.log(`faults: ${note}`);
   await cleanups.runAll();
   const path = writeJsonReport({ exitReason: note ?? null, stack: stackInfo ?? null });
+  const count = (status: ScenarioResult["status"]) => results.filter((r) => r.status === status).length;
   console.log(`report: ${path}; total ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
-  console.log(countLine());
+  console.log(`${count("PASS")} passed, ${count("FAIL")} failed, ${count("SKIP")} skipped`);
   process.exit(code);
 }
 
@@ -194,28 +199,12 @@ function stopOnSignalsAndDeadline(): void {
         return;
       }
       signalledAt = Date.now();
-      results.push({
-        id: 0,
-        title: "run interrupted",
-        status: "FAIL",
-        summary: `stopped by ${signal}`,
-        problems: [`stopped by ${signal}`],
-        durationMs: Date.now() - startedAt,
-        details: {},
-      });
+      results.push(runFailure("run interrupted", `stopped by ${signal}`));
       void finish(signal === "SIGINT" ? 130 : 143, `${signal}: stopping and cleaning up`);
     });
   }
   setTimeout(() => {
-    results.push({
-      id: 0,
-      title: "overall deadline",
-      status: "FAIL",
-      summary: `not finished after ${OVERALL_DEADLINE_MS / 1000} s`,
-      problems: [`not finished after ${OVERALL_DEADLINE_MS / 1000} s`],
-      durationMs: OVERALL_DEADLINE_MS,
-      details: {},
-    });
+    results.push(runFailure("overall deadline", `not finished after ${OVERALL_DEADLINE_MS / 1000} s`));
     void finish(1, `not finished after ${OVERALL_DEADLINE_MS / 1000} s: stopping and cleaning up`);
   }, OVERALL_DEADLINE_MS).unref();
 }
@@ -226,15 +215,7 @@ runCommand("faults", USAGE, async () => {
   try {
     await main(scenarios, runner);
   } catch (error) {
-    results.push({
-      id: 0,
-      title: "stack",
-      status: "FAIL",
-      summary: "the fault run's stack did not start",
-      problems: [errorMessage(error)],
-      durationMs: Date.now() - startedAt,
-      details: {},
-    });
+    results.push(runFailure("stack", errorMessage(error), "the fault run's stack did not start"));
     console.log(`FAIL 0 stack: ${errorMessage(error)}`);
     return finish(1);
   }

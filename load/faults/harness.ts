@@ -191,8 +191,7 @@ export class SessionLoad {
       databaseUrl: stack.databaseUrl,
       sessionId: this.session.id,
       sinceSeq: 0,
-      acknowledged: this.ledger.acknowledged(),
-      unresolved: this.ledger.unresolved(),
+      ledger: this.ledger,
       admin: this.api.admin,
       flushTimeoutMs,
     });

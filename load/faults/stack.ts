@@ -184,9 +184,7 @@ export async function startStack(opts: {
   });
   cleanups.add(
     worker.command,
-    async () => {
-      await worker.stop();
-    },
+    () => worker.stop(),
     () => worker.killNow(),
   );
   await worker.start();

@@ -7,7 +7,7 @@ const STEP_TIMEOUT_MS = 20_000;
 
 interface Step {
   name: string;
-  undo: () => Promise<void>;
+  undo: () => Promise<unknown>;
   /** Synchronous last resort when the process exits without running `undo`. */
   onExit?: () => void;
   done: boolean;
@@ -24,7 +24,7 @@ export class Cleanups {
   }
 
   /** Returns a function that runs this one step now (and not again later). */
-  add(name: string, undo: () => Promise<void>, onExit?: () => void): () => Promise<void> {
+  add(name: string, undo: () => Promise<unknown>, onExit?: () => void): () => Promise<void> {
     const step: Step = { name, undo, onExit, done: false };
     this.steps.push(step);
     return () => this.runStep(step);

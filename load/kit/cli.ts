@@ -150,3 +150,10 @@ export function redisUrlOption(raw: string | undefined, fallback?: string): stri
   if (value !== undefined) loopbackUrl("--redis-url", value, /^redis:$/);
   return value;
 }
+
+/** The exit code of a run: 0, or 1 after a `FAILED:` line naming every failure (the empty strings are none). */
+export function verdict(failures: readonly string[]): number {
+  const failed = failures.filter((failure) => failure !== "");
+  if (failed.length > 0) console.log(`FAILED: ${failed.join("; ")}`);
+  return failed.length > 0 ? 1 : 0;
+}

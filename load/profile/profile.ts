@@ -15,33 +15,23 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import CDP from "chrome-remote-interface";
 import { z } from "zod";
 import { errorMessage } from "../../tools/net.js";
-import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
-import { type Runner, ServiceProcess } from "../../tools/service-process.js";
+import type { Runner, ServiceProcess } from "../../tools/service-process.js";
 import { targetOf } from "../benchmarks/reference/systems.js";
 import { runLeaderboardReads, runRaises } from "../benchmarks/reference/workloads.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
-import {
-  databaseUrlOption,
-  integerOption,
-  parseOptions,
-  runCommand,
-  runnerOption,
-  UsageError,
-} from "../kit/cli.js";
+import { integerOption, parseOptions, runCommand, runnerOption, UsageError } from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
+import { withScratchService } from "../kit/scratch-service.js";
 import { type CpuProfile, formatSummary, SourceFiles, summarise } from "./summary.js";
 
 const USAGE = `usage: npm run profile -- [--workload bids|leaderboard] [--seconds 10] [--runner start|dev]
@@ -148,70 +138,63 @@ function report(profile: CpuProfile, out: string, bundleDir: string | undefined,
   console.log(`\nwritten: ${out}, ${summaryPath} (open the .cpuprofile in Chrome DevTools › Performance)`);
 }
 
-/** Starts the service on a scratch database, drives `workload` and profiles it. */
-async function profileOwnService(options: {
+interface ProfileOptions {
   runner: Runner;
   workload: "bids" | "leaderboard";
   seconds: number;
   intervalUs: number;
   out: string;
-}): Promise<void> {
-  const serverUrl = databaseUrlOption(
-    process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres",
-  );
-  const name = `profile_${Date.now().toString(36)}`;
-  const databaseUrl = await createDatabase(serverUrl, name);
-  const scratch = mkdtempSync(join(tmpdir(), "profile-"));
-  const service = await ServiceProcess.create({
-    runner: options.runner,
-    persistTo: join(scratch, "state"),
-    env: { DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL },
-    vars: { BID_RATE_PER_SECOND: "100000", BID_RATE_BURST: "100000" },
-    inspector: true,
-    ready: (response) => response.ok,
+}
+
+/** Starts the service on a scratch database, drives `workload` and profiles it. */
+function profileOwnService(options: ProfileOptions): Promise<void> {
+  const vars = { BID_RATE_PER_SECOND: "100000", BID_RATE_BURST: "100000" };
+  return withScratchService("profile", { runner: options.runner, inspector: true, vars }, async (service) => {
+    const api = new BiddingApi(
+      new HttpClient(service.url, { maxSockets: 4 }),
+      await signAdminToken(TOKEN_SECONDS),
+    );
+    try {
+      await profileService(service, api, options);
+    } finally {
+      api.client.close();
+    }
   });
-  const api = new BiddingApi(
-    new HttpClient(service.url, { maxSockets: 4 }),
-    await signAdminToken(TOKEN_SECONDS),
+}
+
+/** Creates bidders and a session on `service`, drives `workload` and profiles it. */
+async function profileService(
+  service: ServiceProcess,
+  api: BiddingApi,
+  options: ProfileOptions,
+): Promise<void> {
+  const tag = Date.now().toString(36);
+  const usernames = Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`);
+  const users = await api.createBidders(usernames, TOKEN_SECONDS);
+  const session = await api.createSession(`profile ${tag}`, { startsAt: new Date(Date.now() - 60_000) });
+  const system = targetOf(service);
+  const signal = new AbortController().signal;
+  const port = service.inspectorPort;
+  if (port === undefined) throw new Error("the service has no inspector port");
+  // The leaderboard needs bids on it; either way the first seconds warm the isolate up.
+  if (options.workload === "leaderboard") await runRaises(system, session, users, WARM_UP_MS, [], signal);
+  const totalMs = WARM_UP_MS + options.seconds * 1000;
+  const load =
+    options.workload === "bids"
+      ? runRaises(system, session, users, totalMs, [], signal)
+      : runLeaderboardReads(system, session.id, totalMs, signal);
+  await sleep(WARM_UP_MS);
+  const meter = new CpuMeter(system.cpuRoots());
+  meter.start();
+  console.log(`profile: ${options.workload}, ${options.seconds} s, sampling every ${options.intervalUs} µs…`);
+  const profile = await captureProfile(port, options.intervalUs, () => sleep(options.seconds * 1000));
+  const cpu = meter.stop();
+  const { result } = await load;
+  console.log(
+    `profile: ${result.okPerSecond.toFixed(0)} ${options.workload === "bids" ? "bids" : "reads"}/s over the run, ` +
+      `non-2xx ${result.non2xx}, errors ${result.errors}, p50 ${result.latency.p50.toFixed(1)} ms`,
   );
-  try {
-    console.log(`profile: starting ${service.command} on ${service.url.origin}, database ${name}…`);
-    await service.start();
-    const tag = Date.now().toString(36);
-    const usernames = Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`);
-    const users = await api.createBidders(usernames, TOKEN_SECONDS);
-    const session = await api.createSession(`profile ${tag}`, { startsAt: new Date(Date.now() - 60_000) });
-    const system = targetOf(service);
-    const signal = new AbortController().signal;
-    const port = service.inspectorPort;
-    if (port === undefined) throw new Error("the service has no inspector port");
-    // The leaderboard needs bids on it; either way the first seconds warm the isolate up.
-    if (options.workload === "leaderboard") await runRaises(system, session, users, WARM_UP_MS, [], signal);
-    const totalMs = WARM_UP_MS + options.seconds * 1000;
-    const load =
-      options.workload === "bids"
-        ? runRaises(system, session, users, totalMs, [], signal)
-        : runLeaderboardReads(system, session.id, totalMs, signal);
-    await sleep(WARM_UP_MS);
-    const meter = new CpuMeter(system.cpuRoots());
-    meter.start();
-    console.log(
-      `profile: ${options.workload}, ${options.seconds} s, sampling every ${options.intervalUs} µs…`,
-    );
-    const profile = await captureProfile(port, options.intervalUs, () => sleep(options.seconds * 1000));
-    const cpu = meter.stop();
-    const { result } = await load;
-    console.log(
-      `profile: ${result.okPerSecond.toFixed(0)} ${options.workload === "bids" ? "bids" : "reads"}/s over the run, ` +
-        `non-2xx ${result.non2xx}, errors ${result.errors}, p50 ${result.latency.p50.toFixed(1)} ms`,
-    );
-    report(profile, options.out, newestBundleDir(), cpu);
-  } finally {
-    api.client.close();
-    await service.stop();
-    await dropDatabase(serverUrl, name);
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  report(profile, options.out, newestBundleDir(), cpu);
 }
 
 async function main(): Promise<number> {

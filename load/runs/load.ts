@@ -11,16 +11,7 @@ import { DEFAULT_BID_ATTEMPTS } from "../bids/place-bid.js";
 import { runReaders } from "../bids/readers.js";
 import { AdminFigures, type FiguresSnapshot } from "../kit/admin-figures.js";
 import { BiddingApi, type BidReceipt, firstRaise } from "../kit/api.js";
-import {
-  choiceOption,
-  databaseUrlOption,
-  durationOption,
-  integerOption,
-  loopbackApiUrl,
-  parseOptions,
-  runCommand,
-  UsageError,
-} from "../kit/cli.js";
+import * as cli from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, cpuTreeOption, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
 import { formatMs, type LatencySummary, writeReport } from "../kit/report.js";
@@ -39,7 +30,7 @@ const USAGE = `usage: npm run load -- [--run ${DEFAULT_RUN_FILE}] [--users 1000]
 const WATCHER_GRACE_MS = 1_000;
 
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     run: { type: "string" },
     users: { type: "string" },
     rate: { type: "string" },
@@ -57,36 +48,42 @@ async function main(): Promise<number> {
   });
   const runPath = values.run ?? DEFAULT_RUN_FILE;
   const run = readRunFile(runPath);
-  const url = loopbackApiUrl(run.url);
-  const databaseUrl = databaseUrlOption(values["database-url"]);
-  const userCount = integerOption("users", values.users, run.users.length, { min: 1, max: run.users.length });
-  const rate = integerOption("rate", values.rate, 300, { min: 1, max: 20_000 });
-  const durationMs = durationOption("duration", values.duration, 60_000, { minMs: 1000, maxMs: 3_600_000 });
-  const readerCount = integerOption("readers", values.readers, 5, { min: 0, max: 200 });
-  const readIntervalMs = durationOption("read-interval", values["read-interval"], 1000, {
+  const url = cli.loopbackApiUrl(run.url);
+  const databaseUrl = cli.databaseUrlOption(values["database-url"]);
+  const userCount = cli.integerOption("users", values.users, run.users.length, {
+    min: 1,
+    max: run.users.length,
+  });
+  const rate = cli.integerOption("rate", values.rate, 300, { min: 1, max: 20_000 });
+  const durationMs = cli.durationOption("duration", values.duration, 60_000, {
+    minMs: 1000,
+    maxMs: 3_600_000,
+  });
+  const readerCount = cli.integerOption("readers", values.readers, 5, { min: 0, max: 200 });
+  const readIntervalMs = cli.durationOption("read-interval", values["read-interval"], 1000, {
     minMs: 10,
     maxMs: 60_000,
   });
-  const timeoutMs = durationOption("timeout", values.timeout, DEFAULT_BID_ATTEMPTS.timeoutMs, {
+  const timeoutMs = cli.durationOption("timeout", values.timeout, DEFAULT_BID_ATTEMPTS.timeoutMs, {
     minMs: 100,
     maxMs: 120_000,
   });
-  const watcherCount = integerOption("watchers", values.watchers, 0, { min: 0, max: 10_000 });
-  const watcherSample = integerOption("watcher-sample", values["watcher-sample"], 5, {
+  const watcherCount = cli.integerOption("watchers", values.watchers, 0, { min: 0, max: 10_000 });
+  const watcherSample = cli.integerOption("watcher-sample", values["watcher-sample"], 5, {
     min: 1,
     max: Math.max(1, Math.min(50, watcherCount)),
   });
-  const raises = choiceOption("raises", values.raises, ["own", "top"]);
+  const raises = cli.choiceOption("raises", values.raises, ["own", "top"]);
   const authenticatedWatchers = values["authenticated-watchers"] === true;
   if (authenticatedWatchers && (watcherCount === 0 || watcherCount > userCount)) {
-    throw new UsageError(
+    throw new cli.UsageError(
       "--authenticated-watchers signs watcher i in as bidder i: 1 <= --watchers <= --users",
     );
   }
   const cpuRoots = cpuTreeOption(values["cpu-tree"]);
   // One keep-alive pool sized for the load by default: through wrangler dev's proxy,
   // 1000 mostly idle connections cost more than the bids themselves (see the bench).
-  const connections = choiceOption("connections", values.connections, ["shared", "per-bidder"]);
+  const connections = cli.choiceOption("connections", values.connections, ["shared", "per-bidder"]);
 
   const control = new HttpClient(url, { maxSockets: 4 });
   const admin = new AdminFigures(control, run.adminToken);
@@ -94,7 +91,7 @@ async function main(): Promise<number> {
   const session = await api.session(run.sessionId);
   const endsInMs = Date.parse(session.endsAt) - Date.now();
   if (session.status !== "active" || endsInMs < durationMs + 5_000) {
-    throw new UsageError(
+    throw new cli.UsageError(
       `session ${session.id} is ${session.status} and ends at ${session.endsAt}: too soon for this run; ` +
         "create a new one with npm run load:setup",
     );
@@ -282,8 +279,7 @@ async function main(): Promise<number> {
     databaseUrl,
     sessionId: session.id,
     sinceSeq: before.seq,
-    acknowledged: ledger.acknowledged(),
-    unresolved: ledger.unresolved(),
+    ledger: ledger,
     admin,
   });
   console.log(formatConsistencyReport(consistency));
@@ -334,7 +330,7 @@ async function main(): Promise<number> {
     ...(watchers || serverCpu ? { clientCpuSeconds } : {}),
   });
   console.log(`\nreport: ${path}`);
-  const failures = [
+  return cli.verdict([
     consistency.ok ? "" : `consistency check failed (lost ${consistency.lost})`,
     serverErrors > 0 ? `${serverErrors} answers with a 5xx status` : "",
     ledger.foreignReceipts.length > 0 ? "receipts that do not match their bid" : "",
@@ -344,12 +340,7 @@ async function main(): Promise<number> {
     watcherTotals && watcherTotals.seqRegressions > 0
       ? `${watcherTotals.seqRegressions} live boards with a lower seq than one received before`
       : "",
-  ].filter((f) => f !== "");
-  if (failures.length > 0) {
-    console.log(`FAILED: ${failures.join("; ")}`);
-    return 1;
-  }
-  return 0;
+  ]);
 }
 
-runCommand("load", USAGE, main);
+cli.runCommand("load", USAGE, main);

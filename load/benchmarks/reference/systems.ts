@@ -77,8 +77,7 @@ export function serviceSystem(stack: ServiceProcess, databaseUrl: string, adminT
           databaseUrl,
           sessionId,
           sinceSeq: 0,
-          acknowledged: ledger.acknowledged(),
-          unresolved: ledger.unresolved(),
+          ledger: ledger,
           admin: new AdminFigures(client, adminToken),
           flushTimeoutMs: FLUSH_TIMEOUT_MS,
         });

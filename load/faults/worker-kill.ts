@@ -25,7 +25,7 @@ const AFTER_KILL_MS = 3_000;
 const AFTER_RESTART_MS = 5_000;
 const ALARM_TIMEOUT_MS = 30_000;
 const FLUSH_TIMEOUT_MS = 30_000;
-/** How http-client labels a bid that got no answer because the server was gone. */
+/** How kit/http.ts labels a bid that got no answer because the server was gone. */
 const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
 
 export async function workerKill({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {

@@ -9,7 +9,7 @@ export class UsageError extends Error {}
 
 /**
  * The script's arguments without a leading `--`: `npm run x -- --flag` drops it, but
- * `npx tsx load/x.ts -- --flag` passes it on, and parseArgs would read it as a positional.
+ * `npx tsx load/runs/x.ts -- --flag` passes it on, and parseArgs would read it as a positional.
  */
 function scriptArgv(): string[] {
   const argv = process.argv.slice(2);

@@ -16,7 +16,7 @@ const TICK_MS = 1_000;
 const LIFETIME_MS = 6 * 3600_000;
 
 const port = parentPort;
-if (!port) throw new Error("watcher-thread.ts runs as a worker thread of load/watchers.ts");
+if (!port) throw new Error("watcher-thread.ts runs as a worker thread of load/runs/watchers.ts");
 const plan = ThreadPlanSchema.parse(workerData);
 const post = (message: FromThread) => port.postMessage(message);
 const epochNow = () => performance.timeOrigin + performance.now();

@@ -1,4 +1,4 @@
-// The bad-input corpus (load/corpus/) inside workerd: its requests go to the
+// The bad-input corpus (test/corpus/) inside workerd: its requests go to the
 // Worker through `exports.default.fetch`, its state queries through the
 // Worker's own database driver.
 import { env, exports } from "cloudflare:workers";
@@ -11,7 +11,7 @@ import { tokenFor } from "./api";
 
 const ORIGIN = "http://bidding.test";
 
-/** What a `Request` changed of the case, or undefined: the split in load/corpus/raw-only.ts promised nothing. */
+/** What a `Request` changed of the case, or undefined: the split in test/corpus/raw-only.ts promised nothing. */
 function changedByRequest(request: Request, sent: SentRequest): string | undefined {
   const url = new URL(request.url);
   if (`${url.pathname}${url.search}` !== sent.target) return `the target became ${url.pathname}${url.search}`;

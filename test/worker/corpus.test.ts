@@ -1,4 +1,4 @@
-// The bad-input corpus (load/corpus/*) through the Worker: every case a
+// The bad-input corpus (test/corpus/*) through the Worker: every case a
 // Request can carry must be answered with the 4xx problem document it
 // expects, and change nothing, in PostgreSQL or in the fixture sessions'
 // objects. The cases that need a raw socket run live (`npm run corpus`).

@@ -233,7 +233,7 @@ describe("provider tokens refused with 401 problem documents", () => {
   });
 });
 
-describe("the corpus's provider tokens (load/corpus/provider-tokens.ts)", () => {
+describe("the corpus's provider tokens (test/corpus/provider-tokens.ts)", () => {
   it("sign tokens the Worker accepts once given the stand-in provider's keys", async () => {
     const kit = await TokenKit.create(inject("jwtSecret"), signTestToken, {
       a: bidder,

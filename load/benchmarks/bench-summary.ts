@@ -25,7 +25,7 @@ export function phaseRatios(phases: Partial<Record<PhaseKey, Phase>>): Record<"b
 }
 
 /** One closed-loop phase as a row: req/s, 2xx/s, p50, p99, non-2xx, no answer. */
-export function phaseCells(result: RawLoopResult): string[] {
+function phaseCells(result: RawLoopResult): string[] {
   return [
     (result.completed / result.seconds).toFixed(0),
     result.okPerSecond.toFixed(0),

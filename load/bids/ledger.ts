@@ -16,8 +16,6 @@ export interface AcknowledgedBid {
   amount: number;
 }
 
-export type UnresolvedBid = PlannedBid;
-
 /** A raise is 1–5 increments, so the board keeps reordering like a real auction. */
 const MAX_INCREMENTS_PER_RAISE = 5;
 
@@ -104,7 +102,7 @@ export class BidLedger {
   }
 
   /** Sent, but neither acknowledged nor refused: may or may not be stored. */
-  unresolved(): UnresolvedBid[] {
+  unresolved(): PlannedBid[] {
     return [...this.open.values()];
   }
 }

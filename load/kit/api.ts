@@ -19,7 +19,6 @@ import { expectJson, type HttpClient } from "./http.js";
 
 export type Session = z.infer<typeof SessionV1Schema>;
 export type BidReceipt = z.infer<typeof BidReceiptV1Schema>;
-export type CreatedUser = z.infer<typeof CreatedUsersSchema>["users"][number];
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 export type WebhookDeliveryStatus = z.infer<typeof WebhookDeliveryStatusSchema>;
 
@@ -50,7 +49,7 @@ export function signAdminToken(expiresInSeconds: number): Promise<string> {
   return signToken({ sub: ADMIN_SUB, role: "admin", secret: readDevSecret(), expiresInSeconds });
 }
 
-export function signUserToken(userId: number, expiresInSeconds: number): Promise<string> {
+function signUserToken(userId: number, expiresInSeconds: number): Promise<string> {
   return signToken({ sub: userId, role: "user", secret: readDevSecret(), expiresInSeconds });
 }
 
@@ -58,7 +57,7 @@ export function signUserToken(userId: number, expiresInSeconds: number): Promise
 const MAX_BATCH_BYTES = 16 * 1024 - 512;
 const MAX_BATCH_USERS = 1000;
 
-export const ALL_WEBHOOK_EVENTS = ["bid.outbid", "session.extended", "session.ended"] as const;
+const ALL_WEBHOOK_EVENTS = ["bid.outbid", "session.extended", "session.ended"] as const;
 
 export class BiddingApi {
   constructor(

@@ -283,7 +283,7 @@ export function problemCodeOf(text: string): string | undefined {
 }
 
 /** An answer other than the one expected, or a body that does not match its schema. */
-export class UnexpectedResponse extends Error {}
+class UnexpectedResponse extends Error {}
 
 export function expectJson<T extends z.ZodType>(
   answer: RawAnswer,

@@ -99,9 +99,6 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** workerd closes idle keep-alive connections after 15 s; ours go first, so a request never races that close. */
-const IDLE_SOCKET_MS = 10_000;
-
 export class RawConnection {
   private socket: Socket | undefined;
   private buffer: Buffer = Buffer.alloc(0);
@@ -116,6 +113,11 @@ export class RawConnection {
   /** False before the first connect and after the server (or an error) closed the socket. */
   get open(): boolean {
     return this.socket !== undefined;
+  }
+
+  /** Since the last answer (or ever, before the first). */
+  get idleMs(): number {
+    return performance.now() - this.lastAnswerAt;
   }
 
   connect(timeoutMs = 10_000): Promise<void> {
@@ -144,7 +146,6 @@ export class RawConnection {
   /** Writes `request` (connecting first if needed) and resolves with its answer. */
   async send(request: string, timeoutMs = 30_000): Promise<RawAnswer> {
     if (this.waiting) throw new Error("one request at a time per connection");
-    if (this.socket && performance.now() - this.lastAnswerAt > IDLE_SOCKET_MS) this.close();
     await this.connect();
     const socket = this.socket;
     if (!socket) throw new Error("not connected");
@@ -214,6 +215,9 @@ export class NetworkError extends Error {
   }
 }
 
+/** workerd closes idle keep-alive connections after 15 s; ours go first, so a request never races that close. */
+const IDLE_SOCKET_MS = 10_000;
+
 /** Up to `maxSockets` keep-alive connections to one server; requests beyond them wait for a free one. */
 export class HttpClient {
   private readonly idle: RawConnection[] = [];
@@ -249,6 +253,7 @@ export class HttpClient {
 
   private take(): Promise<RawConnection> {
     const connection = this.idle.pop();
+    if (connection?.open && connection.idleMs > IDLE_SOCKET_MS) connection.close();
     if (connection) return Promise.resolve(connection);
     if (this.opened < this.options.maxSockets) {
       this.opened += 1;

@@ -7,7 +7,7 @@
 // session has ended, session_results must be the object's results, exactly once.
 import type pg from "pg";
 import { z } from "zod";
-import { withClient } from "../../tools/pg-client.js";
+import { PgInteger as Int8, rowsOf, withClient } from "../../tools/pg-client.js";
 import type { AdminFigures, Results } from "../kit/admin-figures.js";
 import type { AcknowledgedBid, BidLedger } from "./ledger.js";
 
@@ -83,7 +83,6 @@ export interface ConsistencyReport {
   ok: boolean;
 }
 
-const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
 const EventRowSchema = z.object({ seq: Int8, user_id: Int8, amount: Int8, auto: z.boolean() });
 const ResultRowSchema = z.object({ rank: Int8, user_id: Int8, amount: Int8, seq: Int8 });
 const ClosedRowSchema = z.object({
@@ -106,23 +105,21 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
   const acknowledged = input.ledger.acknowledged();
   const userIds = [...new Set(acknowledged.map((a) => a.userId))];
   const { events, liveBids, resultsCheck } = await withClient(input.databaseUrl, async (client) => {
-    const eventRows = await client.query(
+    const eventRows = await rowsOf(
+      client,
+      EventRowSchema,
       "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
       [input.sessionId, input.sinceSeq],
     );
-    const liveRows = await client.query(
+    const liveRows = await rowsOf(
+      client,
+      LiveRowSchema,
       "SELECT user_id, amount, seq FROM bids WHERE session_id = $1 AND user_id = ANY($2::bigint[])",
       [input.sessionId, userIds],
     );
     return {
-      events: z
-        .array(EventRowSchema)
-        .parse(eventRows.rows)
-        .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount, auto: r.auto })),
-      liveBids: z
-        .array(LiveRowSchema)
-        .parse(liveRows.rows)
-        .map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount })),
+      events: eventRows.map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount, auto: r.auto })),
+      liveBids: liveRows.map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount })),
       resultsCheck: results ? await checkResults(client, input.sessionId, results, stats?.seq ?? null) : null,
     };
   });
@@ -145,36 +142,32 @@ async function checkResults(
   objectSeq: number | null,
 ): Promise<ResultsCheck> {
   const readClosed = async () =>
-    ClosedRowSchema.parse(
-      (await client.query("SELECT closed_at, final_seq FROM bidding_sessions WHERE id = $1", [sessionId]))
-        .rows[0] ?? { closed_at: null, final_seq: null },
-    );
+    (
+      await rowsOf(
+        client,
+        ClosedRowSchema,
+        "SELECT closed_at, final_seq FROM bidding_sessions WHERE id = $1",
+        [sessionId],
+      )
+    )[0] ?? { closed_at: null, final_seq: null };
   const deadline = Date.now() + RESULTS_TIMEOUT_MS;
   let closed = await readClosed();
   while (closed.closed_at === null && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     closed = await readClosed();
   }
-  const rows = z
-    .array(ResultRowSchema)
-    .parse(
-      (
-        await client.query(
-          "SELECT rank, user_id, amount, seq FROM session_results WHERE session_id = $1 ORDER BY rank",
-          [sessionId],
-        )
-      ).rows,
-    );
-  const winningEvents = z
-    .array(EventRowSchema)
-    .parse(
-      (
-        await client.query(
-          "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq = ANY($2::bigint[])",
-          [sessionId, rows.map((r) => r.seq)],
-        )
-      ).rows,
-    );
+  const rows = await rowsOf(
+    client,
+    ResultRowSchema,
+    "SELECT rank, user_id, amount, seq FROM session_results WHERE session_id = $1 ORDER BY rank",
+    [sessionId],
+  );
+  const winningEvents = await rowsOf(
+    client,
+    EventRowSchema,
+    "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq = ANY($2::bigint[])",
+    [sessionId, rows.map((r) => r.seq)],
+  );
   const history = new Map(winningEvents.map((e) => [e.seq, e]));
 
   const differences: string[] = [];

@@ -11,7 +11,7 @@
 // more than one unit, proxy bids or a bidder bidding twice per batch it would
 // only be an upper bound. session.extended: one per soft-close extension.
 import { z } from "zod";
-import { withClient } from "../../../tools/pg-client.js";
+import { PgInteger, rowsOf, withClient } from "../../../tools/pg-client.js";
 
 export interface ExpectedEvents {
   outbid: number;
@@ -19,8 +19,7 @@ export interface ExpectedEvents {
   total: number;
 }
 
-const Count = z.union([z.string().regex(/^[0-9]+$/), z.number().int()]).transform(Number);
-const RowSchema = z.object({ outbid: Count, extended: Count });
+const RowSchema = z.object({ outbid: PgInteger, extended: PgInteger });
 
 const QUERY = `
   WITH ordered AS (
@@ -38,7 +37,7 @@ const QUERY = `
 
 /** After the session's bids are flushed (W2's settle waits for that). */
 export async function expectedEvents(databaseUrl: string, sessionId: string): Promise<ExpectedEvents> {
-  const result = await withClient(databaseUrl, (client) => client.query(QUERY, [sessionId]));
-  const row = RowSchema.parse(result.rows[0]);
+  const [row] = await withClient(databaseUrl, (client) => rowsOf(client, RowSchema, QUERY, [sessionId]));
+  if (!row) throw new Error(`no event counts for session ${sessionId}`);
   return { outbid: row.outbid, extended: row.extended, total: row.outbid + row.extended };
 }

@@ -3,7 +3,7 @@
 // its user's row is a bid PostgreSQL does not hold. (The reference design has
 // no bid history; this service's is checked by consistency.ts as well.)
 import { z } from "zod";
-import { withClient } from "../../../tools/pg-client.js";
+import { PgInteger, rowsOf, withClient } from "../../../tools/pg-client.js";
 
 export interface AcknowledgedAmount {
   userId: number;
@@ -19,19 +19,13 @@ export interface LiveBidCheck {
   waitedMs: number;
 }
 
-const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
-const RowSchema = z.object({ user_id: Int8, amount: Int8 });
+const RowSchema = z.object({ user_id: PgInteger, amount: PgInteger });
 
 async function liveAmounts(databaseUrl: string, sessionId: string): Promise<Map<number, number>> {
   const rows = await withClient(databaseUrl, (client) =>
-    client.query("SELECT user_id, amount FROM bids WHERE session_id = $1", [sessionId]),
+    rowsOf(client, RowSchema, "SELECT user_id, amount FROM bids WHERE session_id = $1", [sessionId]),
   );
-  return new Map(
-    z
-      .array(RowSchema)
-      .parse(rows.rows)
-      .map((row) => [row.user_id, row.amount]),
-  );
+  return new Map(rows.map((row) => [row.user_id, row.amount]));
 }
 
 function compare(acknowledged: readonly AcknowledgedAmount[], live: Map<number, number>) {

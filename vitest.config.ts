@@ -26,6 +26,9 @@ const workerProject = (name: string, driver: "hyperdrive" | "neon", files: strin
           CACHE_NAMESPACE: inject("cacheNamespace"),
           // Small, so a test can reach it.
           LIVE_SOCKETS_PER_SESSION: "8",
+          // The pool's requests cannot wait on one another (workerd counts them as hung): bids go one call
+          // each here; coalesced bids are tested served, against npm start (test/served/, test/unit/).
+          BID_COALESCING: "off",
           // The webhook receiver is a local http:// server; retries a second apart so the tests see them.
           WEBHOOK_ALLOW_LOOPBACK: "true",
           WEBHOOK_RETRY_BASE_SECONDS: "1",

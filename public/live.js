@@ -1,12 +1,15 @@
-// The live page at /: lists active sessions, opens one, watches its board over
-// /v1/sessions/{id}/live, counts down with the server's clock, and places bids
-// with a Bearer token. Plain browser JavaScript served as a static asset: it
-// only ever talks to the API on its own origin.
+// The live page at /: lists open auctions (refreshing itself), opens one,
+// watches its board over /v1/sessions/{id}/live, counts down with the
+// server's clock, places bids, and lets an admin start or end an auction.
+// Amounts are integers of the currency's minor units on the wire and money
+// in the viewer's locale on screen. Plain browser JavaScript served as a
+// static asset: it only ever talks to the API on its own origin.
 
 const TOKEN_KEY = "bidding.token";
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
-const TICK_MS = 100;
+const TICK_MS = 250;
+const LIST_REFRESH_MS = 10_000;
 
 const $ = (id) => {
   const element = document.getElementById(id);
@@ -17,11 +20,15 @@ const $ = (id) => {
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) ?? "",
   userId: undefined,
+  role: undefined,
   session: undefined,
   /** serverTime − Date.now(), from the last answer or message that carried the server's clock. */
   clockOffsetMs: 0,
   endsAtMs: 0,
   ended: false,
+  highest: null,
+  /** The signed-in viewer holds a bid in the open session: only then does "lost" concern them. */
+  hasBid: false,
   socket: undefined,
   /** The authenticated upgrade failed for this session: watch anonymously instead. */
   bearerRefused: false,
@@ -29,73 +36,152 @@ const state = {
   reconnectTimer: undefined,
 };
 
-function showError(message) {
-  const box = $("error");
+// --- money and time, in the viewer's locale --------------------------------
+
+/** Digits after the decimal point of `currency`'s minor unit (2 for USD, 0 for JPY). */
+function minorDigits(currency) {
+  return new Intl.NumberFormat(undefined, { style: "currency", currency }).resolvedOptions()
+    .maximumFractionDigits;
+}
+
+function money(minorUnits, currency = state.session?.currency ?? "USD") {
+  const digits = minorDigits(currency);
+  return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minorUnits / 10 ** digits);
+}
+
+/** The number typed in the viewer's locale ("12.50", "12,50", "1 234") as minor units, or NaN. */
+function parseMoney(text, currency) {
+  const decimal = new Intl.NumberFormat().formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+  let plain = text.trim().replace(/[\s\u00a0\u202f']/g, "");
+  if (decimal === ",") plain = plain.replace(/\./g, "").replace(",", ".");
+  else plain = plain.replace(/,/g, "");
+  if (!/^\d+(\.\d+)?$/.test(plain)) return Number.NaN;
+  const digits = minorDigits(currency);
+  const [whole = "0", fraction = ""] = plain.split(".");
+  if (fraction.length > digits) return Number.NaN;
+  return Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
+}
+
+/** Minor units as the plain number a person types back ("12.50"), in the viewer's locale. */
+function moneyInput(minorUnits, currency) {
+  const digits = minorDigits(currency);
+  return new Intl.NumberFormat(undefined, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: false,
+  }).format(minorUnits / 10 ** digits);
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+
+/** "365 d 4 h 03 m 09 s", "4 h 03 m 09 s", "3 m 09 s", "9 s". */
+function formatRemaining(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const days = Math.floor(total / 86_400);
+  const hours = Math.floor((total % 86_400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  if (days > 0) return `${days} d ${hours} h ${two(minutes)} m ${two(seconds)} s`;
+  if (hours > 0) return `${hours} h ${two(minutes)} m ${two(seconds)} s`;
+  if (minutes > 0) return `${minutes} m ${two(seconds)} s`;
+  return `${seconds} s`;
+}
+
+// --- errors next to their field ---------------------------------------------
+
+function fieldError(id, message) {
+  const box = $(id);
   box.textContent = message;
   box.hidden = message === "";
+  const input = box.closest(".field")?.querySelector("input");
+  if (input) input.setAttribute("aria-invalid", message === "" ? "false" : "true");
 }
 
-function showNotice(message, kind) {
-  const box = $("notice");
-  box.textContent = message;
-  box.dataset.kind = kind;
-  box.hidden = false;
-}
-
-/** The problem document's `detail` (RFC 9457), else its title, else the status line. */
-async function problemMessage(res) {
+/** The problem document (RFC 9457) of a refused request, or a stand-in built from the status. */
+async function problemOf(res) {
   try {
     const problem = await res.json();
-    const text = problem.detail ?? problem.title;
-    if (typeof text === "string") return problem.code ? `${text} (${problem.code})` : text;
+    if (typeof problem.detail === "string") return problem;
   } catch {
     // Not JSON: fall back to the status.
   }
-  return `${res.status} ${res.statusText}`.trim();
+  return { code: "http_error", detail: `The server answered ${res.status} ${res.statusText}`.trim() };
 }
 
-function utcTime(ms) {
-  return new Date(ms).toISOString().slice(11, 23);
-}
-
-function formatRemaining(ms) {
-  if (ms <= 0) return "0:00.0";
-  const tenths = Math.floor(ms / 100);
-  const hours = Math.floor(tenths / 36_000);
-  const minutes = Math.floor((tenths % 36_000) / 600);
-  const seconds = Math.floor((tenths % 600) / 10);
-  const mmss = `${hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}` : minutes}:${String(seconds).padStart(2, "0")}`;
-  return `${mmss}.${tenths % 10}`;
-}
-
-/** The user id a token names (its `sub`), read without verifying: the server does that. */
-function tokenSubject(token) {
-  try {
-    const payload = token.split(".")[1] ?? "";
-    const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-    return typeof json.sub === "string" ? Number(json.sub) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function newIdempotencyKey() {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+/** What a refused bid means to a bidder, followed by the server's own detail. */
+function bidProblemText(problem) {
+  const session = state.session;
+  const next = session ? nextAmount() : undefined;
+  const words = {
+    bid_below_minimum: session && `Bids start at ${money(session.minBid)}.`,
+    bid_increment_too_small:
+      next !== undefined && `That is not enough of a raise: bid ${money(next)} or more.`,
+    session_ended: "This auction has closed: no more bids.",
+    session_not_started: "This auction has not opened yet.",
+    rate_limited: "Too many bids in a row: wait a few seconds and try again.",
+    unauthorized: "Your sign-in was not accepted: sign in again.",
+    forbidden: "This token cannot bid (admin tokens manage auctions, they do not bid).",
+    user_not_found: "Your account was not found.",
+    session_not_found: "This auction does not exist.",
+    service_unavailable: "The auction is busy: try again in a moment.",
+    database_unavailable: "The auction is busy: try again in a moment.",
+  }[problem.code];
+  return words ? `${words} (${problem.detail})` : problem.detail;
 }
 
 // --- sign in -------------------------------------------------------------
 
-function renderSignIn() {
+/** The token's claims, read without verifying: the server does that. Only for what the page shows. */
+function tokenClaims(token) {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    return JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+  } catch {
+    return {};
+  }
+}
+
+async function renderSignIn() {
   const signedIn = state.token !== "";
-  state.userId = signedIn ? tokenSubject(state.token) : undefined;
-  $("whoami").textContent = signedIn
-    ? `Signed in as user ${state.userId ?? "?"}.`
-    : "Not signed in: you can watch, not bid.";
+  const claims = signedIn ? tokenClaims(state.token) : {};
+  state.userId = typeof claims.sub === "string" ? Number(claims.sub) : undefined;
+  state.role = claims.role;
   $("signout-button").hidden = !signedIn;
   $("bid-button").disabled = !signedIn;
+  $("admin").hidden = state.role !== "admin";
+  renderEnded();
+  fieldError("token-error", "");
+  if (!signedIn) {
+    $("whoami").textContent = "Not signed in: you can watch, not bid.";
+    return;
+  }
+  $("whoami").textContent = "Signing in…";
+  let res;
+  try {
+    res = await fetch("/v1/me", { headers: { Authorization: `Bearer ${state.token}` } });
+  } catch (error) {
+    $("whoami").textContent = "";
+    fieldError("token-error", `The server could not be reached (${error.message}).`);
+    return;
+  }
+  if (res.ok) {
+    const me = await res.json();
+    state.userId = me.id;
+    const role = state.role === "admin" ? " (admin)" : "";
+    $("whoami").textContent = `Signed in as ${me.username}${role}.`;
+    markOwnRows();
+    return;
+  }
+  const problem = await problemOf(res);
+  if (res.status === 401) {
+    $("whoami").textContent = "Not signed in: you can watch, not bid.";
+    fieldError("token-error", `This token was not accepted: check you pasted all of it. (${problem.detail})`);
+    return;
+  }
+  // A valid token for nobody in the directory (an admin's, say): signed in all the same.
+  $("whoami").textContent = `Signed in${state.role === "admin" ? " as an admin" : ""}.`;
 }
 
 function signIn(token) {
@@ -119,28 +205,27 @@ async function loadSessions() {
   try {
     res = await fetch("/v1/sessions?status=active&limit=20");
   } catch (error) {
-    note.textContent = `Could not list sessions: ${error.message}`;
-    return;
-  }
-  if (res.status === 404) {
-    list.replaceChildren();
-    note.textContent = "This server cannot list sessions yet: open one by its id.";
+    note.textContent = `Could not list auctions: ${error.message}`;
     return;
   }
   if (!res.ok) {
-    note.textContent = `Could not list sessions: ${await problemMessage(res)}`;
+    note.textContent = `Could not list auctions: ${(await problemOf(res)).detail}`;
     return;
   }
   const { sessions } = await res.json();
-  note.textContent = sessions.length === 0 ? "No active session right now." : "";
+  note.textContent = sessions.length === 0 ? "No auction is open right now." : "";
   list.replaceChildren(
     ...sessions.map((session) => {
       const item = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
+      button.className = "link";
       button.dataset.sessionId = session.id;
-      const highest = session.highestBid === null ? "no bids" : `highest ${session.highestBid}`;
-      button.textContent = `${session.title} — ${session.bidders} bidders, ${highest}`;
+      const currency = session.currency ?? "USD";
+      const highest =
+        session.highestBid === null ? "no bids yet" : `highest ${money(session.highestBid, currency)}`;
+      const bidders = `${session.bidders} ${session.bidders === 1 ? "bidder" : "bidders"}`;
+      button.textContent = `${session.title} — ${bidders}, ${highest}, ends ${dateTime.format(Date.parse(session.endsAt))}`;
       button.addEventListener("click", () => openSession(session.id));
       item.append(button);
       return item;
@@ -150,21 +235,45 @@ async function loadSessions() {
 
 // --- one session ---------------------------------------------------------
 
+function nextAmount() {
+  const session = state.session;
+  if (!session) return 0;
+  return state.highest === null ? session.minBid : state.highest + session.minIncrement;
+}
+
+function suggestAmount() {
+  const session = state.session;
+  if (!session) return;
+  const next = nextAmount();
+  $("amount").value = moneyInput(next, session.currency ?? "USD");
+  $("amount-hint").textContent = `Next valid bid: ${money(next)} or more.`;
+}
+
 async function openSession(id) {
-  showError("");
+  fieldError("session-id-error", "");
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    fieldError(
+      "session-id-error",
+      "That is not an auction id: it looks like 0b8f3c5e-2f7a-4c61-9d1e-6a1f0e5b9c42.",
+    );
+    return;
+  }
   const started = Date.now();
   let res;
   try {
     res = await fetch(`/v1/sessions/${encodeURIComponent(id)}`);
   } catch (error) {
-    showError(`Could not load the session: ${error.message}`);
+    fieldError("session-id-error", `The server could not be reached (${error.message}).`);
     return;
   }
   if (!res.ok) {
-    showError(await problemMessage(res));
+    const problem = await problemOf(res);
+    const words = res.status === 404 ? "No auction has this id." : "This auction could not be opened.";
+    fieldError("session-id-error", `${words} (${problem.detail})`);
     return;
   }
   const session = await res.json();
+  session.currency = session.currency ?? "USD";
   // The answer was made somewhere between sending and receiving: take the midpoint.
   const midpoint = (started + Date.now()) / 2;
   const serverNow = Date.parse(session.serverTime ?? "") || midpoint;
@@ -172,63 +281,103 @@ async function openSession(id) {
   state.endsAtMs =
     typeof session.endsInMs === "number" ? serverNow + session.endsInMs : Date.parse(session.endsAt);
   state.session = session;
+  state.highest = session.highestBid;
+  state.hasBid = false;
   state.ended = session.status === "ended";
   state.bearerRefused = false;
   if (location.hash !== `#${session.id}`) history.replaceState(null, "", `#${session.id}`);
   $("session-id").value = session.id;
   $("session").hidden = false;
+  fieldError("end-error", "");
+  fieldError("amount-error", "");
   $("notice").hidden = true;
   $("bid-result").textContent = "";
   $("session-title").textContent = session.title;
-  $("status").textContent = session.status;
-  $("rules").textContent = `${session.minBid} / ${session.minIncrement}`;
+  $("status").textContent = statusWords(session.status);
+  $("rules").textContent = `${money(session.minBid)} / ${money(session.minIncrement)}`;
   $("soft-close").textContent = session.softClose
-    ? `bids in the last ${session.softClose.windowSeconds} s extend it to ${session.softClose.extendSeconds} s from the bid`
-    : "none";
+    ? `a bid in the last ${session.softClose.windowSeconds} s moves the end to ${session.softClose.extendSeconds} s after it`
+    : "no extension";
   $("extensions").textContent = String(session.extensions ?? 0);
-  $("ends-at").textContent = utcTime(state.endsAtMs);
-  $("amount").value = String(
-    session.highestBid === null ? session.minBid : session.highestBid + session.minIncrement,
-  );
+  $("ends-at").textContent = dateTime.format(state.endsAtMs);
+  $("amount-label").textContent = `Your bid (${session.currency})`;
+  suggestAmount();
   renderBoard({ entries: [], total: session.bidders });
+  renderEnded();
   tick();
   connectLive();
 }
 
+/** Once the auction has closed: no bid box, no end button. */
+function renderEnded() {
+  $("bid-form").hidden = state.ended;
+  $("admin-actions").hidden = state.role !== "admin" || !state.session || state.ended;
+}
+
+function statusWords(status) {
+  return { scheduled: "not open yet", active: "open for bids", ended: "closed" }[status] ?? status;
+}
+
 function renderBoard(board) {
-  $("board-total").textContent = `(${board.total} bidders)`;
+  $("board-total").textContent = `(${board.total} ${board.total === 1 ? "bidder" : "bidders"})`;
   $("board")
     .querySelector("tbody")
     .replaceChildren(
       ...board.entries.map((entry) => {
         const row = document.createElement("tr");
         row.dataset.userId = String(entry.userId);
-        if (entry.userId === state.userId) row.classList.add("mine");
+        const mine = entry.userId === state.userId;
+        const name = entry.username ?? `bidder ${entry.userId}`;
         for (const text of [
           String(entry.rank),
-          entry.username ?? `user ${entry.userId}`,
-          String(entry.amount),
-          utcTime(Date.parse(entry.placedAt)),
+          mine ? `${name} (you)` : name,
+          money(entry.amount),
+          timeOnly.format(Date.parse(entry.placedAt)),
         ]) {
           const cell = document.createElement("td");
           cell.textContent = text;
           row.append(cell);
         }
+        if (mine) {
+          row.classList.add("mine");
+          state.hasBid = true;
+        }
         return row;
       }),
     );
+  const top = board.entries[0];
+  if (top && (state.highest === null || top.amount !== state.highest)) {
+    state.highest = top.amount;
+    suggestAmount();
+  }
+}
+
+function markOwnRows() {
+  for (const row of $("board").querySelectorAll("tbody tr")) {
+    const mine = Number(row.dataset.userId) === state.userId;
+    row.classList.toggle("mine", mine);
+    const cell = row.children[1];
+    if (mine && cell && !cell.textContent.endsWith(" (you)")) cell.textContent += " (you)";
+  }
 }
 
 function tick() {
   if (!state.session) return;
   const remaining = state.ended ? 0 : state.endsAtMs - (Date.now() + state.clockOffsetMs);
-  $("countdown").textContent = remaining > 0 ? formatRemaining(remaining) : "ended";
+  $("countdown").textContent = remaining > 0 ? formatRemaining(remaining) : "closed";
 }
 
 function setLiveState(value, text) {
   const element = $("live-state");
   element.dataset.state = value;
   element.textContent = text;
+}
+
+function showNotice(message, kind) {
+  const box = $("notice");
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = false;
 }
 
 // --- /live ---------------------------------------------------------------
@@ -248,7 +397,7 @@ function connectLive() {
   socket.addEventListener("open", () => {
     opened = true;
     state.reconnectDelayMs = RECONNECT_MIN_MS;
-    setLiveState("open", authenticated ? "connected (signed in)" : "connected");
+    setLiveState("open", authenticated ? "on, with your notices" : "on");
   });
   socket.addEventListener("message", (event) => {
     try {
@@ -261,14 +410,14 @@ function connectLive() {
     if (state.socket !== socket) return;
     state.socket = undefined;
     if (!opened && authenticated) {
-      // Refused before the upgrade (a bad token, or a server without signed-in sockets): watch anonymously.
+      // Refused before the upgrade (a bad token): watch anonymously.
       state.bearerRefused = true;
-      showNotice("The signed-in live socket was refused: watching without personal notices.", "info");
+      showNotice("Your sign-in was refused for live notices: watching without them.", "info");
       connectLive();
       return;
     }
     if (state.ended) {
-      setLiveState("closed", "closed (session ended)");
+      setLiveState("closed", "off (the auction has closed)");
       return;
     }
     setLiveState("reconnecting", `reconnecting in ${(state.reconnectDelayMs / 1000).toFixed(1)} s`);
@@ -293,35 +442,38 @@ function handleMessage(message) {
       state.clockOffsetMs = Date.parse(message.serverTime) - Date.now();
       const before = state.endsAtMs;
       state.endsAtMs = Date.parse(message.endsAt);
-      $("ends-at").textContent = utcTime(state.endsAtMs);
+      $("ends-at").textContent = dateTime.format(state.endsAtMs);
       $("extensions").textContent = String(message.extensions);
       showNotice(
-        `Extended: the end moved from ${utcTime(before)} to ${utcTime(state.endsAtMs)} UTC.`,
+        `A late bid extended the auction: it now ends ${timeOnly.format(state.endsAtMs)} instead of ${timeOnly.format(before)}.`,
         "info",
       );
       tick();
       return;
     }
     case "outbid":
-      showNotice(`You were outbid: your bid of ${message.amount} is now rank ${message.rank}.`, "outbid");
+      // The next valid amount follows under the bid box once the new board arrives.
+      showNotice(`You were outbid: your ${money(message.amount)} is now number ${message.rank}.`, "outbid");
       return;
     case "won":
-      showNotice(`You won, rank ${message.rank}, with ${message.amount}.`, "won");
+      showNotice(`You won with ${money(message.amount)}.`, "won");
       return;
     case "lost":
-      showNotice("The session ended and your bid did not win.", "lost");
+      if (state.hasBid) showNotice("The auction closed and your bid did not win.", "lost");
       return;
     case "result": {
       const winners = message.winners.map(
-        (w) => `#${w.rank} ${w.username ?? `user ${w.userId}`} (${w.amount})`,
+        (w) => `${w.username ?? `bidder ${w.userId}`} (${money(w.amount)})`,
       );
-      $("bid-result").textContent = `Results: ${winners.length > 0 ? winners.join(", ") : "no winner"}.`;
+      $("bid-result").textContent =
+        `Result: ${winners.length > 0 ? `won by ${winners.join(", ")}` : "no winner"}.`;
       return;
     }
     case "status":
-      $("status").textContent = message.status;
+      $("status").textContent = statusWords(message.status);
       if (message.status === "ended") {
         state.ended = true;
+        renderEnded();
         tick();
       }
       return;
@@ -336,8 +488,8 @@ function handleMessage(message) {
 async function placeBid(amount) {
   const session = state.session;
   if (!session) return;
-  showError("");
-  $("bid-result").textContent = "placing…";
+  fieldError("amount-error", "");
+  $("bid-result").textContent = "Placing your bid…";
   let res;
   try {
     res = await fetch(`/v1/sessions/${session.id}/bids`, {
@@ -346,23 +498,106 @@ async function placeBid(amount) {
         Authorization: `Bearer ${state.token}`,
         "Content-Type": "application/json",
         // One key per click: a retry of this very request could be replayed, a new click is a new bid.
-        "Idempotency-Key": newIdempotencyKey(),
+        "Idempotency-Key": crypto.randomUUID(),
       },
       body: JSON.stringify({ amount }),
     });
   } catch (error) {
     $("bid-result").textContent = "";
-    showError(`The bid did not reach the server: ${error.message}`);
+    fieldError("amount-error", `Your bid did not reach the server (${error.message}): try again.`);
     return;
   }
   if (res.status !== 201) {
     $("bid-result").textContent = "";
-    showError(await problemMessage(res));
+    fieldError("amount-error", bidProblemText(await problemOf(res)));
     return;
   }
   const receipt = await res.json();
-  $("bid-result").textContent = `Bid of ${receipt.amount} placed: rank ${receipt.rank} (#${receipt.seq}).`;
-  $("amount").value = String(receipt.amount + session.minIncrement);
+  state.hasBid = true;
+  const standing = receipt.rank === 1 ? "you lead" : `you are number ${receipt.rank}`;
+  $("bid-result").textContent = `Your bid of ${money(receipt.amount)} is in: ${standing}.`;
+  if (state.highest === null || receipt.amount > state.highest) state.highest = receipt.amount;
+  suggestAmount();
+}
+
+// --- admin: start and end auctions -------------------------------------
+
+const createFields = {
+  title: "new-title-error",
+  endsAt: "new-ends-at-error",
+  currency: "new-currency-error",
+  minBid: "new-min-bid-error",
+  minIncrement: "new-min-increment-error",
+};
+
+async function adminCall(method, path, body) {
+  return fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function createSession() {
+  for (const id of [...Object.values(createFields), "create-error"]) fieldError(id, "");
+  const currency = $("new-currency").value.trim().toUpperCase();
+  const endsAt = Date.parse($("new-ends-at").value);
+  const errors = {};
+  if ($("new-title").value.trim() === "") errors.title = "Give the auction a title.";
+  if (Number.isNaN(endsAt)) errors.endsAt = "Pick the date and time it ends.";
+  else if (endsAt <= Date.now()) errors.endsAt = "The end must be in the future.";
+  let minBid = Number.NaN;
+  let minIncrement = Number.NaN;
+  if (!/^[A-Z]{3}$/.test(currency)) errors.currency = "Three capital letters, such as USD or EUR.";
+  else {
+    minBid = parseMoney($("new-min-bid").value, currency);
+    minIncrement = parseMoney($("new-min-increment").value, currency);
+    if (!(minBid >= 1)) errors.minBid = `An amount in ${currency}, such as ${moneyInput(1000, currency)}.`;
+    if (!(minIncrement >= 1))
+      errors.minIncrement = `An amount in ${currency}, such as ${moneyInput(100, currency)}.`;
+  }
+  for (const [field, message] of Object.entries(errors)) fieldError(createFields[field], message);
+  if (Object.keys(errors).length > 0) return;
+  const res = await adminCall("POST", "/v1/sessions", {
+    title: $("new-title").value.trim(),
+    startsAt: new Date(Date.now() + state.clockOffsetMs).toISOString(),
+    endsAt: new Date(endsAt).toISOString(),
+    minBid,
+    minIncrement,
+    currency,
+  });
+  if (res.status !== 201) {
+    const problem = await problemOf(res);
+    // "field: message" names the field the server refused; show it there.
+    const field = Object.keys(createFields).find((name) => problem.detail.startsWith(`${name}:`));
+    fieldError(field ? createFields[field] : "create-error", problem.detail);
+    return;
+  }
+  const session = await res.json();
+  $("new-title").value = "";
+  await loadSessions();
+  await openSession(session.id);
+}
+
+async function endSessionNow() {
+  const session = state.session;
+  if (!session) return;
+  fieldError("end-error", "");
+  const res = await adminCall("PATCH", `/v1/sessions/${session.id}`, {
+    endsAt: new Date(Date.now() + state.clockOffsetMs).toISOString(),
+  });
+  if (!res.ok) {
+    fieldError("end-error", `The auction could not be ended. (${(await problemOf(res)).detail})`);
+    return;
+  }
+  const updated = await res.json();
+  state.ended = updated.status === "ended";
+  state.endsAtMs = Date.parse(updated.endsAt);
+  renderEnded();
+  $("status").textContent = statusWords(updated.status);
+  $("ends-at").textContent = dateTime.format(state.endsAtMs);
+  tick();
+  loadSessions();
 }
 
 // --- wiring --------------------------------------------------------------
@@ -377,22 +612,38 @@ $("signout-button").addEventListener("click", () => {
 });
 $("open-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const id = $("session-id").value.trim();
-  if (id !== "") openSession(id);
+  openSession($("session-id").value.trim());
 });
-$("refresh-sessions").addEventListener("click", loadSessions);
 $("bid-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const amount = Number($("amount").value);
+  const session = state.session;
+  if (!session) return;
+  const amount = parseMoney($("amount").value, session.currency);
   if (!Number.isSafeInteger(amount) || amount < 1) {
-    showError("The amount is a whole number of minor units, 1 or more.");
+    fieldError(
+      "amount-error",
+      `Type an amount in ${session.currency}, such as ${moneyInput(nextAmount(), session.currency)}.`,
+    );
     return;
   }
   placeBid(amount);
 });
+$("create-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  createSession();
+});
+$("end-button").addEventListener("click", endSessionNow);
+window.addEventListener("hashchange", () => {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (id !== "" && id !== state.session?.id) openSession(id);
+});
 
+const weekAhead = new Date(Date.now() + 7 * 24 * 3600_000);
+weekAhead.setMinutes(weekAhead.getMinutes() - weekAhead.getTimezoneOffset());
+$("new-ends-at").value = weekAhead.toISOString().slice(0, 16);
 $("token").value = state.token;
 renderSignIn();
 setInterval(tick, TICK_MS);
 loadSessions();
+setInterval(loadSessions, LIST_REFRESH_MS);
 if (location.hash.length > 1) openSession(decodeURIComponent(location.hash.slice(1)));

@@ -1,8 +1,8 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import { ApiError, problemResponse } from "./api/problem";
 import { createRouter, handleError } from "./http/app";
 import { corsFromEnv } from "./http/cors";
-import { ApiError, problemResponse } from "./http/problem";
 import { bidsRouter } from "./routes/bids";
 import { discoveryRouter } from "./routes/discovery";
 import { healthRouter } from "./routes/health";
@@ -69,7 +69,8 @@ app.doc31("/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "Edge bidding API",
-    version: "1.0.0",
+    // The contract's version (API.md, "v1.2 additions").
+    version: "1.2.0",
     description: "Real-time bidding sessions on Cloudflare Workers. Errors are RFC 9457 problem documents.",
   },
 });

@@ -98,8 +98,12 @@ export async function startPgWireProxy(opts: {
   };
 
   const proxy = createTcpServer((client) => {
+    // Down: the connection closes at once. Closed, not reset (destroy) nor refused: workerd
+    // logs every reset connection and every refused one on its stderr, which reads as a failure.
     if (!up) {
-      client.destroy();
+      track(client);
+      client.resume();
+      client.end();
       return;
     }
     counters.connections++;
@@ -132,7 +136,7 @@ export async function startPgWireProxy(opts: {
     switch (route) {
       case "POST /down":
         up = false;
-        for (const socket of sockets) socket.destroy();
+        for (const socket of sockets) socket.end();
         sendJson(response, 200, { state: "down" });
         return;
       case "POST /up":

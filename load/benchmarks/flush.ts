@@ -1,4 +1,4 @@
-// npm run bench:flush -- --bids 1000|10000 [--url http://127.0.0.1:8787] [--users 1000]
+// npm run bench:flush -- --bids 1000|10000 [--url http://127.0.0.1:${PORT:-8787}] [--users 1000]
 //   [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
 // How long one flush of N pending bids takes (issue 3). The stack must not flush on its own:
 //   FLUSH_INTERVAL_MS=3600000 BID_RATE_PER_SECOND=10000 BID_RATE_BURST=10000 npm start
@@ -19,7 +19,7 @@ import * as cli from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { formatMs, median, writeReport } from "../kit/report.js";
 
-const USAGE = `usage: npm run bench:flush -- --bids N [--url http://127.0.0.1:8787] [--users 1000]
+const USAGE = `usage: npm run bench:flush -- --bids N [--url http://127.0.0.1:\${PORT:-8787}] [--users 1000]
                            [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
 The stack must run with FLUSH_INTERVAL_MS=3600000 BID_RATE_PER_SECOND=10000 BID_RATE_BURST=10000`;
 
@@ -153,7 +153,7 @@ async function main(): Promise<number> {
     "database-url": { type: "string" },
   });
   if (values.bids === undefined) throw new cli.UsageError("--bids is required");
-  const url = cli.loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const url = cli.loopbackApiUrl(values.url ?? cli.defaultApiUrl());
   const databaseUrl = cli.databaseUrlOption(values["database-url"]);
   const bids = cli.integerOption("bids", values.bids, 1000, { min: 1, max: 20_000 });
   const userCount = cli.integerOption("users", values.users, Math.min(1000, bids), { min: 1, max: 10_000 });

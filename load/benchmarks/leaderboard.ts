@@ -15,8 +15,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { LeaderboardSchema } from "../../src/http/contract.js";
-import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
+import { LeaderboardSchema } from "../../src/api/contract.js";
+import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/api/username-cache-key.js";
 import { withClient } from "../../tools/pg-client.js";
 import { readWireCounters, startPgWireProxy, type WireCounters } from "../../tools/pg-wire-proxy.js";
 import { formatTable } from "../../tools/table.js";

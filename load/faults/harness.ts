@@ -5,7 +5,7 @@
 // automatic raises and results included.
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { BidReceiptV1Schema, type LeaderboardSchema } from "../../src/http/contract.js";
+import { BidReceiptV1Schema, type LeaderboardSchema } from "../../src/api/contract.js";
 import { withClient } from "../../tools/pg-client.js";
 import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
 import { BidLedger } from "../bids/ledger.js";

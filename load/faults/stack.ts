@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/users/username-cache-key.js";
+import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/api/username-cache-key.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, redactUrl } from "../../tools/net.js";
 import { type ClientOptions, withClient } from "../../tools/pg-client.js";

@@ -1,7 +1,7 @@
 // The operator's figures: the session object's flush state and the database pool.
 import type { z } from "zod";
-import { PoolFiguresSchema, ResultsSchema, SessionStatsSchema } from "../../src/http/contract.js";
-import { expectJson, type HttpClient, problemCodeOf } from "./http.js";
+import { PoolFiguresSchema, ResultsSchema, SessionStatsSchema } from "../../src/api/contract.js";
+import { expectJson, type HttpClient, problemOf } from "./http.js";
 
 export type SessionStats = z.infer<typeof SessionStatsSchema>;
 export type PoolFigures = z.infer<typeof PoolFiguresSchema>;
@@ -31,7 +31,7 @@ export class AdminFigures {
   async results(sessionId: string): Promise<Results | null> {
     const path = `/v1/sessions/${sessionId}/results`;
     const response = await this.client.request("GET", path, { timeoutMs: 5_000 });
-    if (response.status === 409 && problemCodeOf(response.body) === "session_not_ended") return null;
+    if (response.status === 409 && problemOf(response.body)?.code === "session_not_ended") return null;
     return expectJson(response, 200, ResultsSchema, `GET ${path}`);
   }
 

@@ -13,7 +13,7 @@ import {
   SessionV1Schema,
   type WebhookDeliveryStatusSchema,
   WebhookListSchema,
-} from "../../src/http/contract.js";
+} from "../../src/api/contract.js";
 import { readDevSecret, signToken } from "../../tools/token.js";
 import { expectJson, type HttpClient } from "./http.js";
 

@@ -1,51 +1,10 @@
-// Command-line handling shared by the load scripts: option parsing, value
-// checks, Ctrl-C, and one place that turns failures into an exit code.
-import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { errorMessage } from "../../tools/net.js";
+// Command-line handling shared by the load scripts: what every tool has
+// (tools/cli.ts: parsing, exit codes, the API's URL on loopback), value checks,
+// the service's runner, the database and Redis URLs, Ctrl-C and the verdict.
+import { loopbackUrl, UsageError } from "../../tools/cli.js";
 import { RUNNERS, type Runner } from "../../tools/service-process.js";
 
-/** A bad command line: printed with the usage, exit code 2. */
-export class UsageError extends Error {}
-
-/**
- * The script's arguments without a leading `--`: `npm run x -- --flag` drops it, but
- * `npx tsx load/runs/x.ts -- --flag` passes it on, and parseArgs would read it as a positional.
- */
-function scriptArgv(): string[] {
-  const argv = process.argv.slice(2);
-  return argv[0] === "--" ? argv.slice(1) : argv;
-}
-
-/** Every load script's options, parsed one way; `--help` is always accepted (runCommand answers it). */
-export function parseOptions<const O extends ParseArgsOptionsConfig>(options: O) {
-  try {
-    return parseArgs({ args: scriptArgv(), options: { ...options, help: { type: "boolean" } }, strict: true })
-      .values;
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
-}
-
-/**
- * Runs a script's main function: `--help` prints the usage, a UsageError
- * prints the message and the usage (exit 2), any other failure one line (exit 1).
- */
-export function runCommand(name: string, usage: string, main: () => Promise<number>): void {
-  if (scriptArgv().includes("--help")) {
-    console.log(usage);
-    return;
-  }
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const usageError = error instanceof UsageError;
-      console.error(`${name}: ${errorMessage(error)}${usageError ? `\n${usage}` : ""}`);
-      process.exitCode = usageError ? 2 : 1;
-    },
-  );
-}
+export { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand, UsageError } from "../../tools/cli.js";
 
 /** The first Ctrl-C aborts `abort` (the script stops at its next step); the second quits at once. */
 export function stopOnInterrupt(abort: AbortController, message: string): void {
@@ -103,33 +62,16 @@ export function choiceOption<const C extends string>(
   return choice;
 }
 
+/** --session: a session id is a UUID; anything else is a bad command line. */
+export function sessionIdOption(raw: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
+    throw new UsageError(`--session must be a session id (a UUID), not ${raw}`);
+  }
+  return raw;
+}
+
 /** --runner: how the service under test is served, `npm start` by default (tools/service-process.ts). */
 export const runnerOption = (raw: string | undefined): Runner => choiceOption("runner", raw, RUNNERS);
-
-/** A URL of this machine: these scripts generate load, and only ever against loopback. */
-function loopbackUrl(what: string, raw: string, protocols: RegExp): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`${what} is not a URL: ${raw}`);
-  }
-  if (!protocols.test(url.protocol)) throw new UsageError(`${what} must be ${protocols.source}, not ${raw}`);
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  if (host !== "localhost" && host !== "::1" && !/^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(host)) {
-    throw new UsageError(`refusing ${url.host} for ${what}: only loopback (127.0.0.1, localhost, ::1)`);
-  }
-  return url;
-}
-
-/** The API's base URL: the service root on loopback. */
-export function loopbackApiUrl(raw: string): URL {
-  const url = loopbackUrl("--url", raw, /^http:$/);
-  if (url.pathname !== "/" || url.search !== "") {
-    throw new UsageError(`--url must be the service root, e.g. http://127.0.0.1:8787, not ${raw}`);
-  }
-  return url;
-}
 
 /** --database-url, else DATABASE_URL; a loopback PostgreSQL only. */
 export function databaseUrlOption(raw: string | undefined): string {

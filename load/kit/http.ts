@@ -7,7 +7,7 @@
 // calls; the closed loops and bursts drive RawConnections themselves.
 import { connect, type Socket } from "node:net";
 import type { z } from "zod";
-import { ProblemSchema } from "../../src/http/contract.js";
+import { ProblemSchema } from "../../src/api/contract.js";
 
 export interface RawAnswer {
   status: number;
@@ -275,13 +275,13 @@ export class HttpClient {
 export function outcomeLabel(answer: RawAnswer): string {
   return answer.status < 300
     ? String(answer.status)
-    : `${answer.status} ${problemCodeOf(answer.body) ?? "HTTP"}`;
+    : `${answer.status} ${problemOf(answer.body)?.code ?? "HTTP"}`;
 }
 
-/** The `code` of a problem document, if `text` is one. */
-export function problemCodeOf(text: string): string | undefined {
+/** The problem document `text` is, if it is one. */
+export function problemOf(text: string): z.output<typeof ProblemSchema> | undefined {
   try {
-    return ProblemSchema.safeParse(JSON.parse(text)).data?.code;
+    return ProblemSchema.safeParse(JSON.parse(text)).data;
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { z } from "zod";
-import { CreatedUsersSchema } from "../../src/http/contract.js";
+import { CreatedUsersSchema } from "../../src/api/contract.js";
 import { UsageError } from "./cli.js";
 
 export const DEFAULT_RUN_FILE = "load/results/run.json";

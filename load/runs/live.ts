@@ -1,12 +1,21 @@
-// npm run live -- --session ID [--url http://127.0.0.1:8787] [--limit 10] [--max-minutes 60]
+// npm run live -- --session ID [--url http://127.0.0.1:${PORT:-8787}] [--limit 10] [--max-minutes 60]
 // Watches a session's leaderboard from the terminal over GET /v1/sessions/{id}/live,
 // reconnecting with backoff when the connection drops, until the session ends.
-import { LiveMessageSchema } from "../../src/http/contract.js";
+import { LiveMessageSchema } from "../../src/api/contract.js";
 import { formatTable } from "../../tools/table.js";
 import type { LeaderboardMessage } from "../kit/api.js";
-import { integerOption, loopbackApiUrl, parseOptions, runCommand, UsageError } from "../kit/cli.js";
+import {
+  defaultApiUrl,
+  integerOption,
+  loopbackApiUrl,
+  parseOptions,
+  runCommand,
+  sessionIdOption,
+  UsageError,
+} from "../kit/cli.js";
+import { requireSession } from "./session-preflight.js";
 
-const USAGE = `usage: npm run live -- --session ID [--url http://127.0.0.1:8787] [--limit 10] [--max-minutes 60]`;
+const USAGE = `usage: npm run live -- --session ID [--url http://127.0.0.1:\${PORT:-8787}] [--limit 10] [--max-minutes 60]`;
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 const MAX_BACKOFF_MS = 10_000;
 
@@ -54,8 +63,9 @@ function watchOnce(url: string, onBoard: (board: LeaderboardMessage) => void): P
           break;
       }
     });
+    // A failed connection fires error, then close: close resolves. (Calling
+    // close() from the error handler raised the error again, without end.)
     socket.addEventListener("close", () => resolve(ended));
-    socket.addEventListener("error", () => socket.close());
   });
 }
 
@@ -67,10 +77,11 @@ async function main(): Promise<number> {
     "max-minutes": { type: "string" },
   });
   if (!values.session) throw new UsageError("--session is required");
-  const sessionId = values.session;
-  const api = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const sessionId = sessionIdOption(values.session);
+  const api = loopbackApiUrl(values.url ?? defaultApiUrl());
   const limit = integerOption("limit", values.limit, 10, { min: 1, max: 100 });
   const maxMinutes = integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
+  await requireSession(api, sessionId);
   const deadline = Date.now() + maxMinutes * 60_000;
   const url = new URL(`/v1/sessions/${sessionId}/live?limit=${limit}`, api);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

@@ -1,13 +1,13 @@
-// npm run load:setup -- --url http://127.0.0.1:8787 --users 1000 [--session-minutes 30]
+// npm run load:setup -- --url http://127.0.0.1:${PORT:-8787} --users 1000 [--session-minutes 30]
 //   [--min-bid 100] [--min-increment 1] [--run load/results/run.json]
 // Creates the users and an active session, and writes the run file the other scripts read.
 import { randomBytes } from "node:crypto";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
-import { integerOption, loopbackApiUrl, parseOptions, runCommand } from "../kit/cli.js";
+import { defaultApiUrl, integerOption, loopbackApiUrl, parseOptions, runCommand } from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { DEFAULT_RUN_FILE, writeRunFile } from "../kit/run-file.js";
 
-const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:8787] [--users 1000] [--session-minutes 30]
+const USAGE = `usage: npm run load:setup -- [--url http://127.0.0.1:\${PORT:-8787}] [--users 1000] [--session-minutes 30]
                           [--min-bid 100] [--min-increment 1] [--run ${DEFAULT_RUN_FILE}]`;
 
 /** Tokens outlive the session by an hour, so a run file stays usable for the whole session. */
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     "min-increment": { type: "string" },
     run: { type: "string" },
   });
-  const url = loopbackApiUrl(values.url ?? "http://127.0.0.1:8787");
+  const url = loopbackApiUrl(values.url ?? defaultApiUrl());
   const userCount = integerOption("users", values.users, 1000, { min: 1, max: 100_000 });
   const sessionMinutes = integerOption("session-minutes", values["session-minutes"], 30, {
     min: 1,

@@ -1,22 +1,25 @@
-// npm run watch -- [--url http://127.0.0.1:8787] [--session ID | --run load/results/run.json]
+// npm run watch -- [--url http://127.0.0.1:${PORT:-8787}] [--session ID | --run load/results/run.json]
 //   [--interval 1] [--max-minutes 60]
 // A terminal view of the pool and the session's flush figures, redrawn every interval.
 import { existsSync } from "node:fs";
 import { AdminFigures } from "../kit/admin-figures.js";
 import { signAdminToken } from "../kit/api.js";
 import {
+  defaultApiUrl,
   durationOption,
   integerOption,
   loopbackApiUrl,
   parseOptions,
   runCommand,
+  sessionIdOption,
   UsageError,
 } from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
+import { requireSession } from "./session-preflight.js";
 import { renderWatchView } from "./watch-view.js";
 
-const USAGE = `usage: npm run watch -- [--url http://127.0.0.1:8787] [--session ID | --run ${DEFAULT_RUN_FILE}]
+const USAGE = `usage: npm run watch -- [--url http://127.0.0.1:\${PORT:-8787}] [--session ID | --run ${DEFAULT_RUN_FILE}]
                      [--interval 1] [--max-minutes 60]`;
 
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
@@ -36,19 +39,16 @@ async function main(): Promise<number> {
     values.run ??
     (values.session === undefined && existsSync(DEFAULT_RUN_FILE) ? DEFAULT_RUN_FILE : undefined);
   const run = runPath === undefined ? undefined : readRunFile(runPath);
-  const sessionId = values.session ?? run?.sessionId;
-  if (sessionId === undefined) throw new UsageError("which session? pass --session ID or --run FILE");
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sessionId)) {
-    throw new UsageError(`--session must be a session id (a UUID), not ${sessionId}`);
-  }
-  const url = loopbackApiUrl(values.url ?? run?.url ?? "http://127.0.0.1:8787");
+  const given = values.session ?? run?.sessionId;
+  if (given === undefined) throw new UsageError("which session? pass --session ID or --run FILE");
+  const sessionId = sessionIdOption(given);
+  const url = loopbackApiUrl(values.url ?? run?.url ?? defaultApiUrl());
   const intervalMs = durationOption("interval", values.interval, 1000, { minMs: 200, maxMs: 60_000 });
   const maxMinutes = integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
 
-  const admin = new AdminFigures(
-    new HttpClient(url, { maxSockets: 2 }),
-    await signAdminToken(maxMinutes * 60 + 300),
-  );
+  const token = await signAdminToken(maxMinutes * 60 + 300);
+  await requireSession(url, sessionId, `/v1/sessions/${sessionId}/stats`, token);
+  const admin = new AdminFigures(new HttpClient(url, { maxSockets: 2 }), token);
   let stopped = false;
   process.on("SIGINT", () => {
     stopped = true;

@@ -4,7 +4,7 @@
 // arrival time (epoch ms, sub-millisecond) to the main thread, which matches them with the 201s.
 // Signed-in sockets (the `bearer.<JWT>` subprotocol) post every outbid message they get.
 import { parentPort, workerData } from "node:worker_threads";
-import { LeaderboardMessageSchema, OutbidMessageSchema } from "../../src/http/contract.js";
+import { LeaderboardMessageSchema, OutbidMessageSchema } from "../../src/api/contract.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
 
 const CONNECT_CONCURRENCY = 50;

@@ -1,4 +1,5 @@
 /** The bid rules: plain functions over plain data, no I/O. Times are epoch milliseconds. */
+import { DEFAULT_CURRENCY } from "../api/currencies";
 import type { SoftClose } from "./auction";
 
 export interface SessionParams {
@@ -20,18 +21,20 @@ export interface SessionParams {
   /** The end as created or last PATCHed. */
   scheduledEndsAt: number;
   extensions: number;
+  /** ISO 4217 code of the amounts, which stay integers of minor units (v1.2). */
+  currency: string;
 }
 
-/** What a session is created with: the v1 fields, and the auction rules where given. */
+/** What a session is created with: the v1 fields, and the auction rules and currency where given. */
 export type NewSessionParams = Omit<
   SessionParams,
-  "units" | "reservePrice" | "softClose" | "hardEndsAt" | "scheduledEndsAt" | "extensions"
+  "units" | "reservePrice" | "softClose" | "hardEndsAt" | "scheduledEndsAt" | "extensions" | "currency"
 > &
-  Partial<Pick<SessionParams, "units" | "reservePrice" | "softClose" | "hardEndsAt">>;
+  Partial<Pick<SessionParams, "units" | "reservePrice" | "softClose" | "hardEndsAt" | "currency">>;
 
 const DEFAULT_HARD_END_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** Fills the auction rules a v1 client (or a Worker of the v1 version) leaves out. */
+/** Fills the auction rules and currency a v1 client (or a Worker of an older version) leaves out. */
 export function withAuctionDefaults(session: NewSessionParams): SessionParams {
   return {
     ...session,
@@ -41,6 +44,7 @@ export function withAuctionDefaults(session: NewSessionParams): SessionParams {
     hardEndsAt: session.hardEndsAt ?? session.endsAt + DEFAULT_HARD_END_AFTER_MS,
     scheduledEndsAt: session.endsAt,
     extensions: 0,
+    currency: session.currency ?? DEFAULT_CURRENCY,
   };
 }
 

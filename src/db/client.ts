@@ -3,8 +3,7 @@ import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { Client as PgClient } from "pg";
-import { readConfig } from "../config";
-import { ApiError } from "../http/problem";
+import { readConfig } from "../config/config";
 import * as schema from "./schema";
 
 /** The one drizzle type the rest of the code sees, whichever driver is behind it. */
@@ -70,14 +69,10 @@ export async function connect(env: Env): Promise<Connection> {
   }
 }
 
-export class DatabaseUnavailable extends ApiError {
+/** The database or the connection to it failed: an outage a client may retry (the routes answer 503). */
+export class DatabaseUnavailable extends Error {
   constructor(cause: unknown) {
-    super(
-      "database_unavailable",
-      "The database cannot be reached; try again shortly.",
-      { "Retry-After": "5" },
-      cause,
-    );
+    super("The database cannot be reached; try again shortly.", { cause });
   }
 }
 
@@ -117,10 +112,10 @@ export async function withDatabase<T>(env: Env, work: (db: Database) => Promise<
   try {
     return await work(connection.db);
   } catch (error) {
-    if (error instanceof ApiError) throw error;
     // Only an outage is a 503 the client may retry; everything else is the
     // caller's to map, or a logged 500.
-    if (isConnectionFailure(error)) throw new DatabaseUnavailable(error);
+    if (isConnectionFailure(error) && !(error instanceof DatabaseUnavailable))
+      throw new DatabaseUnavailable(error);
     throw error;
   } finally {
     connection.close().catch(() => {});

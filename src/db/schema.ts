@@ -23,6 +23,25 @@ export const users = pgTable("users", {
   createdAt: instant("created_at").notNull().defaultNow(),
 });
 
+// Who a provider token names (API.md v1.2, "Identities"): the provider's
+// (iss, sub) pair, one user each. `subject` is the provider's opaque string,
+// compared as it is and never read as a user id.
+export const identities = pgTable(
+  "identities",
+  {
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.subject], name: "identities_pkey" }),
+    index("identities_user_id_idx").on(t.userId),
+  ],
+);
+
 export const biddingSessions = pgTable(
   "bidding_sessions",
   {
@@ -46,12 +65,15 @@ export const biddingSessions = pgTable(
     // Set once, with the final flush.
     closedAt: instant("closed_at"),
     finalSeq: bigint("final_seq", { mode: "number" }),
+    // ISO 4217 code of the amounts (v1.2); rows made before it are USD.
+    currency: text("currency").notNull().default("USD"),
   },
   (t) => [
     check("bidding_sessions_window", sql`${t.endsAt} > ${t.startsAt}`),
     check("bidding_sessions_min_bid", sql`${t.minBid} >= 1`),
     check("bidding_sessions_min_increment", sql`${t.minIncrement} >= 1`),
     check("bidding_sessions_units", sql`${t.units} BETWEEN 1 AND 1000`),
+    check("bidding_sessions_currency", sql`${t.currency} ~ '^[A-Z]{3}$'`),
     // The orders of GET /v1/sessions, keyset-paged on (time, id): scheduled by
     // start, active and ended by the end in force (read forwards and
     // backwards), everything by creation.

@@ -13,6 +13,8 @@ export interface MyBidEntry {
   amount: number;
   rank: number;
   winning: boolean;
+  /** PostgreSQL has the session's results: these figures are final. */
+  closed: boolean;
 }
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
@@ -80,6 +82,7 @@ export async function listMyBids(
         row.closedAt !== null
           ? row.won
           : row.rank <= row.units && (row.reservePrice === null || row.amount >= row.reservePrice),
+      closed: row.closedAt !== null,
     })),
     last: last ? [last.placedAt.getTime(), last.sessionId] : undefined,
     more: rows.length > limit,

@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, gt, lte, type SQL, sql } from "drizzle-orm";
+import type { SessionView } from "../api/session-protocol";
+import { toIso } from "../api/time";
 import { isReserveMet } from "../bidding/auction";
 import { type SessionStatus, sessionStatus } from "../bidding/rules";
 import type { Database } from "../db/client";
 import { biddingSessions, bids } from "../db/schema";
-import type { SessionView } from "../objects/protocol";
 
 export type Listing = SessionStatus | "all";
 
@@ -11,8 +12,7 @@ export type Listing = SessionStatus | "all";
 export type ListKey = [at: number, id: string];
 
 const DEFAULT_HARD_END_AFTER_MS = 24 * 60 * 60 * 1000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const at = (ms: number) => sql`${iso(ms)}::timestamptz`;
+const at = (ms: number) => sql`${toIso(ms)}::timestamptz`;
 
 /**
  * Each listing's order: the column and direction, always with the id as the
@@ -109,22 +109,23 @@ function sessionView(
   return {
     id: row.id,
     title: row.title,
-    startsAt: iso(times.startsAt),
-    endsAt: iso(endsAt),
+    startsAt: toIso(times.startsAt),
+    endsAt: toIso(endsAt),
     minBid: row.minBid,
     minIncrement: row.minIncrement,
     status: sessionStatus(times, now),
     bidders,
     highestBid,
-    createdAt: iso(row.createdAt.getTime()),
+    createdAt: toIso(row.createdAt.getTime()),
     units: row.units,
     reserveMet: isReserveMet(row.reservePrice, highestBid ?? undefined),
     softClose,
-    scheduledEndsAt: iso(row.scheduledEndsAt?.getTime() ?? endsAt),
+    scheduledEndsAt: toIso(row.scheduledEndsAt?.getTime() ?? endsAt),
     extensions: row.extensions,
-    serverTime: iso(now),
+    serverTime: toIso(now),
     endsInMs: Math.max(0, endsAt - now),
     reservePrice: row.reservePrice,
-    hardEndsAt: iso(row.hardEndsAt?.getTime() ?? endsAt + DEFAULT_HARD_END_AFTER_MS),
+    hardEndsAt: toIso(row.hardEndsAt?.getTime() ?? endsAt + DEFAULT_HARD_END_AFTER_MS),
+    currency: row.currency,
   };
 }

@@ -1,7 +1,8 @@
+import type { HistoryRow } from "../api/session-protocol";
 import { connect, DatabaseUnavailable, isConnectionFailure } from "../db/client";
 import { withMissingUsernames } from "../users/leaderboard";
 import { CSV_HEADER, csvRecord } from "./csv";
-import { type HistoryRow, MAX_PAGE_ROWS } from "./merge";
+import { MAX_PAGE_ROWS } from "./merge";
 import { HistoryReader, type RunQuery } from "./reader";
 
 /**

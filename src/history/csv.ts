@@ -1,4 +1,4 @@
-import type { HistoryRow } from "./merge";
+import type { HistoryRow } from "../api/session-protocol";
 
 export const CSV_HEADER = "seq,user_id,username,amount,placed_at,auto\r\n";
 

@@ -11,29 +11,10 @@
  * seq the object returned, which is at most `flushedSeq + 1`.
  */
 
+import type { HeldHistory, HistoryRow } from "../api/session-protocol";
+
 /** The most rows one page may ask either holder for (the CSV export's pages are the largest). */
 export const MAX_PAGE_ROWS = 2000;
-
-/** A history row as either holder has it: times in epoch ms. */
-export interface HistoryRow {
-  seq: number;
-  userId: number;
-  amount: number;
-  placedAt: number;
-  auto: boolean;
-  /** null where the holder does not know the name. */
-  username: string | null;
-}
-
-/** What the object answers for a page: its watermark, its seq, and the rows of the page it holds. */
-export interface HeldHistory {
-  /** Every bid up to this seq is in PostgreSQL. */
-  flushedSeq: number;
-  /** The session's last seq. */
-  seq: number;
-  /** A run of consecutive seqs ending the page's range, or nothing when the page is PostgreSQL's. */
-  bids: HistoryRow[];
-}
 
 /**
  * Of the object's first `limit` rows after `afterSeq` (in seq order), the

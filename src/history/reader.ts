@@ -1,8 +1,9 @@
 import { and, asc, eq, gt, lt } from "drizzle-orm";
+import type { HeldHistory, HistoryRow } from "../api/session-protocol";
 import type { Database } from "../db/client";
 import { bidEvents, users } from "../db/schema";
-import { expectOk, sessionObject } from "../objects/session-client";
-import { type HeldHistory, type HistoryPage, type HistoryRow, joinPage, postgresRange } from "./merge";
+import { expectOk, sessionObject } from "../session-client/session-client";
+import { type HistoryPage, joinPage, postgresRange } from "./merge";
 
 /** Runs one unit of work on a database connection: a fresh one per call, or the one an export holds. */
 export type RunQuery = <T>(work: (db: Database) => Promise<T>) => Promise<T>;

@@ -2,9 +2,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
+import { ProblemSchema } from "../api/contract";
+import { ApiError, problemResponse } from "../api/problem";
+import { DatabaseUnavailable } from "../db/client";
 import type { AuthVariables } from "./auth";
-import { ProblemSchema } from "./contract";
-import { ApiError, problemResponse } from "./problem";
 
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 
@@ -31,6 +32,10 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) {
     if (error.status >= 500) logError(c, error);
     return problemResponse(error.code, error.detail, error.headers);
+  }
+  if (error instanceof DatabaseUnavailable) {
+    logError(c, error);
+    return problemResponse("database_unavailable", error.message, { "Retry-After": "5" });
   }
   if (error instanceof HTTPException && error.status < 500) {
     // Hono's own validators and middleware: malformed JSON, media types, sizes.

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { ApiError } from "../api/problem";
 import { base64url, derivedKey, fromBase64url } from "./derived-keys";
-import { ApiError } from "./problem";
 
 /**
  * Opaque page cursors: `base64url(JSON).base64url(HMAC-SHA256)`. The JSON

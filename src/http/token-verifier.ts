@@ -1,19 +1,25 @@
 import { decode, verify } from "hono/jwt";
 import { z } from "zod";
-import { positiveNumber } from "../config";
+import { ApiError } from "../api/problem";
+import { decimalId } from "../api/schemas";
+import { positiveNumber } from "../config/config";
+import type { Identity } from "../users/identities";
+import { usernameFromClaims } from "../users/username-from-claims";
 import { JwksKeys, type JwksOptions, JwksUnavailableError } from "./jwks";
-import { ApiError } from "./problem";
-import { decimalId } from "./schemas";
 import { TokenCache } from "./token-cache";
 
 type JWTPayload = Awaited<ReturnType<typeof verify>>;
 
 export type Role = "user" | "admin";
 
-export interface Caller {
-  userId: number;
-  role: Role;
-}
+/**
+ * Whom a verified token names. An HS256 token names one of our users by id
+ * (its `sub`); a provider token names a person by (`iss`, `sub`), whatever the
+ * shape of `sub`, with the username a new user would get from its claims.
+ */
+export type Principal =
+  | { kind: "user"; role: Role; userId: number }
+  | { kind: "identity"; role: Role; identity: Identity; username: string };
 
 /** How tokens are checked, from the Worker's vars and secrets (README, Configuration). */
 export interface TokenSettings {
@@ -45,20 +51,25 @@ export function readTokenSettings(env: Env): TokenSettings {
 /** A few thousand bidders' tokens: at ~1 KiB each, a few MiB of the isolate's memory at most. */
 const CACHE_CAPACITY = 4096;
 
-const claimsSchema = z.object({ sub: decimalId, exp: z.number() });
-const roleSchema = z.enum(["user", "admin"]);
+const localClaimsSchema = z.object({ sub: decimalId, exp: z.number(), role: z.enum(["user", "admin"]) });
+/**
+ * OpenID Connect caps `sub` at 255 ASCII characters; any other character is
+ * taken, but no control character, and no lone UTF-16 surrogate: stored as
+ * UTF-8 it would become U+FFFD, and two subjects would share one account.
+ */
+const providerSubject = z.string().regex(/^[^\p{Cc}\p{Cs}]{1,255}$/u);
+const providerClaimsSchema = z.object({ iss: z.string(), sub: providerSubject, exp: z.number() });
+const providerRoleSchema = z.enum(["user", "admin"]).default("user");
 
 interface Remembered {
-  caller: Caller;
+  principal: Principal;
   /** The provider key that signed it: the token is only as good as that key is still published. */
   kid?: string;
 }
 
-interface Verified {
-  payload: JWTPayload;
-  roleClaim: string;
-  kid?: string;
-}
+type Verified =
+  | { alg: "HS256"; payload: JWTPayload }
+  | { alg: "RS256" | "ES256"; payload: JWTPayload; kid: string };
 
 const badToken = () => new ApiError("unauthorized", "The token is malformed, badly signed or expired.");
 
@@ -112,22 +123,41 @@ export class TokenVerifier {
     return this.settings.secret !== "" || this.#jwks !== undefined;
   }
 
-  async verify(token: string, waitUntil?: (promise: Promise<unknown>) => void): Promise<Caller> {
+  async verify(token: string, waitUntil?: (promise: Promise<unknown>) => void): Promise<Principal> {
     const remembered = this.#cache.get(token, Math.floor(Date.now() / 1000));
     if (remembered) {
-      if (remembered.kid === undefined || this.#jwks?.has(remembered.kid)) return remembered.caller;
+      if (remembered.kid === undefined || this.#jwks?.has(remembered.kid)) return remembered.principal;
       this.#cache.delete(token);
     }
-    const { payload, roleClaim, kid } = await this.#verifySignature(token, waitUntil);
-    const claims = claimsSchema.safeParse(payload);
-    const role = roleSchema.safeParse(payload[roleClaim]);
-    if (!claims.success || !role.success) {
-      throw new ApiError("unauthorized", `The token needs sub (a user id), ${roleClaim} and exp claims.`);
+    const verified = await this.#verifySignature(token, waitUntil);
+    const { principal, exp } =
+      verified.alg === "HS256" ? localPrincipal(verified.payload) : this.#providerPrincipal(verified.payload);
+    const nbf = typeof verified.payload.nbf === "number" ? verified.payload.nbf : undefined;
+    const kid = verified.alg === "HS256" ? undefined : verified.kid;
+    this.#cache.set(token, { value: { principal, kid }, exp, nbf });
+    return principal;
+  }
+
+  #providerPrincipal(payload: JWTPayload): { principal: Principal; exp: number } {
+    const { roleClaim } = this.settings;
+    const claims = providerClaimsSchema.safeParse(payload);
+    if (!claims.success) {
+      throw new ApiError(
+        "unauthorized",
+        "The token needs exp and sub claims, sub of 1–255 characters and no control characters.",
+      );
     }
-    const caller: Caller = { userId: claims.data.sub, role: role.data };
-    const nbf = typeof payload.nbf === "number" ? payload.nbf : undefined;
-    this.#cache.set(token, { value: { caller, kid }, exp: claims.data.exp, nbf });
-    return caller;
+    const role = providerRoleSchema.safeParse(payload[roleClaim]);
+    if (!role.success)
+      throw new ApiError("unauthorized", `The token's ${roleClaim} claim is neither user nor admin.`);
+    const { iss, sub, exp } = claims.data;
+    const principal: Principal = {
+      kind: "identity",
+      role: role.data,
+      identity: { issuer: iss, subject: sub },
+      username: usernameFromClaims(payload),
+    };
+    return { principal, exp };
   }
 
   async #verifySignature(token: string, waitUntil?: (promise: Promise<unknown>) => void): Promise<Verified> {
@@ -141,7 +171,7 @@ export class TokenVerifier {
     switch (alg) {
       case "HS256": {
         if (!this.settings.secret) throw badToken();
-        return { payload: await checked(verify(token, await this.#hmac(), "HS256")), roleClaim: "role" };
+        return { alg, payload: await checked(verify(token, await this.#hmac(), "HS256")) };
       }
       case "RS256":
       case "ES256": {
@@ -151,7 +181,7 @@ export class TokenVerifier {
         const payload = await checked(
           verify(token, key, { alg, iss: this.settings.issuer, aud: this.settings.audiences, iat: false }),
         );
-        return { payload, roleClaim: this.settings.roleClaim, kid };
+        return { alg, payload, kid };
       }
       default:
         throw badToken();
@@ -191,6 +221,15 @@ export class TokenVerifier {
     );
     return this.#hmacKey;
   }
+}
+
+/** HS256 tokens are ours: `sub` is our user id, `role` is required. */
+function localPrincipal(payload: JWTPayload): { principal: Principal; exp: number } {
+  const claims = localClaimsSchema.safeParse(payload);
+  if (!claims.success)
+    throw new ApiError("unauthorized", "The token needs sub (a user id), role and exp claims.");
+  const { sub, role, exp } = claims.data;
+  return { principal: { kind: "user", role, userId: sub }, exp };
 }
 
 const verifiers = new Map<string, TokenVerifier>();

@@ -13,7 +13,7 @@
 // (an API token with Account Analytics Read); a 200 may still carry an `errors`
 // array and `data: null` (analytics/graphql-api/errors/).
 import { z } from "@hono/zod-openapi";
-import type { HyperdrivePoolLocationSchema, HyperdrivePoolSchema } from "../http/contract";
+import type { HyperdrivePoolLocationSchema, HyperdrivePoolSchema } from "../api/contract";
 
 export type HyperdrivePool = z.infer<typeof HyperdrivePoolSchema>;
 type HyperdrivePoolLocation = z.infer<typeof HyperdrivePoolLocationSchema>;

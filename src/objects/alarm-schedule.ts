@@ -1,7 +1,7 @@
 /**
  * When the session object's single alarm must fire next, and for what. Pure
- * code over plain figures and an injected clock: the object gathers the
- * figures, asks, and only sets the alarm.
+ * code over plain inputs and an injected clock: the object gathers the
+ * inputs, asks, and only sets the alarm.
  *
  * One alarm serves every job; each job has a due time and the earliest wins
  * (tldraw's AlarmScheduler). Whatever job the alarm was set for, the handler
@@ -33,7 +33,7 @@ export const defaultScheduleSettings: Omit<ScheduleSettings, "flushIntervalMs"> 
 };
 
 /** What the object knows that the schedule depends on. */
-export interface ScheduleFigures {
+export interface ScheduleInputs {
   endsAt: number;
   endHandled: boolean;
   /** Accepted bids not yet in PostgreSQL. */
@@ -70,6 +70,12 @@ const jobsByPriority: readonly AlarmJob[] = ["retry", "drain", "end", "deliver",
 
 /** The first wait before sending the outbox again after the queue refused it. */
 const DELIVERY_RETRY_MS = 1_000;
+/**
+ * An alarm this far past its time that never started was lost (a reload of
+ * the local runtime can drop one): it is set again rather than trusted, or
+ * flushes would stop for good.
+ */
+const LOST_ALARM_MS = 10_000;
 
 export interface PlannedAlarm {
   at: number;
@@ -83,32 +89,32 @@ export class AlarmSchedule {
   ) {}
 
   /** Every job that is due some time, with its due time. */
-  dueTimes(figures: ScheduleFigures): Partial<Record<AlarmJob, number>> {
+  dueTimes(inputs: ScheduleInputs): Partial<Record<AlarmJob, number>> {
     const now = this.clock();
     const s = this.settings;
     const due: Partial<Record<AlarmJob, number>> = {};
-    const unflushed = figures.pendingBids > 0 || figures.sessionChanged;
+    const unflushed = inputs.pendingBids > 0 || inputs.sessionChanged;
     // The end does not wait for PostgreSQL: results are fixed and sockets told
     // on time, and the final flush follows with the retries.
-    if (!figures.endHandled) due.end = Math.max(now, figures.endsAt);
-    if (unflushed && figures.consecutiveFailures > 0) {
-      due.retry = now + this.backoffMs(figures.consecutiveFailures);
-    } else if (figures.pendingBids > s.maxFlushRows) {
+    if (!inputs.endHandled) due.end = Math.max(now, inputs.endsAt);
+    if (unflushed && inputs.consecutiveFailures > 0) {
+      due.retry = now + this.backoffMs(inputs.consecutiveFailures);
+    } else if (inputs.pendingBids > s.maxFlushRows) {
       due.drain = now;
     } else if (unflushed) {
       due.flush = now + s.flushIntervalMs;
     }
     const prune = Math.min(
-      figures.oldestIdempotencyKeyAt === null
+      inputs.oldestIdempotencyKeyAt === null
         ? Number.POSITIVE_INFINITY
-        : figures.oldestIdempotencyKeyAt + s.idempotencyKeyTtlMs,
-      figures.oldestBidRequestAt === null
+        : inputs.oldestIdempotencyKeyAt + s.idempotencyKeyTtlMs,
+      inputs.oldestBidRequestAt === null
         ? Number.POSITIVE_INFINITY
-        : figures.oldestBidRequestAt + s.bidRequestTtlMs,
+        : inputs.oldestBidRequestAt + s.bidRequestTtlMs,
     );
     if (Number.isFinite(prune)) due.prune = Math.max(now, prune);
-    if ((figures.undeliveredEvents ?? 0) > 0 && !figures.sendingEvents) {
-      const failures = figures.deliveryFailures ?? 0;
+    if ((inputs.undeliveredEvents ?? 0) > 0 && !inputs.sendingEvents) {
+      const failures = inputs.deliveryFailures ?? 0;
       due.deliver =
         now + (failures === 0 ? 0 : Math.min(DELIVERY_RETRY_MS * 2 ** (failures - 1), s.maxBackoffMs));
     }
@@ -116,14 +122,31 @@ export class AlarmSchedule {
   }
 
   /** The earliest due job, or null when nothing is ever due. */
-  next(figures: ScheduleFigures): PlannedAlarm | null {
-    const due = this.dueTimes(figures);
+  next(inputs: ScheduleInputs): PlannedAlarm | null {
+    const due = this.dueTimes(inputs);
     let next: PlannedAlarm | null = null;
     for (const job of jobsByPriority) {
       const at = due[job];
       if (at !== undefined && (next === null || at < next.at)) next = { at, job };
     }
     return next;
+  }
+
+  /**
+   * The alarm to set now, or null to leave `set` as it is: it is due no
+   * later than the earliest job, and not lost. `running`: the alarm that
+   * fired is still at work (it sets the next one itself when it ends).
+   */
+  toSet(set: PlannedAlarm | null, running: boolean, inputs: ScheduleInputs): PlannedAlarm | null {
+    const planned = this.next(inputs);
+    if (planned === null) return null;
+    if (set !== null && set.at <= planned.at && !this.isLost(set, running)) return null;
+    return planned;
+  }
+
+  /** An alarm long past its time that never started; one still running is busy, not lost. */
+  isLost(set: PlannedAlarm, running: boolean): boolean {
+    return !running && set.at < this.clock() - LOST_ALARM_MS;
   }
 
   /** Retries double from the flush interval up to the cap, for as long as it takes. */

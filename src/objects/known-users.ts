@@ -1,3 +1,4 @@
+import type { BidderLookup } from "../bidding/batch-decision";
 import { lookupUsernames } from "../users/lookup";
 import type { SessionStore } from "./session-store";
 
@@ -5,9 +6,6 @@ interface Waiter {
   resolve(found: boolean): void;
   reject(error: unknown): void;
 }
-
-/** Whether a bidder exists, as far as a batch of bids is concerned. */
-export type BidderLookup = "exists" | "missing" | "unavailable";
 
 /**
  * The users this session has seen, with their usernames. A bid's user must

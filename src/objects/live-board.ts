@@ -1,4 +1,6 @@
-import type { Leaderboard, Results } from "./protocol";
+import { problemResponse } from "../api/problem";
+import { BIDDER_HEADER, type Leaderboard, type Results } from "../api/session-protocol";
+import type { Displaced } from "../bidding/batch-decision";
 
 /** What the server sends on /live: a discriminated union, clients switch on `type`. */
 export type LiveMessage =
@@ -22,6 +24,8 @@ interface SocketAttachment {
 const userTag = (userId: number) => `user:${userId}`;
 
 const LIVE_INTERVAL_MS = 250;
+/** Watchers see at most the top 100, so lower bids change nothing they see. */
+const MAX_LIVE_DEPTH = 100;
 /**
  * Boards sent per turn of the event loop: the bids waiting on the object are
  * decided between chunks, instead of after a thousand sends.
@@ -73,8 +77,49 @@ export class LiveBoard {
     return this.ctx.getWebSockets().length;
   }
 
+  /**
+   * Answers a WebSocket upgrade the Worker forwarded (naming the user whose
+   * token it verified, if any), or refuses it when the session has all the
+   * watchers it takes.
+   */
+  connect(request: Request, capacity: number): Response {
+    if (this.sockets >= capacity) {
+      return problemResponse(
+        "service_unavailable",
+        `This session has its ${capacity} live watchers; poll the leaderboard instead.`,
+        { "Retry-After": "30" },
+      );
+    }
+    const limit = Number(new URL(request.url).searchParams.get("limit") ?? "50");
+    const bidder = request.headers.get(BIDDER_HEADER);
+    const userId = bidder === null ? undefined : Number(bidder);
+    const [client, server] = Object.values(new WebSocketPair());
+    if (!client || !server) throw new Error("WebSocketPair gave no sockets");
+    this.accept(server, limit, userId);
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: userId === undefined ? {} : { "Sec-WebSocket-Protocol": "bearer" },
+    });
+  }
+
+  /**
+   * What a stored batch of bids changed for the watchers: the board when a
+   * bid reached the visible top, the end when a soft close moved it, and (at
+   * once, not coalesced) each displaced winner's own sockets.
+   */
+  tellBatch(
+    ranks: readonly number[],
+    extension: { endsAt: string; extensions: number } | null,
+    outbid: readonly Displaced[],
+  ): void {
+    if (ranks.some((rank) => rank <= MAX_LIVE_DEPTH)) this.changed();
+    if (extension) this.broadcast({ type: "extended", ...extension, serverTime: new Date().toISOString() });
+    for (const { userId, amount, rank } of outbid) this.sendToUser(userId, { type: "outbid", amount, rank });
+  }
+
   /** Takes over a new socket (tagged with its user when authenticated) and sends it the board at once. */
-  accept(socket: WebSocket, limit: number, userId?: number): void {
+  private accept(socket: WebSocket, limit: number, userId?: number): void {
     this.ctx.acceptWebSocket(socket, userId === undefined ? [] : [userTag(userId)]);
     const attachment: SocketAttachment = userId === undefined ? { limit } : { limit, userId };
     socket.serializeAttachment(attachment);

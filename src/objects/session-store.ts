@@ -1,107 +1,30 @@
 import type { SoftClose } from "../bidding/auction";
+import type { AcceptedBid } from "../bidding/batch-decision";
 import type { LiveBid } from "../bidding/bid-book";
-import type { SessionParams } from "../bidding/rules";
+import type { PendingBid, SessionRecord, SessionResults } from "../bidding/session-record";
 import type { WebhookEvent } from "../webhooks/events";
-import type { BidReceipt } from "./protocol";
-
-export type { LiveBid };
-
+import { OutboxRows } from "./outbox-rows";
+import { RequestRows } from "./request-rows";
+import { num, numOrNull, pendingBidOf, type Row } from "./sql-rows";
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
-/** One accepted bid as stored in the object until it reaches PostgreSQL. */
-export interface PendingBid {
-  seq: number;
-  userId: number;
-  amount: number;
-  placedAt: number;
-  auto: boolean;
-}
-
-/** The winners, fixed once at the end. */
-export interface SessionResults {
-  closedAt: number;
-  finalSeq: number;
-  reserveMet: boolean;
-  winners: { rank: number; userId: number; amount: number; seq: number }[];
-}
-
-/** The session's parameters as the object holds them. */
-export interface SessionRecord {
-  params: SessionParams;
-  /** Bumped by every change; PostgreSQL has `PostgresProgress.flushedVersion`. */
-  version: number;
-  /** When the end was handled (final flush sent, sockets told); null while it is still ahead. */
-  endHandledAt: number | null;
-  /** Fixed once, at the end; never changed afterwards. */
-  results: SessionResults | null;
-}
-
-/** How far PostgreSQL has caught up with this object, and how the flushes went. */
-export interface PostgresProgress {
-  /** Every bid up to this seq is in PostgreSQL. */
-  flushedSeq: number;
-  /** The session version PostgreSQL has (PATCHes are flushed like bids). */
-  flushedVersion: number;
-  flushedTotal: number;
-  lastFlushAt: number | null;
-  lastFlushMs: number | null;
-  lastFlushRows: number | null;
-  consecutiveFailures: number;
-  totalFailures: number;
-  lastError: string | null;
-  /** PostgreSQL has the results. */
-  resultsFlushed: boolean;
-}
-
-export const noProgress: PostgresProgress = {
-  flushedSeq: 0,
-  flushedVersion: 0,
-  flushedTotal: 0,
-  lastFlushAt: null,
-  lastFlushMs: null,
-  lastFlushRows: null,
-  consecutiveFailures: 0,
-  totalFailures: 0,
-  lastError: null,
-  resultsFlushed: false,
-};
-
-/** An accepted bid with everything stored alongside it; automatic raises have no receipt of their own. */
-export interface AcceptedBid {
-  bid: LiveBid;
-  receipt?: BidReceipt;
-  /** The request body an Idempotency-Key is remembered with (see `bodyKey`). */
-  idempotency?: { key: string; body: string };
-  requestId?: string;
-}
-
-/** What an Idempotency-Key retry must repeat: the kind of bid and its figure. */
-export const bodyKey = (order: { amount?: number; maxAmount?: number }): string =>
-  order.maxAmount === undefined ? `amount:${order.amount}` : `maxAmount:${order.maxAmount}`;
-
-type Row = Record<string, SqlStorageValue>;
-
-const num = (row: Row, column: string): number => Number(row[column]);
-const pendingBidOf = (row: Row): PendingBid => ({
-  seq: num(row, "seq"),
-  userId: num(row, "user_id"),
-  amount: num(row, "amount"),
-  placedAt: num(row, "placed_at"),
-  auto: row.auto === 1,
-});
-const numOrNull = (row: Row, column: string): number | null =>
-  row[column] === null || row[column] === undefined ? null : Number(row[column]);
-
 /**
- * The object's SQLite: every statement the session object runs, in one place.
- * Constructing it writes nothing: an object that is never created keeps an
- * empty storage (no tables), whatever is asked of it.
+ * The object's SQLite: its schema, the session row, the live bids and their
+ * history rows, the users it has seen, and the transactions that write a
+ * batch of bids or the results with everything that goes with them (the
+ * outbox's and the requests' rows live in their own modules). Constructing
+ * it writes nothing: an object that is never created keeps an empty storage
+ * (no tables), whatever is asked of it.
  */
 export class SessionStore {
   private readonly sql: SqlStorage;
+  readonly outbox: OutboxRows;
+  readonly requests: RequestRows;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
+    this.outbox = new OutboxRows(this.sql);
+    this.requests = new RequestRows(this.sql);
   }
 
   /** True once `create` has run in this object, now or in an earlier life. */
@@ -154,6 +77,7 @@ export class SessionStore {
         hardEndsAt: num(row, "hard_ends_at"),
         scheduledEndsAt: num(row, "scheduled_ends_at"),
         extensions: num(row, "extensions"),
+        currency: String(row.currency),
       },
       version: num(row, "version"),
       endHandledAt: numOrNull(row, "end_handled_at"),
@@ -166,8 +90,8 @@ export class SessionStore {
     this.sql.exec(
       `INSERT OR REPLACE INTO session
          (id, title, starts_at, ends_at, min_bid, min_increment, created_at, version, end_handled_at,
-          units, reserve_price, soft_close, hard_ends_at, scheduled_ends_at, extensions, results)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          units, reserve_price, soft_close, hard_ends_at, scheduled_ends_at, extensions, results, currency)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.id,
       s.title,
       s.startsAt,
@@ -184,6 +108,7 @@ export class SessionStore {
       s.scheduledEndsAt,
       s.extensions,
       results === null ? null : JSON.stringify(results),
+      s.currency,
     );
   }
 
@@ -219,7 +144,7 @@ export class SessionStore {
     this.storage.transactionSync(() => {
       for (const one of accepted) this.writeBid(one);
       if (session) this.writeSession(session);
-      this.writeEvents(events);
+      this.outbox.write(events);
     });
   }
 
@@ -227,40 +152,8 @@ export class SessionStore {
   recordResults(session: SessionRecord, event: WebhookEvent): void {
     this.storage.transactionSync(() => {
       this.writeSession(session);
-      this.writeEvents([event]);
+      this.outbox.write([event]);
     });
-  }
-
-  /** An event already in the outbox (the same id) is not written twice. */
-  private writeEvents(events: readonly WebhookEvent[]): void {
-    for (const event of events) {
-      this.sql.exec(
-        "INSERT OR IGNORE INTO outbox (id, event, created_at) VALUES (?, ?, ?)",
-        event.id,
-        JSON.stringify(event),
-        Date.parse(event.timestamp),
-      );
-    }
-  }
-
-  /** The oldest `limit` events not yet taken by the queue, with the position to delete through. */
-  readOutbox(limit: number): { through: number; events: WebhookEvent[] } {
-    const rows = this.sql.exec<Row>("SELECT pos, event FROM outbox ORDER BY pos LIMIT ?", limit).toArray();
-    const last = rows.at(-1);
-    return {
-      through: last ? num(last, "pos") : 0,
-      events: rows.map((row) => JSON.parse(String(row.event))),
-    };
-  }
-
-  /** The queue has the events up to `pos`. */
-  deleteOutboxThrough(pos: number): void {
-    this.sql.exec("DELETE FROM outbox WHERE pos <= ?", pos);
-  }
-
-  outboxSize(): number {
-    const row = this.sql.exec<Row>("SELECT count(*) AS n FROM outbox").toArray()[0];
-    return row ? num(row, "n") : 0;
   }
 
   private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {
@@ -297,54 +190,6 @@ export class SessionStore {
     );
   }
 
-  /** The body and receipt an Idempotency-Key was first used with. */
-  findIdempotencyKey(userId: number, key: string): { body: string; receipt: BidReceipt } | undefined {
-    const row = this.sql
-      .exec<Row>(
-        "SELECT amount, body, receipt FROM idempotency_keys WHERE user_id = ? AND key = ?",
-        userId,
-        key,
-      )
-      .toArray()[0];
-    if (!row) return undefined;
-    // Keys stored before proxy bids existed were always plain amounts.
-    const body = row.body === null ? bodyKey({ amount: num(row, "amount") }) : String(row.body);
-    return { body, receipt: JSON.parse(String(row.receipt)) };
-  }
-
-  /** The bid a request of the Worker's was accepted as, while its history row is kept. */
-  findBidRequest(requestId: string): PendingBid | undefined {
-    const row = this.sql
-      .exec<Row>(
-        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE request_id = ?",
-        requestId,
-      )
-      .toArray()[0];
-    return row ? pendingBidOf(row) : undefined;
-  }
-
-  /** When the oldest idempotency key and the oldest flushed history row were stored (null: none). */
-  oldestRemembered(flushedSeq: number): {
-    oldestIdempotencyKeyAt: number | null;
-    oldestBidRequestAt: number | null;
-  } {
-    const row = this.sql
-      .exec<Row>(
-        `SELECT (SELECT min(created_at) FROM idempotency_keys) AS keys,
-                (SELECT min(placed_at) FROM pending_bids WHERE seq <= ?) AS requests`,
-        flushedSeq,
-      )
-      .toArray()[0];
-    return {
-      oldestIdempotencyKeyAt: row ? numOrNull(row, "keys") : null,
-      oldestBidRequestAt: row ? numOrNull(row, "requests") : null,
-    };
-  }
-
-  forgetIdempotencyKeysBefore(time: number): void {
-    this.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", time);
-  }
-
   /** Pending bids after `afterSeq`, oldest first, at most `limit`. */
   readPendingBids(afterSeq: number, limit: number): PendingBid[] {
     return this.sql
@@ -364,11 +209,6 @@ export class SessionStore {
     return row ? num(row, "placed_at") : null;
   }
 
-  /** History up to `seq` is in PostgreSQL; rows stored before `before` no longer answer a resent request either. */
-  forgetFlushedBefore(seq: number, before: number): void {
-    this.sql.exec("DELETE FROM pending_bids WHERE seq <= ? AND placed_at < ?", seq, before);
-  }
-
   readKnownUsers(): Map<number, string> {
     const rows = this.sql.exec<Row>("SELECT user_id, username FROM known_users").toArray();
     return new Map(rows.map((row) => [num(row, "user_id"), String(row.username)]));
@@ -378,27 +218,5 @@ export class SessionStore {
     for (const [id, name] of users) {
       this.sql.exec("INSERT OR REPLACE INTO known_users (user_id, username) VALUES (?, ?)", id, name);
     }
-  }
-
-  readPostgresProgress(): PostgresProgress {
-    const row = this.sql.exec<Row>("SELECT record FROM flush_record WHERE id = 1").toArray()[0];
-    if (!row) return { ...noProgress };
-    const stored: Partial<PostgresProgress> = JSON.parse(String(row.record));
-    return {
-      flushedSeq: stored.flushedSeq ?? 0,
-      flushedVersion: stored.flushedVersion ?? 0,
-      flushedTotal: stored.flushedTotal ?? 0,
-      lastFlushAt: stored.lastFlushAt ?? null,
-      lastFlushMs: stored.lastFlushMs ?? null,
-      lastFlushRows: stored.lastFlushRows ?? null,
-      consecutiveFailures: stored.consecutiveFailures ?? 0,
-      totalFailures: stored.totalFailures ?? 0,
-      lastError: stored.lastError ?? null,
-      resultsFlushed: stored.resultsFlushed ?? false,
-    };
-  }
-
-  writePostgresProgress(progress: PostgresProgress): void {
-    this.sql.exec("INSERT OR REPLACE INTO flush_record (id, record) VALUES (1, ?)", JSON.stringify(progress));
   }
 }

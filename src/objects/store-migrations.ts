@@ -68,6 +68,10 @@ export const storeMigrations: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 5: the currency of the amounts (v1.2); sessions created before it are USD.
+  `
+  ALTER TABLE session ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD';
+  `,
 ];
 
 export const STORE_VERSION = storeMigrations.length;

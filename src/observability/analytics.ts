@@ -1,4 +1,4 @@
-import type { ProblemCode } from "../http/problem";
+import type { ProblemCode } from "../api/problem";
 
 /**
  * Workers Analytics Engine data points. One dataset, two kinds of rows:

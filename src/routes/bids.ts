@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { BidReceiptSchema, MyBidSchema } from "../api/contract";
+import { Money, SessionIdParam } from "../api/schemas";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { BidReceiptSchema, MyBidSchema } from "../http/contract";
-import { Money, SessionIdParam } from "../http/schemas";
-import { expectOk, placeBid as placeBidInSession, sessionObject } from "../objects/session-client";
+import { expectOk, placeBidInSession, sessionObject } from "../session-client/session-client";
 
 const params = z.object({ id: SessionIdParam });
 
@@ -24,7 +24,7 @@ const BidBody = z
     }
   });
 
-const placeBid = createRoute({
+const placeBidRoute = createRoute({
   method: "post",
   path: "/{id}/bids",
   tags: ["bids"],
@@ -72,13 +72,13 @@ const myBid = createRoute({
 });
 
 export const bidsRouter = createRouter()
-  .openapi(placeBid, async (c) => {
+  .openapi(placeBidRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { amount, maxAmount } = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const { userId } = c.get("caller");
     const placed = await expectOk(
-      placeBidInSession(c.env, id, { userId, amount, maxAmount, idempotencyKey }),
+      placeBidInSession(c.env, c.executionCtx, id, { userId, amount, maxAmount, idempotencyKey }),
     );
     const headers: Record<string, string> = placed.replayed ? { "Idempotent-Replayed": "true" } : {};
     return c.json(placed.receipt, 201, headers);

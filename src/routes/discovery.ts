@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { SessionListSchema } from "../api/contract";
+import { limitParam } from "../api/schemas";
 import { withDatabase } from "../db/client";
 import { type Listing, type ListKey, listSessions } from "../discovery/session-list";
 import { createRouter, problems } from "../http/app";
 import { callerRoleIfAny } from "../http/auth";
-import { SessionListSchema } from "../http/contract";
 import { CursorParam, issueCursor, readCursor, TimeAndIdKey } from "../http/cursor";
-import { limitParam } from "../http/schemas";
 import { forCaller } from "./sessions";
 
 const Status = z

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
+import { HealthSchema } from "../api/contract";
 import { databaseReachable } from "../db/reachability";
 import { createRouter } from "../http/app";
-import { HealthSchema } from "../http/contract";
 
 const health = createRoute({
   method: "get",

@@ -1,12 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { BidHistorySchema } from "../api/contract";
+import { limitParam, SessionIdParam } from "../api/schemas";
+import { toIso } from "../api/time";
 import { withDatabase } from "../db/client";
 import { exportHistoryCsv } from "../history/csv-export";
 import { pseudonymizer } from "../history/pseudonym";
 import { HistoryReader } from "../history/reader";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
-import { BidHistorySchema } from "../http/contract";
-import { limitParam, SessionIdParam } from "../http/schemas";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const params = z.object({ id: SessionIdParam });
@@ -71,8 +72,6 @@ const historyCsv = createRoute({
   },
 });
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export const historyRouter = createRouter()
   .openapi(history, async (c) => {
     const { id } = c.req.valid("param");
@@ -87,7 +86,7 @@ export const historyRouter = createRouter()
         seq: row.seq,
         bidder: await pseudonym(row.userId),
         amount: row.amount,
-        placedAt: iso(row.placedAt),
+        placedAt: toIso(row.placedAt),
         auto: row.auto,
         ...(admin ? { userId: row.userId, username: row.username } : {}),
       })),

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { LeaderboardSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { limitParam, SessionIdParam } from "../api/schemas";
+import { BIDDER_HEADER } from "../api/session-protocol";
 import type { SessionStatus } from "../bidding/rules";
 import { type AppEnv, createRouter, problems } from "../http/app";
-import { LeaderboardSchema } from "../http/contract";
-import { ApiError } from "../http/problem";
-import { limitParam, SessionIdParam } from "../http/schemas";
-import { tokenVerifier } from "../http/token-verifier";
-import { BIDDER_HEADER } from "../objects/bidding-session";
-import { expectOk, sessionObject } from "../objects/session-client";
+import { authenticate } from "../http/auth";
+import { expectOk, sessionObject } from "../session-client/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Limit = limitParam(100, 50);
@@ -66,10 +66,7 @@ async function liveBidder(c: Context<AppEnv>): Promise<number | undefined> {
   if (!offered.includes("bearer") || tokens.length !== 1 || !token || !/^[A-Za-z0-9_.-]+$/.test(token)) {
     throw new ApiError("unauthorized", "Offer the subprotocols `bearer` and `bearer.<JWT>`, one token.");
   }
-  const verifier = tokenVerifier(c.env);
-  if (!verifier.configured) throw new Error("neither JWT_SECRET nor JWT_JWKS_URL is configured");
-  const caller = await verifier.verify(token, (promise) => c.executionCtx.waitUntil(promise));
-  return caller.userId;
+  return (await authenticate(c, token, ["user", "admin"])).userId;
 }
 
 export const leaderboardRouter = createRouter()

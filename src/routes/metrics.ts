@@ -1,11 +1,11 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { and, eq, ne, sql } from "drizzle-orm";
-import { type Config, readConfig } from "../config";
+import { PoolFiguresSchema } from "../api/contract";
+import { type Config, readConfig } from "../config/config";
 import { withDatabase } from "../db/client";
 import { pgStatActivity as activity } from "../db/pg-catalog";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { PoolFiguresSchema } from "../http/contract";
 import { hyperdrivePoolFigures, worstStatus } from "../metrics/hyperdrive-analytics";
 
 const pool = createRoute({

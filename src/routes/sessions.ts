@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../api/contract";
+import { Currency, Instant, Money, SessionIdParam } from "../api/schemas";
+import type { SessionView } from "../api/session-protocol";
 import { withAuctionDefaults } from "../bidding/rules";
 import { withDatabase } from "../db/client";
 import { biddingSessions } from "../db/schema";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
-import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../http/contract";
-import { Instant, Money, SessionIdParam } from "../http/schemas";
-import type { SessionView } from "../objects/protocol";
-import { expectOk, sessionObject } from "../objects/session-client";
+import { expectOk, sessionObject } from "../session-client/session-client";
 import { withMissingUsernames } from "../users/leaderboard";
 
 const Title = z
@@ -46,6 +46,9 @@ const NewSession = z
     softClose: SoftCloseRule.optional(),
     hardEndsAt: Instant.optional().openapi({
       description: "No extension goes past it; after endsAt, default endsAt + 24 h",
+    }),
+    currency: Currency.optional().openapi({
+      description: "ISO 4217 code of the amounts (default USD); they stay integers of its minor units",
     }),
   })
   .refine((s) => s.endsAt > s.startsAt, { message: "must be after startsAt", path: ["endsAt"] })
@@ -164,6 +167,7 @@ export const sessionsRouter = createRouter()
       reservePrice: body.reservePrice,
       softClose: body.softClose,
       hardEndsAt: body.hardEndsAt?.getTime(),
+      currency: body.currency,
     });
     // PostgreSQL first: bids reference the row, and an object that misses the
     // hand-over below finds its session there.
@@ -183,6 +187,7 @@ export const sessionsRouter = createRouter()
           softCloseExtendSeconds: session.softClose?.extendSeconds ?? null,
           hardEndsAt: new Date(session.hardEndsAt),
           scheduledEndsAt: body.endsAt,
+          currency: session.currency,
         })
         .returning({ createdAt: biddingSessions.createdAt }),
     );

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { CreatedUsersSchema, UserSchema, UserViewSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { UserIdParam, Username } from "../api/schemas";
 import { withDatabase } from "../db/client";
 import { bearerSecurity, createRouter, problems } from "../http/app";
-import { requireRole } from "../http/auth";
-import { CreatedUsersSchema, UserSchema } from "../http/contract";
-import { ApiError } from "../http/problem";
-import { UserIdParam, Username } from "../http/schemas";
+import { callerRoleIfAny, requireRole } from "../http/auth";
+import { identitiesOf } from "../users/identities";
+import { unlinkUserIdentities } from "../users/identity-users";
 import { createUsers, findUser, type User } from "../users/store";
 import { UsernameCache } from "../users/username-cache";
 
@@ -69,10 +71,28 @@ const getUser = createRoute({
   path: "/{id}",
   tags: ["users"],
   summary: "Read a user",
+  description: "Anyone; an admin's token also shows the identities that sign in as the user.",
   request: { params: z.object({ id: UserIdParam }) },
   responses: {
-    200: { description: "The user", content: { "application/json": { schema: UserSchema } } },
-    ...problems(400, 404),
+    200: { description: "The user", content: { "application/json": { schema: UserViewSchema } } },
+    ...problems(400, 401, 404),
+  },
+});
+
+const deleteIdentities = createRoute({
+  method: "delete",
+  path: "/{id}/identities",
+  tags: ["users"],
+  summary: "Unlink every identity of a user",
+  description:
+    "The user stays, bids and all; the next token of an unlinked identity creates a new user. " +
+    "Every instance of the API follows within a minute.",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { params: z.object({ id: UserIdParam }) },
+  responses: {
+    204: { description: "Unlinked (also when there was nothing to unlink)" },
+    ...problems(400, 401, 403, 404, 503),
   },
 });
 
@@ -95,7 +115,18 @@ export const usersRouter = createRouter()
   })
   .openapi(getUser, async (c) => {
     const { id } = c.req.valid("param");
-    const user = await withDatabase(c.env, (db) => findUser(db, id));
-    if (!user) throw new ApiError("user_not_found", `No user has id ${id}.`);
-    return c.json(toJson(user), 200);
+    const admin = (await callerRoleIfAny(c)) === "admin";
+    const found = await withDatabase(c.env, async (db) => {
+      const user = await findUser(db, id);
+      return user && { user, identities: admin ? await identitiesOf(db, id) : undefined };
+    });
+    if (!found) throw new ApiError("user_not_found", `No user has id ${id}.`);
+    const { user, identities } = found;
+    return c.json(identities ? { ...toJson(user), identities } : toJson(user), 200);
+  })
+  .openapi(deleteIdentities, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await unlinkUserIdentities(c.env, id)))
+      throw new ApiError("user_not_found", `No user has id ${id}.`);
+    return c.body(null, 204);
   });

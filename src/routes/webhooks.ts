@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { CreatedWebhookSchema, NewWebhookSchema, WebhookListSchema } from "../api/contract";
+import { ApiError } from "../api/problem";
+import { SessionIdParam } from "../api/schemas";
 import { withDatabase } from "../db/client";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { requireRole } from "../http/auth";
-import { CreatedWebhookSchema, NewWebhookSchema, WebhookListSchema } from "../http/contract";
-import { ApiError } from "../http/problem";
-import { SessionIdParam } from "../http/schemas";
 import { newWebhookSecret } from "../webhooks/signature";
 import {
   createSubscription,

@@ -1,8 +1,8 @@
 import { eq, inArray } from "drizzle-orm";
+import { ApiError } from "../api/problem";
 import type { Database } from "../db/client";
 import { sqlState } from "../db/client";
 import { users } from "../db/schema";
-import { ApiError } from "../http/problem";
 
 export interface User {
   id: number;

@@ -1,6 +1,6 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { readConfig } from "../config";
-import { usernameCacheKey } from "./username-cache-key";
+import { usernameCacheKey } from "../api/username-cache-key";
+import { readConfig } from "../config/config";
 
 const CACHE_TIMEOUT_MS = 300;
 

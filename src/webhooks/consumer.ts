@@ -1,4 +1,4 @@
-import { positiveNumber } from "../config";
+import { positiveNumber } from "../config/config";
 import { withDatabase } from "../db/client";
 import { type DeliveryOutcome, deliver } from "./delivery";
 import type { WebhookEvent, WebhookMessage } from "./events";

@@ -55,3 +55,32 @@ export const eventIds = {
   extended: (sessionId: string, extensions: number) => `evt_${sessionId}_extended_${extensions}`,
   ended: (sessionId: string) => `evt_${sessionId}_ended`,
 };
+
+/**
+ * The events one batch of bids caused: a `bid.outbid` for each bidder it
+ * displaced from a winning rank (ids follow from the batch's last seq) and a
+ * `session.extended` when a soft close moved the end.
+ */
+export function batchEvents(
+  sessionId: string,
+  lastSeq: number,
+  outbid: readonly { userId: number; amount: number; rank: number }[],
+  extension: { endsAt: string; extensions: number } | null,
+  timestamp: string,
+): WebhookEvent[] {
+  const events: WebhookEvent[] = outbid.map(({ userId, amount, rank }) => ({
+    id: eventIds.outbid(sessionId, lastSeq, userId),
+    type: "bid.outbid",
+    timestamp,
+    data: { sessionId, userId, amount, rank },
+  }));
+  if (extension) {
+    events.push({
+      id: eventIds.extended(sessionId, extension.extensions),
+      type: "session.extended",
+      timestamp,
+      data: { sessionId, ...extension },
+    });
+  }
+  return events;
+}

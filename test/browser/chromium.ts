@@ -31,7 +31,7 @@ export interface Browser {
   /** The first context, for cases that need one page. */
   context: BrowserContext;
   /** Another context with its own cookies and storage (a second user), closed with the browser. */
-  newContext(): Promise<BrowserContext>;
+  newContext(viewport?: { width: number; height: number }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export async function launchChromium(): Promise<Browser> {
   const context = await browser.newContext({ viewport: VIEWPORT });
   return {
     context,
-    newContext: () => browser.newContext({ viewport: VIEWPORT }),
+    newContext: (viewport = VIEWPORT) => browser.newContext({ viewport }),
     close: () => browser.close(),
   };
 }

@@ -27,6 +27,21 @@ export class LivePageApi {
     this.#adminToken = signToken({ sub: 1_000_000, role: "admin", secret: readDevSecret() });
   }
 
+  /** A bid straight through the API, as another bidder's browser would place it. */
+  async bid(sessionId: string, token: string, amount: number): Promise<void> {
+    const res = await fetch(`${this.#url}/v1/sessions/${sessionId}/bids`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ amount }),
+    });
+    if (res.status !== 201) throw new Error(`bid ${amount}: ${res.status} ${await res.text()}`);
+  }
+
+  /** An admin's token (its subject is nobody in the user directory). */
+  adminToken(): Promise<string> {
+    return this.#adminToken;
+  }
+
   async #post(path: string, body: unknown): Promise<unknown> {
     const res = await fetch(`${this.#url}${path}`, {
       method: "POST",
@@ -90,7 +105,7 @@ export async function openLivePage(
   if (token !== undefined) {
     await page.fill("#token", token);
     await page.click("#signin-button");
-    await page.locator("#whoami", { hasText: "Signed in as user" }).waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await page.locator("#whoami", { hasText: "Signed in" }).waitFor({ timeout: LIVE_TIMEOUT_MS });
   }
   await page.fill("#session-id", sessionId);
   await page.click("#open-form button[type=submit]");
@@ -98,9 +113,9 @@ export async function openLivePage(
   return page;
 }
 
-/** Types an amount into the page's bid form and submits it; resolves with the POST's status. */
-export async function bidThroughForm(page: Page, amount: number): Promise<number> {
-  await page.fill("#amount", String(amount));
+/** Types an amount of cents (a USD session) into the bid form as dollars and submits it; resolves with the POST's status. */
+export async function bidThroughForm(page: Page, cents: number): Promise<number> {
+  await page.fill("#amount", (cents / 100).toFixed(2));
   const [response] = await Promise.all([
     page.waitForResponse((res) => res.request().method() === "POST" && res.url().endsWith("/bids"), {
       timeout: LIVE_TIMEOUT_MS,
@@ -110,10 +125,10 @@ export async function bidThroughForm(page: Page, amount: number): Promise<number
   return response.status();
 }
 
-/** The countdown's "m:ss.t" (or "h:mm:ss.t") as milliseconds; NaN for anything else ("ended"). */
+/** The countdown's "365 d 4 h 03 m 09 s" (leading parts left out when zero) as milliseconds; NaN for anything else ("closed"). */
 export function countdownMs(text: string): number {
-  const match = text.trim().match(/^(?:(\d+):)?(\d+):(\d{2})\.(\d)$/);
+  const match = text.trim().match(/^(?:(\d+) d )?(?:(\d+) h )?(?:(\d+) m )?(\d+) s$/);
   if (!match) return Number.NaN;
-  const [, hours = "0", minutes = "0", seconds = "0", tenths = "0"] = match;
-  return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000 + Number(tenths) * 100;
+  const [, days = "0", hours = "0", minutes = "0", seconds = "0"] = match;
+  return (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
 }

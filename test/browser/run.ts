@@ -13,6 +13,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { errorMessage } from "../../tools/net.js";
 import { type Browser, launchChromium } from "./chromium.js";
 import { bidThroughForm, countdownMs, LivePageApi, openLivePage } from "./live-page.js";
+import { productCases } from "./product-cases.js";
 import { type ServedStack, startServedStack } from "./stack.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -168,7 +169,7 @@ const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Prom
         const placedAt = Date.now();
         check(status === 201, `alice's bid through the form: ${status}`);
         const row = bobPage.locator("#board tbody tr", { hasText: alice.username });
-        await row.filter({ hasText: "150" }).waitFor({ timeout: BOARD_DEADLINE_MS });
+        await row.filter({ hasText: "$1.50" }).waitFor({ timeout: BOARD_DEADLINE_MS });
         const seenAfter = Date.now() - placedAt;
         console.log(`  alice's 150 on bob's board ${seenAfter} ms after the 201`);
         check(
@@ -182,8 +183,10 @@ const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Prom
 
         // A refused bid shows the problem document's detail.
         check((await bidThroughForm(bobPage, 105)) === 422, "bob's too-small raise was not refused");
-        await bobPage.locator("#error:not([hidden])").waitFor({ timeout: NOTICE_TIMEOUT_MS });
-        console.log(`  bob sees: ${await text(bobPage, "#notice")} / ${await text(bobPage, "#error")}`);
+        await bobPage.locator("#amount-error:not([hidden])").waitFor({ timeout: NOTICE_TIMEOUT_MS });
+        console.log(
+          `  bob sees: ${await text(bobPage, "#notice")} / ${await text(bobPage, "#amount-error")}`,
+        );
 
         await screenshot(alicePage, "live-bidder-a.png");
         await screenshot(bobPage, "live-bidder-b-outbid.png");
@@ -223,7 +226,7 @@ const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Prom
         const endsAtAfter = await text(page, "#ends-at");
         const extended = countdownMs(await text(page, "#countdown"));
         console.log(
-          `  end ${endsAtBefore} → ${endsAtAfter} UTC; countdown ${first} → ${second} → ${extended} ms`,
+          `  end ${endsAtBefore} → ${endsAtAfter}; countdown ${first} → ${second} → ${extended} ms`,
         );
         check(endsAtAfter !== endsAtBefore, `the displayed end stayed ${endsAtBefore}`);
         check(
@@ -244,6 +247,10 @@ const cases: { name: string; run: (stack: ServedStack, browser: Browser) => Prom
       }
     },
   },
+  ...productCases.map((c) => ({
+    name: c.name,
+    run: (s: ServedStack, b: Browser) => c.run(s, b, screenshot),
+  })),
 ];
 
 async function main(): Promise<number> {

@@ -15,6 +15,7 @@ import {
   post,
   problem,
   SESSION,
+  send,
   sessionBody,
   unauthorized,
   VALID_BID,
@@ -238,6 +239,36 @@ const variants: TokenVariant[] = [
       return bearer(await signJwt(header, await providerClaims(kit, who), { alg: "none" }));
     },
   },
+  // Provider subjects the contract refuses (a user or a 401, never anyone else's account, API.md v1.2).
+  ...(
+    [
+      ["''", ""],
+      ["of 1,000 characters", "s".repeat(1000)],
+      ["of 256 characters", "s".repeat(256)],
+      ["with a NUL", "corpus|a\u0000b"],
+      ["with a newline", "corpus|a\nb"],
+      ["with an escape sequence", "\u001b[31mcorpus"],
+      ["with DEL", "corpus|ab\u007f"],
+      ["with a C1 control (NEL)", "corpus|a\u0085b"],
+      ["with a lone surrogate", "corpus|a\ud800b"],
+      ["a JSON number", 12345],
+      ["null", null],
+      ["an array", ["corpus|a"]],
+      ["missing", undefined],
+    ] as const
+  ).map(
+    ([label, sub], i): TokenVariant => ({
+      name: `provider ${i % 2 ? "ES256" : "RS256"} with sub ${label}`,
+      build: async (kit, who) =>
+        bearer(await providerToken(kit, who, { key: i % 2 ? "ec" : "rsa", claims: { sub } })),
+    }),
+  ),
+  {
+    name: "provider RS256 with role 'superuser'",
+    build: async (kit, who) =>
+      bearer(await providerToken(kit, who, { key: "rsa", claims: { role: "superuser" } })),
+    expect: unknownRole,
+  },
   {
     name: "HS256 signed with the provider's RSA public key (PEM) as HMAC secret (alg confusion)",
     build: async (kit, who) => {
@@ -313,6 +344,11 @@ const protectedRequests: { label: string; role: "admin" | "user"; request: (auth
       role: "user",
       request: (auth) => get(`${SESSION.active}/bids/me`, { auth }),
     },
+    {
+      label: "DELETE /v1/users/{id}/identities",
+      role: "admin",
+      request: (auth) => send("DELETE", "/v1/users/{{userA}}/identities", { auth }),
+    },
   ];
 
 const missingTokenCases = protectedRequests.map(({ label, request }) =>
@@ -362,6 +398,12 @@ const otherCases: CorpusCase[] = [
     "token in Proxy-Authorization instead of Authorization",
     get(`${SESSION.active}/stats`, { headers: { "Proxy-Authorization": "Bearer {{adminToken}}" } }),
     unauthorized,
+  ),
+  bad("no Authorization header — GET /v1/me", get("/v1/me"), unauthorized),
+  bad(
+    "a valid token of a user id nobody has — GET /v1/me",
+    get("/v1/me", { auth: "ghost" }),
+    problem(404, "user_not_found"),
   ),
   bad(
     "token in a cookie instead of the header",

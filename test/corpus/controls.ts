@@ -38,6 +38,12 @@ export const CONTROLS: readonly Control[] = [
   { name: "leaderboard limit=100", request: get(`${SESSION.active}/leaderboard?limit=100`), status: 200 },
   { name: "GET bidder A", request: get("/v1/users/{{userA}}"), status: 200 },
   {
+    name: "GET bidder A as admin (identities shown)",
+    request: get("/v1/users/{{userA}}", { auth: "admin" }),
+    status: 200,
+  },
+  { name: "GET /v1/me as bidder A", request: get("/v1/me", { auth: "bidderA" }), status: 200 },
+  {
     name: "stats with an admin token from the corpus's own HS256 signer",
     request: get(`${SESSION.active}/stats`, {
       auth: async (kit) => bearer(await kit.jwt({ payload: kit.claims("admin") })),

@@ -7,7 +7,7 @@ import {
   BidReceiptV1Schema as BidReceiptSchema,
   CreatedUsersSchema,
   SessionV1Schema as SessionSchema,
-} from "../../src/http/contract.js";
+} from "../../src/api/contract.js";
 import type { CorpusApi } from "./api.js";
 import { ADMIN_SUB, GHOST_USER_ID, type SignToken, TokenKit } from "./tokens.js";
 
@@ -67,7 +67,7 @@ export async function createFixtures(
   });
   const [a, b, c] = users;
   if (!a || !b || !c) throw new Error(`POST /v1/users/batch created ${users.length} users, not 3`);
-  const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id });
+  const kit = await TokenKit.create(devSecret, signToken, { a: a.id, b: b.id, c: c.id }, tag);
 
   const createSession = (
     name: FixtureSession,

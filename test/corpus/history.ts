@@ -10,7 +10,9 @@ import {
   forbidden,
   get,
   invalid,
+  json,
   noRoute,
+  patch,
   pct,
   post,
   problem,
@@ -136,7 +138,11 @@ const myBids: CorpusCase[] = [
   ...badCursors.map(([label, value]) => bad(`my bids cursor ${label}`, mine(`cursor=${value}`), invalid)),
   bad("my bids, a forged cursor of the session list", mine(`cursor=${forged([0, UUID])}`), invalid),
   bad("POST /v1/me/bids", post("/v1/me/bids", undefined, { auth: "bidderA" }), noRoute),
-  bad("GET /v1/me", get("/v1/me", { auth: "bidderA" }), noRoute),
+  bad(
+    "PATCH /v1/me (only GET reads it)",
+    patch("/v1/me", json({ username: "renamed" }), { auth: "bidderA" }),
+    noRoute,
+  ),
 ];
 
 export const historyCases: readonly CorpusCase[] = [...discovery, ...bidHistory, ...myBids];

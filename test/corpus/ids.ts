@@ -15,6 +15,7 @@ import {
   pct,
   post,
   problem,
+  send,
   VALID_BID,
 } from "./case.js";
 
@@ -52,6 +53,8 @@ const badUserIds: [label: string, id: string][] = [
   ["SQL: 1 UNION SELECT", pct("1 UNION SELECT username FROM users")],
 ];
 
+const unlink = (id: string) => send("DELETE", `/v1/users/${id}/identities`, { auth: "admin" });
+
 const userIds: CorpusCase[] = [
   ...badUserIds.map(([label, id]) => bad(`user id ${label}`, get(`/v1/users/${id}`), invalid)),
   bad("user id with a leading zero", get("/v1/users/01"), tooLongOrUnknown),
@@ -63,6 +66,12 @@ const userIds: CorpusCase[] = [
   ),
   bad("user id 2^53 + 1", get("/v1/users/9007199254740993"), tooLongOrUnknown),
   bad("user id nobody has", get("/v1/users/{{unknownUser}}"), problem(404, "user_not_found")),
+  // Unlinking identities (admin): a spread of the same ids.
+  ...badUserIds
+    .filter((_, i) => i % 3 === 0)
+    .map(([label, id]) => bad(`user id ${label} — DELETE identities`, unlink(id), invalid)),
+  bad("user id 2^53 + 1 — DELETE identities", unlink("9007199254740993"), tooLongOrUnknown),
+  bad("user id nobody has — DELETE identities", unlink("{{unknownUser}}"), problem(404, "user_not_found")),
 ];
 
 const badSessionIds: [label: string, id: string][] = [

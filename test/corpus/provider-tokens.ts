@@ -137,14 +137,33 @@ export function providerKeys(kit: TokenKit): Promise<ProviderKeys> {
   return keys;
 }
 
-/** `who`'s claims as the provider would issue them (iss, aud, nbf), some replaced; undefined leaves one out. */
+/**
+ * The provider's subject for `who`: a person of this run only, never one of
+ * our user ids (API.md v1.2, "Identities": a provider's `sub` is not parsed).
+ */
+export function providerSubject(kit: TokenKit, who: TokenName): string {
+  return `corpus|${kit.tag}|${who}`;
+}
+
+/**
+ * `who`'s claims as the provider would issue them (iss, aud, nbf, the run's
+ * subject, and a name that would give a user created by mistake the run's
+ * prefix), some replaced; undefined leaves one out.
+ */
 export async function providerClaims(
   kit: TokenKit,
   who: TokenName,
   overrides: Record<string, unknown> = {},
 ): Promise<Record<string, unknown>> {
   const { issuer, audience } = await providerKeys(kit);
-  const claims = kit.claims(who, { iss: issuer, aud: audience, nbf: kit.now, ...overrides });
+  const claims = kit.claims(who, {
+    iss: issuer,
+    aud: audience,
+    nbf: kit.now,
+    sub: providerSubject(kit, who),
+    preferred_username: `corpus_${kit.tag}_p`,
+    ...overrides,
+  });
   return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined));
 }
 

@@ -2,7 +2,8 @@
 // wrong type or out of bounds (money 1 … 10^12, title 1–200 characters
 // without control characters, ISO-8601 times, endsAt > startsAt; units
 // 1–1000, reservePrice >= minBid, softClose seconds 1–3600, hardEndsAt >
-// endsAt), unknown fields; the auction rules changed after the start (409);
+// endsAt; currency an ISO 4217 code in capitals, not patchable), unknown
+// fields; the auction rules changed after the start (409);
 // and reads of sessions nobody created (404) or results before the end (409).
 import {
   bad,
@@ -129,6 +130,24 @@ const badSoftCloses: [label: string, value: unknown][] = [
   ]),
 ];
 
+const badCurrencies: [label: string, value: unknown][] = [
+  ["lower case", "usd"],
+  ["mixed case", "Eur"],
+  ["two letters", "US"],
+  ["four letters", "USDT"],
+  ["three capitals ISO 4217 does not list", "ABC"],
+  ["a symbol", "$"],
+  ["with a space", "US D"],
+  ["with trailing whitespace", "USD "],
+  ["the numeric code as a number", 840],
+  ["the numeric code as a string", "840"],
+  ["empty", ""],
+  ["null", null],
+  ["an object", { code: "USD" }],
+  ["with SQL after it", "USD'; DROP TABLE bidding_sessions;--"],
+  ["full-width capitals", "\uff35\uff33\uff24"],
+];
+
 /** The v1.1 fields of a new session, each out of bounds. */
 const auctionRules: CorpusCase[] = [
   ...badUnits.map(([label, value]) => bad(`create: units ${label}`, create({ units: value }), invalid)),
@@ -204,6 +223,9 @@ const creation: CorpusCase[] = [
   bad("create: unknown field id (an existing session's)", create({ id: "{{active}}" }), invalid),
   bad("create: unknown field highestBid", create({ highestBid: 1 }), invalid),
   bad("create: empty object", post("/v1/sessions", json({}), { auth: "admin" }), invalid),
+  ...badCurrencies.map(([label, value]) =>
+    bad(`create: currency ${label}`, create({ currency: value }), invalid),
+  ),
   ...auctionRules,
 ];
 
@@ -311,6 +333,7 @@ const changes: CorpusCase[] = [
     invalid,
   ),
   bad("PATCH: minBid is not patchable", change(SESSION.scheduled, { minBid: 1 }), invalid),
+  bad("PATCH: currency is not patchable", change(SESSION.scheduled, { currency: "EUR" }), invalid),
   bad(
     "PATCH: a valid title with an unknown field",
     change(SESSION.scheduled, { title: "Renamed", status: "ended" }),

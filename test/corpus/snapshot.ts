@@ -7,7 +7,7 @@
 // caller has: pg live, the Worker's own driver in workerd.
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../../src/http/contract.js";
+import { ResultsSchema, SessionSchema, SessionStatsSchema } from "../../src/api/contract.js";
 import type { CorpusApi } from "./api.js";
 import { FIXTURE_SESSIONS, type FixtureSession, type Fixtures } from "./fixtures.js";
 import type { SentRequest } from "./request.js";
@@ -21,12 +21,18 @@ const BIDDERS = ["bidderA", "bidderB", "bidderC"] as const satisfies readonly To
 const Int8 = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
 const CountsSchema = z.object({
   users: Int8,
+  identities: Int8,
   bidding_sessions: Int8,
   bids: Int8,
   bid_events: Int8,
   session_results: Int8,
 });
-const NamedSchema = z.object({ users: Int8, bidding_sessions: Int8, webhook_subscriptions: Int8 });
+const NamedSchema = z.object({
+  users: Int8,
+  identities: Int8,
+  bidding_sessions: Int8,
+  webhook_subscriptions: Int8,
+});
 const JsonRows = z.object({ rows: z.array(z.record(z.string(), z.unknown())) });
 
 const LeaderboardSchema = z.object({
@@ -44,7 +50,10 @@ const CodeSchema = z.object({ code: z.string() });
 export interface DatabaseState {
   /** Every table's row count: only where nothing else writes to the database. */
   tables?: z.output<typeof CountsSchema>;
-  /** Users and sessions bearing a name the corpus sent, or its run tag; webhooks to a URL it sent. */
+  /**
+   * Users and sessions bearing a name the corpus sent, or its run tag; provider identities of the
+   * run's subjects (provider-tokens.ts); webhooks to a URL it sent.
+   */
   named: z.output<typeof NamedSchema>;
   /** The fixture sessions' rows in bidding_sessions (without updated_at), bids, bid_events per session, and session_results. */
   sessions: unknown[];
@@ -142,6 +151,7 @@ export class StateReader {
     const [named] = await this.query(sql`
       select (select count(*) from users
                where username = any(${names}) or username like ${`corpus\\_${tag}\\_%`}) as users,
+             (select count(*) from identities where subject like ${`corpus|${tag}|%`}) as identities,
              (select count(*) from bidding_sessions
                where title = any(${names}) or title like ${`Corpus ${tag} %`}) as bidding_sessions,
              (select count(*) from webhook_subscriptions where url = any(${names})) as webhook_subscriptions`);
@@ -176,6 +186,7 @@ export class StateReader {
     if (this.scope.wholeTables) {
       const [counts] = await this.query(
         sql`select (select count(*) from users) as users,
+                   (select count(*) from identities) as identities,
                    (select count(*) from bidding_sessions) as bidding_sessions,
                    (select count(*) from bids) as bids,
                    (select count(*) from bid_events) as bid_events,

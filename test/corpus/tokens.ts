@@ -54,6 +54,8 @@ export class TokenKit {
 
   private constructor(
     readonly devSecret: string,
+    /** The run's tag (fixtures.ts), so what a token could create is named after the run. */
+    readonly tag: string,
     private readonly subjects: Readonly<Record<TokenName, Subject>>,
     private readonly tokens: Readonly<Record<TokenName, string>>,
   ) {}
@@ -62,6 +64,7 @@ export class TokenKit {
     devSecret: string,
     signToken: SignToken,
     bidders: { a: number; b: number; c: number },
+    tag: string,
   ): Promise<TokenKit> {
     const subjects: Record<TokenName, Subject> = {
       admin: { sub: ADMIN_SUB, role: "admin" },
@@ -78,7 +81,7 @@ export class TokenKit {
       bidderC: await sign(subjects.bidderC),
       ghost: await sign(subjects.ghost),
     };
-    return new TokenKit(devSecret, subjects, tokens);
+    return new TokenKit(devSecret, tag, subjects, tokens);
   }
 
   /** The fixture's valid token. */

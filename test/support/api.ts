@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { sign } from "hono/jwt";
 import { inject } from "vitest";
-import { BidReceiptSchema, CreatedUsersSchema, ProblemSchema, SessionSchema } from "../../src/http/contract";
+import { BidReceiptSchema, CreatedUsersSchema, ProblemSchema, SessionSchema } from "../../src/api/contract";
 
 export type Session = z.infer<typeof SessionSchema>;
 export type Problem = z.infer<typeof ProblemSchema>;
@@ -202,6 +202,7 @@ export async function createSession(
     endsAt: string;
     minBid: number;
     minIncrement: number;
+    currency: string;
   }> = {},
 ): Promise<Session> {
   const now = Date.now();

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, like } from "drizzle-orm";
 import { withDatabase } from "../../src/db/client";
-import { biddingSessions, bidEvents, bids, sessionResults } from "../../src/db/schema";
+import { biddingSessions, bidEvents, bids, identities, sessionResults, users } from "../../src/db/schema";
 
 /** What PostgreSQL holds for one session, read through the Worker's own driver. */
 export async function readSessionFromPostgres(sessionId: string) {
@@ -24,5 +24,21 @@ export async function readResultsFromPostgres(sessionId: string) {
       .from(sessionResults)
       .where(eq(sessionResults.sessionId, sessionId))
       .orderBy(asc(sessionResults.rank)),
+  );
+}
+
+/** The identities rows of one provider subject (any issuer). */
+export async function readIdentitiesOf(subject: string) {
+  return withDatabase(env, (db) => db.select().from(identities).where(eq(identities.subject, subject)));
+}
+
+/** The users whose username starts with `prefix`: a test's own names show what it created. */
+export async function readUsersNamedLike(prefix: string) {
+  return withDatabase(env, (db) =>
+    db
+      .select()
+      .from(users)
+      .where(like(users.username, `${prefix.replaceAll("_", "\\_")}%`))
+      .orderBy(asc(users.id)),
   );
 }

@@ -2,8 +2,9 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { BidHistorySchema } from "../../src/api/contract";
 import { withDatabase } from "../../src/db/client";
-import { BidHistorySchema } from "../../src/http/contract";
+import { readFlushProgress, writeFlushProgress } from "../../src/objects/flush-progress";
 import { SessionStore } from "../../src/objects/session-store";
 import { call } from "./api";
 import { sessionStub, statsOf } from "./objects";
@@ -97,8 +98,8 @@ export async function seedFlushedHistory(
       );
     }
     store.rememberUsers(new Map(users.map((u) => [u.id, u.username])));
-    const progress = store.readPostgresProgress();
-    store.writePostgresProgress({ ...progress, flushedSeq: count, flushedTotal: count });
+    const progress = readFlushProgress(state.storage.sql);
+    writeFlushProgress(state.storage.sql, { ...progress, flushedSeq: count, flushedTotal: count });
   });
   await evictDurableObject(sessionStub(sessionId));
 }

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { expectTypeOf } from "vitest";
-import { type LeaderboardMessageSchema, LiveMessageSchema } from "../../src/http/contract";
+import { type LeaderboardMessageSchema, LiveMessageSchema } from "../../src/api/contract";
 import type { LiveMessage as SentMessage } from "../../src/objects/live-board";
 import { parseJson } from "./api";
 

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { SessionStats } from "../../src/objects/protocol";
+import type { SessionStats } from "../../src/api/session-protocol";
 
 export const sessionStub = (id: string) => env.BIDDING_SESSION.getByName(id);
 

@@ -38,3 +38,15 @@ export async function providerToken(
   const jwk = providerKeys()[key];
   return signJwt({ alg: jwk.alg, typ: "JWT", kid: jwk.kid, ...header }, claims, { alg: jwk.alg, jwk });
 }
+
+/**
+ * A fresh token (its own `jti`, so no verified-token cache answers for it)
+ * for the provider's person `subject`, a user unless `claims` say otherwise.
+ */
+export function personToken(
+  key: "rsa" | "ec",
+  subject: string,
+  claims: Record<string, unknown> = {},
+): Promise<string> {
+  return providerToken(key, providerClaims(subject, "user", { jti: crypto.randomUUID(), ...claims }));
+}

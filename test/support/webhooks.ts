@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { inject } from "vitest";
-import { CreatedWebhookSchema, WebhookListSchema } from "../../src/http/contract";
+import { CreatedWebhookSchema, WebhookListSchema } from "../../src/api/contract";
 import { adminToken, call, uniqueName } from "./api";
 
 export { hasValidSignature } from "../../tools/webhook-signature";

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   AlarmSchedule,
   defaultScheduleSettings,
-  type ScheduleFigures,
+  type ScheduleInputs,
 } from "../../src/objects/alarm-schedule";
 
 const second = 1000;
@@ -15,7 +15,7 @@ const schedule = new AlarmSchedule({ ...defaultScheduleSettings, flushIntervalMs
 );
 
 /** An active session ending in an hour, nothing pending, nothing remembered. */
-const quiet: ScheduleFigures = {
+const quiet: ScheduleInputs = {
   endsAt: start + hour,
   endHandled: false,
   pendingBids: 0,

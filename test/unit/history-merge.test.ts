@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { HeldHistory, HistoryRow } from "../../src/api/session-protocol";
 import { csvRecord, csvText } from "../../src/history/csv";
-import {
-  type HeldHistory,
-  HistoryGap,
-  type HistoryRow,
-  heldRun,
-  joinPage,
-  postgresRange,
-} from "../../src/history/merge";
+import { HistoryGap, heldRun, joinPage, postgresRange } from "../../src/history/merge";
 
 const row = (seq: number): HistoryRow => ({
   seq,

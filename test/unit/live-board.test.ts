@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Leaderboard } from "../../src/api/session-protocol";
 import { LiveBoard } from "../../src/objects/live-board";
-import type { Leaderboard } from "../../src/objects/protocol";
 
 // The board's scheduling with hundreds of sockets. The workerd tests cap a
 // session at 8 sockets, so here the runtime's sockets and getWebSockets are

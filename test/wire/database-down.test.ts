@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { LeaderboardSchema } from "../../src/http/contract";
+import { LeaderboardSchema } from "../../src/api/contract";
 import { watchDataPoints } from "../support/analytics";
 import { bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";

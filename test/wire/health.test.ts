@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { HealthSchema } from "../../src/http/contract";
+import { HealthSchema } from "../../src/api/contract";
 import { call } from "../support/api";
 import { databaseDown, databaseUp } from "../support/wire";
 

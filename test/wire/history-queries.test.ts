@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/http/contract";
+import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/api/contract";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { queryRows } from "../support/corpus";
 import { historyPage, pruneFlushed, seedFlushedHistory } from "../support/history";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Client } from "pg";
 import { describe, expect, inject, it } from "vitest";
-import { PoolFiguresSchema } from "../../src/http/contract";
+import { PoolFiguresSchema } from "../../src/api/contract";
 import { adminToken, call, tokenFor } from "../support/api";
 
 const poolFigures = async () =>

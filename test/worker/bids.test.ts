@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MyBidSchema, SessionSchema } from "../../src/http/contract";
+import { MyBidSchema, SessionSchema } from "../../src/api/contract";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 
 const hour = 3_600_000;

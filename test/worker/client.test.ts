@@ -2,8 +2,8 @@
 // checked by the compiler against the routes' own schemas.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ProblemSchema } from "../../src/api/contract";
 import { biddingClient } from "../../src/client";
-import { ProblemSchema } from "../../src/http/contract";
 import { adminToken, tokenFor, uniqueName } from "../support/api";
 
 const client = (token?: string) =>

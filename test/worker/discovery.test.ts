@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/api/contract";
 import { withDatabase } from "../../src/db/client";
 import { biddingSessions } from "../../src/db/schema";
-import { MyBidsSchema, SessionListSchema, SessionSchema } from "../../src/http/contract";
 import { issueCursor } from "../../src/http/cursor";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
@@ -354,6 +354,57 @@ describe("GET /v1/me/bids", () => {
     });
     expect([stolen.status, stolen.problem.code]).toEqual([400, "invalid_request"]);
   }, 60_000);
+
+  /** The caller's row for `sessionId` on their first page, read at once. */
+  async function myRow(userId: number, sessionId: string) {
+    const res = await call("GET", "/v1/me/bids?limit=100", {
+      token: await tokenFor(userId, "user"),
+      schema: MyBidsSchema,
+    });
+    expect(res.status).toBe(200);
+    return res.body.bids.find((b) => b.sessionId === sessionId);
+  }
+
+  it("shows a raise the instant after its 201: amount, rank and winning from the object", async () => {
+    const [me, rival] = await createUsers(2);
+    if (!me || !rival) throw new Error("users");
+    const session = await createSession();
+    await bid(session.id, me.id, 160);
+    await bid(session.id, rival.id, 190);
+    // PostgreSQL has both bids: I stand second with 160.
+    await fireAlarm(session.id);
+    expect(await myRow(me.id, session.id)).toMatchObject({ amount: 160, rank: 2, winning: false });
+
+    expect((await bid(session.id, me.id, 200)).body).toMatchObject({ amount: 200, rank: 1 });
+    expect(await myRow(me.id, session.id)).toMatchObject({
+      status: "active",
+      amount: 200,
+      rank: 1,
+      winning: true,
+    });
+    // Read before any flush: PostgreSQL still holds the 160.
+    expect((await statsOf(session.id)).pendingBids).toBe(1);
+    const flushed = (await readSessionFromPostgres(session.id)).bids.find((b) => b.userId === me.id);
+    expect(flushed?.amount).toBe(160);
+  });
+
+  it("counts the bids the object holds and PostgreSQL has not seen: a rival's unflushed bid outranks mine", async () => {
+    const [me, rival] = await createUsers(2);
+    if (!me || !rival) throw new Error("users");
+    const session = await createSession({ minIncrement: 1 });
+    await bid(session.id, me.id, 150);
+    await fireAlarm(session.id);
+    expect(await myRow(me.id, session.id)).toMatchObject({ amount: 150, rank: 1, winning: true });
+
+    await bid(session.id, rival.id, 151);
+    expect(await myRow(me.id, session.id)).toMatchObject({ amount: 150, rank: 2, winning: false });
+    expect(await myRow(rival.id, session.id)).toBeUndefined(); // a first bid: listed from the next flush
+    expect((await statsOf(session.id)).pendingBids).toBe(1);
+    expect((await readSessionFromPostgres(session.id)).bids.map((b) => b.userId)).toEqual([me.id]);
+
+    await fireAlarm(session.id);
+    expect(await myRow(rival.id, session.id)).toMatchObject({ amount: 151, rank: 1, winning: true });
+  });
 
   it("is empty for a user with no bids, and needs a user token", async () => {
     const [nobody] = await createUsers(1);

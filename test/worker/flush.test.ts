@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../src/db/client";
-import { writeBatchToPostgres } from "../../src/objects/postgres-flush";
+import { writeBatchToPostgres } from "../../src/db/flush-batch";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { fireAlarm, objectBoard, sessionStub, statsOf } from "../support/objects";
@@ -81,7 +81,7 @@ describe("the flush to PostgreSQL", () => {
     await withDatabase(env, async (db) => {
       await writeBatchToPostgres(db, {
         sessionId: session.id,
-        events: [old],
+        rows: [old],
         liveBids: [{ ...old, tieSeq: old.seq, bidCount: 1, maxAmount: null }],
       });
       const newest = settled.events[1];
@@ -95,7 +95,7 @@ describe("the flush to PostgreSQL", () => {
       };
       await writeBatchToPostgres(db, {
         sessionId: session.id,
-        events: [replay],
+        rows: [replay],
         liveBids: [{ ...replay, tieSeq: replay.seq, bidCount: 2, maxAmount: null }],
       });
     });
@@ -112,9 +112,9 @@ describe("the flush to PostgreSQL", () => {
     const at = Date.now();
     const older = { seq: 1, userId: user.id, amount: 100, placedAt: at, auto: false };
     const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1, auto: false };
-    const batch = (events: (typeof older)[], live: typeof older, bidCount: number) => ({
+    const batch = (rows: (typeof older)[], live: typeof older, bidCount: number) => ({
       sessionId: session.id,
-      events,
+      rows,
       liveBids: [{ ...live, tieSeq: live.seq, bidCount, maxAmount: null }],
     });
     // Each flush on its own connection, so PostgreSQL really runs them concurrently.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BidHistorySchema, BidReceiptSchema, SessionSchema } from "../../src/http/contract";
+import { BidHistorySchema, BidReceiptSchema, SessionSchema } from "../../src/api/contract";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { type HistoryBid, historyPage, pruneFlushed, wholeHistory } from "../support/history";

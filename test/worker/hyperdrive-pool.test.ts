@@ -5,7 +5,7 @@
 // cache entries.
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { PoolFiguresSchema } from "../../src/http/contract";
+import { PoolFiguresSchema } from "../../src/api/contract";
 import { REQUEST_TIMEOUT_MS, WINDOW_MINUTES } from "../../src/metrics/hyperdrive-analytics";
 import { poolStatus } from "../../src/routes/metrics";
 import worker from "../../src/worker";

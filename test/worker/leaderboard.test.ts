@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LeaderboardSchema } from "../../src/http/contract";
+import { LeaderboardSchema } from "../../src/api/contract";
 import { bid, call, createSession, createUsers } from "../support/api";
 
 const board = (id: string, query = "") =>

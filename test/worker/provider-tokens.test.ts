@@ -5,7 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { BidReceiptSchema } from "../../src/http/contract";
+import { BidReceiptSchema } from "../../src/api/contract";
 import worker from "../../src/worker";
 import { providerToken as corpusProviderToken, useProviderKeys } from "../corpus/provider-tokens";
 import { TokenKit } from "../corpus/tokens";
@@ -84,7 +84,7 @@ describe("provider tokens accepted", () => {
   });
 
   it("ES256: a user places a bid", async () => {
-    const token = await providerToken("ec", providerClaims(bidder, "user"));
+    const token = await providerToken("ec", providerClaims(`es256|${crypto.randomUUID()}`, "user"));
     amount += 10;
     const res = await call("POST", `/v1/sessions/${session.id}/bids`, {
       token,
@@ -92,7 +92,7 @@ describe("provider tokens accepted", () => {
       schema: BidReceiptSchema,
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ userId: bidder, amount });
+    expect(res.body).toMatchObject({ amount });
   });
 
   it("takes the role from JWT_ROLE_CLAIM", async () => {
@@ -102,9 +102,22 @@ describe("provider tokens accepted", () => {
       providerClaims(1, "user", { "https://bidding.test/role": "admin" }),
     );
     expect((await send(testEnv, "GET", statsPath(), namespaced)).status).toBe(200);
-    // The plain claim no longer counts.
+    // The plain claim no longer counts: without the configured one the token is a user's.
     const plain = await providerToken("rsa", providerClaims(1, "admin"));
-    expect((await send(testEnv, "GET", statsPath(), plain)).status).toBe(401);
+    expect((await send(testEnv, "GET", statsPath(), plain)).status).toBe(403);
+  });
+
+  it("without the role claim, a user: bids, and is refused an admin route", async () => {
+    const token = await providerToken(
+      "rsa",
+      providerClaims(`norole|${crypto.randomUUID()}`, "user", { role: undefined }),
+    );
+    amount += 10;
+    const bid = await call("POST", `/v1/sessions/${session.id}/bids`, { token, body: { amount } });
+    expect(bid.status).toBe(201);
+    const stats = await call("GET", statsPath(), { token });
+    expect(stats.status).toBe(403);
+    expect(stats.problem.code).toBe("forbidden");
   });
 });
 
@@ -212,12 +225,33 @@ describe("provider tokens refused with 401 problem documents", () => {
       },
     },
     {
-      name: "no role",
-      token: () => providerToken("ec", providerClaims(bidder, "user", { role: undefined })),
+      name: "a role that is neither user nor admin",
+      token: () => providerToken("ec", providerClaims(bidder, "superuser")),
+    },
+    { name: "no sub", token: () => providerToken("rsa", providerClaims(bidder, "user", { sub: undefined })) },
+    { name: "an empty sub", token: () => providerToken("ec", providerClaims("", "user")) },
+    {
+      name: "a sub of 1,000 characters",
+      token: () => providerToken("rsa", providerClaims("s".repeat(1000), "user")),
     },
     {
-      name: "a sub that is not a user id",
-      token: () => providerToken("rsa", providerClaims("auth0|5f7c8ec7c33c6c004bbafe82", "user")),
+      name: "a sub of 256 characters",
+      token: () => providerToken("ec", providerClaims("s".repeat(256), "user")),
+    },
+    { name: "a sub with a NUL", token: () => providerToken("rsa", providerClaims("auth0|a\u0000b", "user")) },
+    { name: "a sub with a newline", token: () => providerToken("ec", providerClaims("auth0|a\nb", "user")) },
+    { name: "a sub with DEL", token: () => providerToken("rsa", providerClaims("auth0|ab\u007f", "user")) },
+    {
+      name: "a sub with a C1 control (NEL)",
+      token: () => providerToken("ec", providerClaims("a\u0085b", "user")),
+    },
+    {
+      name: "a sub with a lone surrogate",
+      token: () => providerToken("rsa", providerClaims("a\ud800b", "user")),
+    },
+    {
+      name: "a sub that is a JSON number",
+      token: () => providerToken("ec", providerClaims(bidder, "user", { sub: bidder })),
     },
   ];
 
@@ -235,11 +269,12 @@ describe("provider tokens refused with 401 problem documents", () => {
 
 describe("the corpus's provider tokens (test/corpus/provider-tokens.ts)", () => {
   it("sign tokens the Worker accepts once given the stand-in provider's keys", async () => {
-    const kit = await TokenKit.create(inject("jwtSecret"), signTestToken, {
-      a: bidder,
-      b: bidder,
-      c: bidder,
-    });
+    const kit = await TokenKit.create(
+      inject("jwtSecret"),
+      signTestToken,
+      { a: bidder, b: bidder, c: bidder },
+      crypto.randomUUID().slice(0, 8),
+    );
     useProviderKeys(kit, keys());
     for (const key of ["rsa", "ec"] as const) {
       const token = await corpusProviderToken(kit, "admin", { key });

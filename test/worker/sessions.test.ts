@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionSchema } from "../../src/http/contract";
+import { SessionListSchema, SessionSchema } from "../../src/api/contract";
 import { adminToken, call, createSession, tokenFor } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
 import { sessionStub } from "../support/objects";
@@ -67,6 +67,45 @@ describe("POST /v1/sessions", () => {
     expect(res.status).toBe(400);
     expect(res.problem.code).toBe("invalid_request");
     expect(res.problem.detail).toContain(field);
+  });
+
+  it("keeps the currency it was given, USD when none, in every view and in PostgreSQL", async () => {
+    const euro = await createSession({ currency: "EUR" });
+    const plain = await createSession();
+    expect([euro.currency, plain.currency]).toEqual(["EUR", "USD"]);
+    const read = await call("GET", `/v1/sessions/${euro.id}`, { schema: SessionSchema });
+    expect(read.body.currency).toBe("EUR");
+    const listed = await call("GET", "/v1/sessions?limit=100", { schema: SessionListSchema });
+    expect(listed.body.sessions.find((s) => s.id === euro.id)?.currency).toBe("EUR");
+    expect((await readSessionFromPostgres(euro.id)).session?.currency).toBe("EUR");
+    expect((await readSessionFromPostgres(plain.id)).session?.currency).toBe("USD");
+  });
+
+  it.each([
+    ["lower case", "eur"],
+    ["four letters", "EURO"],
+    ["three capitals ISO 4217 does not list", "ABC"],
+    ["a number", 978],
+    ["null", null],
+    ["empty", ""],
+  ])("refuses a currency that is %s with 400 naming it, and creates nothing", async (_case, currency) => {
+    const title = `Currency ${crypto.randomUUID()}`;
+    const res = await call("POST", "/v1/sessions", {
+      token: await adminToken(),
+      body: {
+        title,
+        startsAt: new Date(Date.now() - hour).toISOString(),
+        endsAt: new Date(Date.now() + hour).toISOString(),
+        minBid: 1,
+        minIncrement: 1,
+        currency,
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.problem.code).toBe("invalid_request");
+    expect(res.problem.detail).toContain("currency");
+    const listed = await call("GET", "/v1/sessions?limit=100", { schema: SessionListSchema });
+    expect(listed.body.sessions.some((s) => s.title === title)).toBe(false);
   });
 
   it("is for admins only", async () => {

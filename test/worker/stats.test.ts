@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SessionStatsSchema } from "../../src/http/contract";
+import { SessionStatsSchema } from "../../src/api/contract";
 import { adminToken, bid, call, createSession, createUsers, tokenFor } from "../support/api";
 import { fireAlarm } from "../support/objects";
 

@@ -1,10 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { CreatedUsersSchema, HealthSchema, UserSchema } from "../../src/http/contract";
+import { CreatedUsersSchema, HealthSchema, UserSchema } from "../../src/api/contract";
 import { adminToken, call, tokenFor, uniqueName } from "../support/api";
 
 /** The generated document, only as far as these tests read it. */
-const OpenApiDocumentSchema = z.object({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
+const OpenApiDocumentSchema = z.object({
+  openapi: z.string(),
+  info: z.object({ version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
 
 describe("POST /v1/users", () => {
   it("creates a user for an admin and reads it back", async () => {
@@ -189,6 +193,8 @@ describe("GET /health and the docs", () => {
     const res = await call("GET", "/openapi.json", { schema: OpenApiDocumentSchema });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe("3.1.0");
+    // The contract's version (API.md): it serves the v1.2 additions.
+    expect(res.body.info.version).toBe("1.2.0");
     expect(Object.keys(res.body.paths)).toEqual(
       expect.arrayContaining(["/health", "/v1/users", "/v1/users/batch", "/v1/users/{id}", "/v1/sessions"]),
     );

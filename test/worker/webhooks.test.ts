@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { SessionSchema } from "../../src/http/contract";
+import { SessionSchema } from "../../src/api/contract";
 import { adminToken, bid, call, createUsers, tokenFor, uniqueName } from "../support/api";
 import { fireAlarm, sessionStub } from "../support/objects";
 import {

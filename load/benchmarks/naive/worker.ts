@@ -6,8 +6,8 @@
 import { verify } from "hono/jwt";
 import pg from "pg";
 import type { z } from "zod";
-import type { LeaderboardEntrySchema } from "../../../src/http/contract.js";
-import { problemResponse } from "../../../src/http/problem.js";
+import type { LeaderboardEntrySchema } from "../../../src/api/contract.js";
+import { problemResponse } from "../../../src/api/problem.js";
 
 interface NaiveEnv {
   HYPERDRIVE: { connectionString: string };

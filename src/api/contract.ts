@@ -29,6 +29,22 @@ export const UserSchema = z
   })
   .openapi("User");
 
+/** An identity provider's name for a person: the token's `iss` and `sub`. */
+export const IdentitySchema = z
+  .object({
+    issuer: z.string().openapi({ example: "https://example.eu.auth0.com/" }),
+    subject: z.string().openapi({ example: "auth0|64f1c0d2e3a4b5c6d7e8f901" }),
+  })
+  .openapi("Identity");
+
+/** GET /v1/me: the signed-in caller's own user and the provider identities that sign in as it. */
+export const MeSchema = UserSchema.extend({ identities: z.array(IdentitySchema) }).openapi("Me");
+
+/** GET /v1/users/{id}: admins also see the identities that sign in as the user. */
+export const UserViewSchema = UserSchema.extend({
+  identities: z.array(IdentitySchema).optional().openapi({ description: "Admins only" }),
+}).openapi("UserView");
+
 /** POST /v1/users/batch: the users created, in the order of the names sent. */
 export const CreatedUsersSchema = z.object({
   users: z.array(z.object({ id: z.number().int(), username: z.string() })),
@@ -78,6 +94,10 @@ export const SessionSchema = SessionV1Schema.extend({
     .string()
     .optional()
     .openapi({ format: "date-time", description: "Admins only: no extension moves the end past it" }),
+  currency: z.string().openapi({
+    example: "EUR",
+    description: "ISO 4217 code of every amount of the session; amounts stay integers of its minor units",
+  }),
 }).openapi("Session");
 
 export const SessionStatsSchema = z

@@ -6,8 +6,8 @@ import type {
   ResultsSchema,
   SessionSchema,
   SessionStatsSchema,
-} from "../http/contract";
-import type { ProblemCode } from "../http/problem";
+} from "./contract";
+import type { ProblemCode } from "./problem";
 
 /**
  * What the session object's RPC methods take and return: the very shapes the
@@ -27,6 +27,15 @@ export type SessionStats = z.infer<typeof SessionStatsSchema>;
 /** Usernames are the object's own (fetched once per bidder); null where it has none. */
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 export type Results = z.infer<typeof ResultsSchema>;
+
+/** Where the caller's live bid stands right now (GET /v1/me/bids reads it for sessions not yet closed). */
+export interface BidStanding {
+  status: SessionView["status"];
+  amount: number;
+  rank: number;
+  /** Among the winners once the results are fixed; before, within the units and at or above the reserve. */
+  winning: boolean;
+}
 
 /** A plain `amount`, or (v1.1) a `maxAmount` the object bids up to for the caller: exactly one. */
 export interface BidRequest {
@@ -48,5 +57,26 @@ export interface PlacedBid {
   replayed: boolean;
 }
 
+/** A history row as either holder has it (the object, PostgreSQL): times in epoch ms. */
+export interface HistoryRow {
+  seq: number;
+  userId: number;
+  amount: number;
+  placedAt: number;
+  auto: boolean;
+  /** null where the holder does not know the name. */
+  username: string | null;
+}
+
 /** What the object holds of one history page (GET /v1/sessions/{id}/bids); the Worker adds PostgreSQL's part. */
-export type { HeldHistory } from "../history/merge";
+export interface HeldHistory {
+  /** Every bid up to this seq is in PostgreSQL. */
+  flushedSeq: number;
+  /** The session's last seq. */
+  seq: number;
+  /** A run of consecutive seqs ending the page's range, or nothing when the page is PostgreSQL's. */
+  bids: HistoryRow[];
+}
+
+/** The header on a forwarded /live upgrade that names the user its token authenticated. */
+export const BIDDER_HEADER = "X-Bidder-Id";

@@ -1,22 +1,36 @@
-import { ApiError } from "../http/problem";
-import type { BidRequest, Outcome, PlacedBid } from "./protocol";
+import { ApiError } from "../api/problem";
+import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
+import { BidCoalescer, type WaitUntil } from "./bid-coalescer";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {
   return env.BIDDING_SESSION.getByName(id);
 }
 
+/** This isolate's bids in flight, per session (src/objects/bid-coalescer.ts). */
+const coalescer = new BidCoalescer();
+
 /**
- * Places a bid. Bids reaching the object together are decided together, in
- * one transaction (`BiddingSession.placeBids`). A call that fails outright
- * (the object restarting) is sent once more under the same request id, which
+ * Places a bid: with the other bids of this isolate for the same session, in
+ * one call, when `BID_COALESCING` is on (it is, but for the workerd test pool,
+ * whose requests cannot wait on one another); the object decides a call's
+ * bids together, in one transaction (`BiddingSession.placeBids`). A bid that
+ * got no answer is sent once more alone, under the same request id, which
  * the object recognises: a bid stored before the failure is answered, not
  * applied twice.
  */
-export async function placeBid(env: Env, id: string, request: BidRequest): Promise<Outcome<PlacedBid>> {
+export async function placeBidInSession(
+  env: Env,
+  ctx: WaitUntil,
+  id: string,
+  request: BidRequest,
+): Promise<Outcome<PlacedBid>> {
   const sent: BidRequest = { ...request, requestId: crypto.randomUUID() };
   try {
-    const [outcome] = await sessionObject(env, id).placeBids([sent]);
+    const outcome =
+      env.BID_COALESCING === "off"
+        ? (await sessionObject(env, id).placeBids([sent]))[0]
+        : await coalescer.place(ctx, id, sent, (requests) => sessionObject(env, id).placeBids(requests));
     if (outcome) return outcome;
   } catch (error) {
     logUnavailable(error);

@@ -1,4 +1,4 @@
-import { DEFAULT_CACHE_NAMESPACE } from "./users/username-cache-key";
+import { DEFAULT_CACHE_NAMESPACE } from "../api/username-cache-key";
 
 /** Typed view of the Worker's vars: every number parsed once, with its default. */
 export interface Config {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ISO_4217_CODES } from "./currencies";
 
 /** A positive integer within JavaScript's exact range, written in decimal. */
 export const decimalId = z
@@ -29,6 +30,16 @@ export const SessionIdParam = z
 
 /** Money: an integer count of minor units, 1 … 10^12. */
 export const Money = z.number().int().min(1).max(1_000_000_000_000).openapi({ example: 1500 });
+
+/** A currency: an ISO 4217 code, in capitals (API.md v1.2, "Money"). */
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "must be three capital letters, an ISO 4217 code such as USD")
+  .refine(
+    (code) => ISO_4217_CODES.has(code),
+    "must be a currency code ISO 4217 lists, such as USD, EUR or JPY",
+  )
+  .openapi({ example: "EUR" });
 
 export const Instant = z.iso
   .datetime({ offset: true })

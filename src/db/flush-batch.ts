@@ -1,21 +1,21 @@
 import { sql } from "drizzle-orm";
+import { toIso } from "../api/time";
+import type { LiveBid } from "../bidding/bid-book";
 import type { SessionParams } from "../bidding/rules";
-import type { Database } from "../db/client";
-import type { LiveBid, PendingBid, SessionResults } from "./session-store";
+import type { PendingBid, SessionResults } from "../bidding/session-record";
+import type { Database } from "./client";
 
 export interface PostgresBatch {
   sessionId: string;
   /** Every pending history row, oldest first. */
-  events: PendingBid[];
-  /** The live bid of each user that appears in `events`, as of the last event. */
+  rows: PendingBid[];
+  /** The live bid of each user that appears in `rows`, as of the last row. */
   liveBids: LiveBid[];
   /** Set when a PATCH or a soft-close extension has not reached PostgreSQL yet. */
   session?: SessionParams;
   /** Set once the results are fixed, until PostgreSQL has them. */
   results?: SessionResults;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Writes one batch in one transaction. Each table gets one statement whatever
@@ -26,13 +26,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * rows already present are skipped.
  */
 export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): Promise<void> {
-  const { sessionId, events, liveBids, session, results } = batch;
+  const { sessionId, rows, liveBids, session, results } = batch;
   await db.transaction(async (tx) => {
     if (session) {
       await tx.execute(sql`
         UPDATE bidding_sessions
-        SET title = ${session.title}, ends_at = ${iso(session.endsAt)},
-            scheduled_ends_at = ${iso(session.scheduledEndsAt)}, extensions = ${session.extensions},
+        SET title = ${session.title}, ends_at = ${toIso(session.endsAt)},
+            scheduled_ends_at = ${toIso(session.scheduledEndsAt)}, extensions = ${session.extensions},
             reserve_price = ${session.reservePrice},
             soft_close_window_seconds = ${session.softClose?.windowSeconds ?? null},
             soft_close_extend_seconds = ${session.softClose?.extendSeconds ?? null},
@@ -48,7 +48,7 @@ export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): 
           ${sql.param(liveBids.map((b) => b.amount))}::bigint[],
           ${sql.param(liveBids.map((b) => b.seq))}::bigint[],
           ${sql.param(liveBids.map((b) => b.bidCount))}::integer[],
-          ${sql.param(liveBids.map((b) => iso(b.placedAt)))}::timestamptz[],
+          ${sql.param(liveBids.map((b) => toIso(b.placedAt)))}::timestamptz[],
           ${sql.param(liveBids.map((b) => b.maxAmount))}::bigint[]
         ) AS b(user_id, amount, seq, bid_count, placed_at, max_amount)
         ON CONFLICT (session_id, user_id) DO UPDATE
@@ -56,16 +56,16 @@ export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): 
             placed_at = excluded.placed_at, max_amount = excluded.max_amount, updated_at = now()
         WHERE bids.seq < excluded.seq`);
     }
-    if (events.length > 0) {
+    if (rows.length > 0) {
       await tx.execute(sql`
         INSERT INTO bid_events (session_id, seq, user_id, amount, placed_at, auto)
         SELECT ${sessionId}::uuid, e.seq, e.user_id, e.amount, e.placed_at, e.auto
         FROM unnest(
-          ${sql.param(events.map((e) => e.seq))}::bigint[],
-          ${sql.param(events.map((e) => e.userId))}::bigint[],
-          ${sql.param(events.map((e) => e.amount))}::bigint[],
-          ${sql.param(events.map((e) => iso(e.placedAt)))}::timestamptz[],
-          ${sql.param(events.map((e) => e.auto))}::boolean[]
+          ${sql.param(rows.map((e) => e.seq))}::bigint[],
+          ${sql.param(rows.map((e) => e.userId))}::bigint[],
+          ${sql.param(rows.map((e) => e.amount))}::bigint[],
+          ${sql.param(rows.map((e) => toIso(e.placedAt)))}::timestamptz[],
+          ${sql.param(rows.map((e) => e.auto))}::boolean[]
         ) AS e(seq, user_id, amount, placed_at, auto)
         ON CONFLICT (session_id, seq) DO NOTHING`);
     }
@@ -76,7 +76,7 @@ export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): 
       const { winners } = results;
       await tx.execute(sql`
         WITH closing AS (
-          UPDATE bidding_sessions SET closed_at = ${iso(results.closedAt)}, final_seq = ${results.finalSeq}
+          UPDATE bidding_sessions SET closed_at = ${toIso(results.closedAt)}, final_seq = ${results.finalSeq}
           WHERE id = ${sessionId} AND closed_at IS NULL
           RETURNING id
         )

@@ -1,0 +1,2 @@
+ALTER TABLE "bidding_sessions" ADD COLUMN "currency" text DEFAULT 'USD' NOT NULL;--> statement-breakpoint
+ALTER TABLE "bidding_sessions" ADD CONSTRAINT "bidding_sessions_currency" CHECK ("bidding_sessions"."currency" ~ '^[A-Z]{3}$');

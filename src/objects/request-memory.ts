@@ -1,0 +1,77 @@
+import type { BidReceipt, BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
+import { toIso } from "../api/time";
+import type { RequestRows } from "./request-rows";
+import type { SessionMemory } from "./session-memory";
+
+/** Outcomes of recent bid requests kept in memory, refusals included, for batches sent again. */
+const RECENT_REQUESTS = 20_000;
+
+/**
+ * The answers already given: to the Worker's request ids (a batch sent again
+ * after its answer was lost) and to Idempotency-Keys (a client's retry). A
+ * bid asked twice is answered as the first time, never applied twice.
+ */
+export class RequestMemory {
+  private readonly recent = new Map<string, Outcome<PlacedBid>>();
+
+  constructor(
+    private readonly rows: RequestRows,
+    private readonly memory: SessionMemory,
+  ) {}
+
+  /** The answer `request` had in an earlier batch, if it had one. */
+  answeredBefore(request: BidRequest, body: string): Outcome<PlacedBid> | undefined {
+    const { requestId, resend, userId, idempotencyKey } = request;
+    const sent = requestId === undefined ? undefined : this.answerTo(requestId, resend);
+    if (sent) return sent;
+    if (idempotencyKey === undefined) return undefined;
+    const earlier = this.rows.findIdempotencyKey(userId, idempotencyKey);
+    if (!earlier) return undefined;
+    if (earlier.body !== body) {
+      return {
+        ok: false,
+        code: "idempotency_key_reused",
+        detail: "This Idempotency-Key was used with a different body.",
+      };
+    }
+    // Receipts stored before proxy bids existed have no maxAmount.
+    const receipt = { ...earlier.receipt, maxAmount: earlier.receipt.maxAmount ?? null };
+    return { ok: true, value: { receipt, replayed: true } };
+  }
+
+  /** Remembers what each request of a stored batch was answered. */
+  remember(requests: readonly BidRequest[], outcomes: readonly Outcome<PlacedBid>[]): void {
+    requests.forEach((request, i) => {
+      const outcome = outcomes[i];
+      if (request.requestId === undefined || !outcome) return;
+      this.recent.set(request.requestId, outcome);
+      if (this.recent.size > RECENT_REQUESTS) {
+        const oldest = this.recent.keys().next();
+        if (!oldest.done) this.recent.delete(oldest.value);
+      }
+    });
+  }
+
+  private answerTo(requestId: string, resend: boolean | undefined): Outcome<PlacedBid> | undefined {
+    const remembered = this.recent.get(requestId);
+    if (remembered || !resend) return remembered;
+    // Only the accepted ones survive an eviction, and only those matter: a
+    // refusal decided again changes nothing that was stored. The rank is today's.
+    const stored = this.rows.findBidRequest(requestId);
+    const record = this.memory.record;
+    if (!stored || !record) return undefined;
+    const { book } = this.memory;
+    const live = book.bidOf(stored.userId);
+    const receipt: BidReceipt = {
+      sessionId: record.params.id,
+      userId: stored.userId,
+      amount: stored.amount,
+      rank: book.rankOf(stored.userId) ?? 0,
+      placedAt: toIso(stored.placedAt),
+      seq: stored.seq,
+      // The maximum is still the one this request set if the live bid is its own, or an automatic raise of it.
+      maxAmount: live && (live.seq === stored.seq || live.tieSeq === stored.seq) ? live.maxAmount : null,
+    };
+    return { ok: true, value: { receipt, replayed: false } };
+  }
+}

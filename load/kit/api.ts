@@ -15,7 +15,7 @@ import {
   WebhookListSchema,
 } from "../../src/api/contract.js";
 import { readDevSecret, signToken } from "../../tools/token.js";
-import { expectJson, type HttpClient } from "./http.js";
+import { expectJson, type HttpClient, jsonOf } from "./http.js";
 
 export type Session = z.infer<typeof SessionV1Schema>;
 export type BidReceipt = z.infer<typeof BidReceiptV1Schema>;
@@ -33,13 +33,7 @@ export interface CreatedBidder extends Bidder {
 }
 
 /** The receipt in a 201's body, or undefined when the body is not one. */
-export function parseReceipt(text: string): BidReceipt | undefined {
-  try {
-    return BidReceiptV1Schema.safeParse(JSON.parse(text)).data;
-  } catch {
-    return undefined;
-  }
-}
+export const parseReceipt = (text: string): BidReceipt | undefined => jsonOf(BidReceiptV1Schema, text);
 
 /** The admin's `sub`: any id works for the admin routes; this one is out of the way of real users. */
 const ADMIN_SUB = 1_000_000_000;

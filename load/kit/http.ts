@@ -278,14 +278,17 @@ export function outcomeLabel(answer: RawAnswer): string {
     : `${answer.status} ${problemOf(answer.body)?.code ?? "HTTP"}`;
 }
 
-/** The problem document `text` is, if it is one. */
-export function problemOf(text: string): z.output<typeof ProblemSchema> | undefined {
+/** `text` as `schema` reads it, or undefined when it is not JSON or does not match. */
+export function jsonOf<T extends z.ZodType>(schema: T, text: string): z.output<T> | undefined {
   try {
-    return ProblemSchema.safeParse(JSON.parse(text)).data;
+    return schema.safeParse(JSON.parse(text)).data;
   } catch {
     return undefined;
   }
 }
+
+/** The problem document `text` is, if it is one. */
+export const problemOf = (text: string) => jsonOf(ProblemSchema, text);
 
 /** An answer other than the one expected, or a body that does not match its schema. */
 class UnexpectedResponse extends Error {}

@@ -13,6 +13,7 @@ import {
   sessionIdOption,
   UsageError,
 } from "../kit/cli.js";
+import { jsonOf } from "../kit/http.js";
 import { requireSession } from "./session-preflight.js";
 
 const USAGE = `usage: npm run live -- --session ID [--url http://127.0.0.1:\${PORT:-8787}] [--limit 10] [--max-minutes 60]`;
@@ -29,14 +30,6 @@ function render(sessionId: string, board: LeaderboardMessage, messages: number, 
   ].join("\n");
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** One connection; resolves true when the session ended, false when the socket dropped. */
 function watchOnce(url: string, onBoard: (board: LeaderboardMessage) => void): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,12 +37,11 @@ function watchOnce(url: string, onBoard: (board: LeaderboardMessage) => void): P
     const socket = new WebSocket(url);
     socket.addEventListener("message", (event) => {
       const text = String(event.data);
-      const parsed = LiveMessageSchema.safeParse(parseJson(text));
-      if (!parsed.success) {
+      const message = jsonOf(LiveMessageSchema, text);
+      if (message === undefined) {
         console.error(`live: a message that does not match the contract: ${text.slice(0, 200)}`);
         return;
       }
-      const message = parsed.data;
       switch (message.type) {
         case "leaderboard":
           onBoard(message);

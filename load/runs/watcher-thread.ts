@@ -5,6 +5,7 @@
 // Signed-in sockets (the `bearer.<JWT>` subprotocol) post every outbid message they get.
 import { parentPort, workerData } from "node:worker_threads";
 import { LeaderboardMessageSchema, OutbidMessageSchema } from "../../src/api/contract.js";
+import { jsonOf } from "../kit/http.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
 
 const CONNECT_CONCURRENCY = 50;
@@ -32,13 +33,7 @@ let finishing = false;
 const BoardSeqSchema = LeaderboardMessageSchema.pick({ type: true, seq: true });
 
 function seqOf(data: unknown): number | undefined {
-  if (typeof data !== "string") return undefined;
-  try {
-    const parsed = BoardSeqSchema.safeParse(JSON.parse(data));
-    return parsed.success ? parsed.data.seq : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof data === "string" ? jsonOf(BoardSeqSchema, data)?.seq : undefined;
 }
 
 /** Personal messages are short; boards are not, and are never parsed here unless sampled. */
@@ -46,12 +41,7 @@ const PERSONAL_MESSAGE_MAX_CHARS = 200;
 
 function outbidAmountOf(data: unknown): number | undefined {
   if (typeof data !== "string" || data.length > PERSONAL_MESSAGE_MAX_CHARS) return undefined;
-  try {
-    const parsed = OutbidMessageSchema.safeParse(JSON.parse(data));
-    return parsed.success ? parsed.data.amount : undefined;
-  } catch {
-    return undefined;
-  }
+  return jsonOf(OutbidMessageSchema, data)?.amount;
 }
 
 function open(url: string, index: number, sampled: boolean): Promise<boolean> {

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "../load/args.js";
 import { ProblemSchema, SessionSchema, UserSchema } from "../src/api/contract.js";
+import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "./cli.js";
 import { errorMessage } from "./net.js";
 import { readDevSecret, signToken } from "./token.js";
 

@@ -12,7 +12,13 @@ const RECENT_REQUESTS = 20_000;
  * bid asked twice is answered as the first time, never applied twice.
  */
 export class RequestMemory {
-  private readonly recent = new Map<string, Outcome<PlacedBid>>();
+  /**
+   * The latest answers in two generations: when the newer one is full it
+   * becomes the older one and the oldest answers go, all at once (evicting
+   * one entry at a time from a Map's front costs more the more were evicted).
+   */
+  private newer = new Map<string, Outcome<PlacedBid>>();
+  private older = new Map<string, Outcome<PlacedBid>>();
 
   constructor(
     private readonly rows: RequestRows,
@@ -44,16 +50,16 @@ export class RequestMemory {
     requests.forEach((request, i) => {
       const outcome = outcomes[i];
       if (request.requestId === undefined || !outcome) return;
-      this.recent.set(request.requestId, outcome);
-      if (this.recent.size > RECENT_REQUESTS) {
-        const oldest = this.recent.keys().next();
-        if (!oldest.done) this.recent.delete(oldest.value);
+      this.newer.set(request.requestId, outcome);
+      if (this.newer.size >= RECENT_REQUESTS / 2) {
+        this.older = this.newer;
+        this.newer = new Map();
       }
     });
   }
 
   private answerTo(requestId: string, resend: boolean | undefined): Outcome<PlacedBid> | undefined {
-    const remembered = this.recent.get(requestId);
+    const remembered = this.newer.get(requestId) ?? this.older.get(requestId);
     if (remembered || !resend) return remembered;
     // Only the accepted ones survive an eviction, and only those matter: a
     // refusal decided again changes nothing that was stored. The rank is today's.

@@ -158,8 +158,11 @@ export class SessionStore {
 
   private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET amount = excluded.amount, seq = excluded.seq,
+         tie_seq = excluded.tie_seq, bid_count = excluded.bid_count, placed_at = excluded.placed_at,
+         max_amount = excluded.max_amount, auto = excluded.auto`,
       bid.userId,
       bid.amount,
       bid.seq,

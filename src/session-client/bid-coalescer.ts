@@ -52,7 +52,16 @@ export interface WaitUntil {
 export class BidCoalescer {
   private readonly queues = new Map<string, SessionQueue>();
 
-  constructor(private readonly waitMs = WAIT_MS) {}
+  constructor(
+    private readonly waitMs = WAIT_MS,
+    /**
+     * The wait beside each bid's own promise. workerd's `scheduler.wait` needs
+     * no clearing: a timer left when the request has answered goes with it.
+     */
+    private readonly sleep: (ms: number) => Promise<void> = typeof scheduler === "undefined"
+      ? (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+      : (ms) => scheduler.wait(ms),
+  ) {}
 
   /**
    * Places `request` together with the other bids waiting for the same
@@ -102,12 +111,7 @@ export class BidCoalescer {
 
   /** Until the bid is answered, told to lead, or has waited too long (then it leaves the queue). */
   private async waitForTurn(queue: SessionQueue, bid: WaitingBid, woken: Promise<void>): Promise<Turn> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.waitMs);
-    });
-    await Promise.race([woken, timedOut]);
-    clearTimeout(timer);
+    await Promise.race([woken, this.sleep(this.waitMs)]);
     if (bid.turn.kind === "waiting") {
       bid.turn = { kind: "alone" };
       const at = queue.waiting.indexOf(bid);

@@ -5,7 +5,7 @@ import type { PendingBid, SessionRecord, SessionResults } from "../bidding/sessi
 import type { WebhookEvent } from "../webhooks/events";
 import { OutboxRows } from "./outbox-rows";
 import { RequestRows } from "./request-rows";
-import { num, numOrNull, pendingBidOf, type Row } from "./sql-rows";
+import { num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /**
@@ -132,7 +132,7 @@ export class SessionStore {
 
   /**
    * Stores a batch of accepted bids in one transaction: each live bid, its
-   * pending history row, its idempotency key and request id, the session
+   * pending history row with its pseudonym and link, its idempotency key and request id, the session
    * row when the batch changed it (a soft-close extension), and the events
    * the batch caused, in the outbox. All or nothing.
    */
@@ -156,10 +156,20 @@ export class SessionStore {
     });
   }
 
-  private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {
+  /**
+   * The bid log's link of the last seq: the one stored with the live bid of
+   * the highest seq (every accepted bid was its bidder's live bid, and the
+   * last one still is). Null when there is no bid, or the bid predates the log.
+   */
+  readHeadLink(): string | null {
+    const row = this.sql.exec<Row>("SELECT hash FROM live_bids ORDER BY seq DESC LIMIT 1").toArray()[0];
+    return row ? textOrNull(row, "hash") : null;
+  }
+
+  private writeBid({ bid, bidder, hash, receipt, idempotency, requestId }: AcceptedBid): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       bid.userId,
       bid.amount,
       bid.seq,
@@ -168,15 +178,19 @@ export class SessionStore {
       bid.placedAt,
       bid.maxAmount,
       bid.auto ? 1 : 0,
+      hash,
     );
     this.sql.exec(
-      "INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       bid.seq,
       bid.userId,
       bid.amount,
       bid.placedAt,
       bid.auto ? 1 : 0,
       requestId ?? null,
+      bidder,
+      hash,
     );
     if (receipt === undefined || idempotency === undefined) return;
     this.sql.exec(
@@ -194,7 +208,7 @@ export class SessionStore {
   readPendingBids(afterSeq: number, limit: number): PendingBid[] {
     return this.sql
       .exec<Row>(
-        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, user_id, amount, placed_at, auto, bidder, hash FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
         afterSeq,
         limit,
       )

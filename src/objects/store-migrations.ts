@@ -72,6 +72,15 @@ export const storeMigrations: readonly string[] = [
   `
   ALTER TABLE session ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD';
   `,
+  // 6: the bid log (v1.2). Each history row keeps the pseudonym fixed when it
+  // was accepted and its link; each live bid the link of the bid that set it,
+  // so the live bid of the highest seq holds the head whatever was pruned.
+  // Rows from before stay null: a session with such bids has no chain.
+  `
+  ALTER TABLE pending_bids ADD COLUMN bidder TEXT;
+  ALTER TABLE pending_bids ADD COLUMN hash TEXT;
+  ALTER TABLE live_bids ADD COLUMN hash TEXT;
+  `,
 ];
 
 export const STORE_VERSION = storeMigrations.length;

@@ -68,6 +68,9 @@ const Link = z
   .string()
   .nullable()
   .openapi({ example: "9f2c4e0a7d5b3c1e8f6a4d2b0c9e7f5a3d1b8c6e4f2a0d9b7c5e3f1a8d6b4c2e" });
+const linkOf = (what: string) => ({
+  description: `The bid log's link of ${what} (API.md v1.2); null in a session that took bids before the log existed`,
+});
 
 /** A session as a v1 client reads it: what the reference system served, and every field v1 promised. */
 export const SessionV1Schema = z.object({
@@ -108,9 +111,7 @@ export const SessionSchema = SessionV1Schema.extend({
     description: "ISO 4217 code of every amount of the session; amounts stay integers of its minor units",
   }),
   headSeq: z.number().int().openapi({ description: "The seq of the last accepted bid; 0 before the first" }),
-  headHash: Link.openapi({
-    description: "The bid log's link of headSeq (h0 before the first bid)",
-  }),
+  headHash: Link.openapi(linkOf("headSeq, h0 before the first bid")),
 }).openapi("Session");
 
 export const SessionStatsSchema = z
@@ -160,7 +161,7 @@ export const BidReceiptSchema = BidReceiptV11Schema.extend({
     description: "The caller's pseudonym in this session, as the public history shows the bid",
     example: "Bidder 7KQ2M9XD",
   }),
-  hash: Link.openapi({ description: "The bid's link in the bid log: keep it to check the history later" }),
+  hash: Link.openapi(linkOf("this bid: keep it to check the history later")),
 }).openapi("BidReceipt");
 
 export const MyBidSchema = BidReceiptV11Schema.extend({ bidCount: z.number().int() }).openapi("MyBid");
@@ -170,7 +171,7 @@ export const ResultsSchema = z
     sessionId: z.string().openapi({ format: "uuid" }),
     closedAt: z.string().openapi({ format: "date-time" }),
     finalSeq: z.number().int(),
-    finalHash: Link.openapi({ description: "The bid log's link of finalSeq" }),
+    finalHash: Link.openapi(linkOf("finalSeq")),
     reserveMet: z.boolean(),
     winners: z.array(
       z.object({
@@ -209,7 +210,7 @@ export const LeaderboardSchema = z
  */
 export const LeaderboardMessageSchema = LeaderboardSchema.extend({
   type: z.literal("leaderboard"),
-  headHash: Link.openapi({ description: "The bid log's link of `seq`" }),
+  headHash: Link.openapi(linkOf("`seq`")),
 });
 
 /** Only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user. */
@@ -331,7 +332,7 @@ export const HistoryBidSchema = z
     amount: z.number().int(),
     placedAt: z.string().openapi({ format: "date-time" }),
     auto: z.boolean().openapi({ description: "An automatic raise of a maximum (proxy) bid" }),
-    hash: Link.openapi({ description: "The bid's link in the bid log, as stored when it was accepted" }),
+    hash: Link.openapi(linkOf("this bid, as stored when it was accepted")),
     userId: z.number().int().optional().openapi({ description: "Admins only" }),
     username: z.string().nullable().optional().openapi({ description: "Admins only" }),
   })

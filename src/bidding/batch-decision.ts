@@ -156,8 +156,14 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
         : refuseBid(session, previous?.amount, order.amount, now);
     if (refusal) return { ok: false, ...refusal };
 
-    // The bidder's own bid, then the automatic raises it provokes: each its own seq.
-    const settled = book.settle(order, seq + 1, now, session);
+    // The bidder's own bid, then the automatic raises it provokes: each its own seq and link,
+    // linked before the book changes (a pseudonym without its secret throws, and must change nothing).
+    const linked = book.settle(order, seq + 1, now, session).map((bid) => {
+      const bidder = inputs.bidderOf(bid.userId);
+      head = head === null ? null : nextLink(head, { ...bid, bidder, placedAt: toIso(bid.placedAt) });
+      return { bid, bidder, hash: head };
+    });
+    const settled = linked.map((one) => one.bid);
     for (const bid of settled) {
       if (!savedBids.has(bid.userId)) savedBids.set(bid.userId, book.bidOf(bid.userId));
       book.put(bid);
@@ -175,12 +181,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
         version: record.version + 1,
       };
     }
-    const [own, ...raises] = settled.map((bid) => {
-      const bidder = inputs.bidderOf(bid.userId);
-      const placedAt = toIso(bid.placedAt);
-      head = head === null ? null : nextLink(head, { ...bid, bidder, placedAt });
-      return { bid, bidder, hash: head };
-    });
+    const [own, ...raises] = linked;
     if (!own) return { ok: false, code: "internal_error", detail: "The bid settled to nothing." };
     const receipt: BidReceipt = {
       sessionId: session.id,

@@ -236,6 +236,23 @@ describe("decideBatch", () => {
     expect(state.head).toBe(rows[0]);
   });
 
+  it("changes nothing in the book when a bidder's pseudonym cannot be had (no secret)", () => {
+    const state = stateFor();
+    const noSecret = () => {
+      throw new Error("JWT_SECRET is required");
+    };
+    expect(() =>
+      decideBatch(state, {
+        requests: [{ userId: 1, amount: 100 }],
+        bidders: new Map(),
+        now: NOW,
+        bidderOf: noSecret,
+        answeredBefore: () => undefined,
+      }),
+    ).toThrow(/JWT_SECRET/);
+    expect(state.book.size).toBe(0);
+  });
+
   it("links nothing in a session that took bids before the bid log", () => {
     const state = { ...stateFor(), seq: 7, head: null };
     const decision = decide(state, [{ userId: 1, amount: 100 }]);

@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { SessionListSchema } from "../../src/api/contract";
 import type { BidRequest } from "../../src/api/session-protocol";
 import { withDatabase } from "../../src/db/client";
 import { genesisLink } from "../../src/history/chain";
@@ -11,7 +12,7 @@ import {
   type Verification,
   verifyBidLog,
 } from "../../tools/bid-log-verifier";
-import { bid, createUsers } from "../support/api";
+import { bid, call, createUsers } from "../support/api";
 import { createAuction, endNow, maxBid, readAuction, resultsOf } from "../support/auction";
 import { readSessionFromPostgres } from "../support/database";
 import { pruneFlushed, wholeHistory } from "../support/history";
@@ -43,6 +44,18 @@ async function placeOnObject(sessionId: string, request: BidRequest) {
   const [outcome] = await sessionStub(sessionId).placeBids([request]);
   if (!outcome?.ok) throw new Error(`refused: ${JSON.stringify(outcome)}`);
   return outcome.value.receipt;
+}
+
+/** The session as GET /v1/sessions lists it (newest first, so it is on the first pages). */
+async function listed(sessionId: string) {
+  let cursor = "";
+  for (let page = 0; page < 20; page += 1) {
+    const res = await call("GET", `/v1/sessions?limit=100${cursor}`, { schema: SessionListSchema });
+    const found = res.body.sessions.find((s) => s.id === sessionId);
+    if (found || res.body.nextCursor === null) return found;
+    cursor = `&cursor=${encodeURIComponent(res.body.nextCursor)}`;
+  }
+  return undefined;
 }
 
 afterEach(() => {
@@ -108,6 +121,17 @@ describe("the bid log", () => {
     const results = await resultsOf(session.id);
     expect(results.body).toMatchObject({ finalSeq: history.length, finalHash: view.headHash });
     expect(await verify(session.id, receipts)).toEqual(verified);
+  });
+
+  it("lists each session with its head as PostgreSQL has it: h0, then the last flushed link", async () => {
+    const session = await createAuction({ minIncrement: 1 });
+    const [ann] = await bidders(1);
+    if (!ann) throw new Error("users");
+    const first = (await bid(session.id, ann, 100)).body;
+    expect(await listed(session.id)).toMatchObject({ headSeq: 0, headHash: genesisLink(session.id) });
+    expect(await fireAlarm(session.id)).toBe(true);
+    await bid(session.id, ann, 101);
+    expect(await listed(session.id)).toMatchObject({ headSeq: 1, headHash: first.hash });
   });
 
   it("puts the head in every live board", async () => {

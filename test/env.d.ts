@@ -19,8 +19,8 @@ declare module "vitest" {
     /** The stand-in identity provider (test/support/jwks-server.ts): its key set, control API, keys, iss and aud. */
     jwksUrl: string;
     jwksControlUrl: string;
-    providerKeys: import("../load/corpus/provider-tokens").ProviderKeys;
-    /** The webhook receiver (test/support/webhook-receiver.ts): POSTs recorded per path, plans per path. */
+    providerKeys: import("./corpus/provider-tokens").ProviderKeys;
+    /** The webhook receiver (tools/webhook-receiver.ts): POSTs recorded per path, plans per path. */
     webhookReceiverUrl: string;
   }
 }

@@ -4,12 +4,12 @@ import type { TestProject } from "vitest/node";
 import { migrateDatabase } from "../tools/db-migrate.js";
 import { startEmbeddedPostgres } from "../tools/embedded-postgres.js";
 import { withPlaceholderPassword } from "../tools/net.js";
+import { startPgWireProxy } from "../tools/pg-wire-proxy.js";
 import { startUpstashAdapter } from "../tools/upstash-adapter.js";
+import { startWebhookReceiver } from "../tools/webhook-receiver.js";
 import { startWsProxy } from "../tools/ws-proxy.js";
 import { startCfGraphqlStub } from "./support/cf-graphql-stub.js";
 import { startJwksServer } from "./support/jwks-server.js";
-import { startPgWireProxy } from "./support/pg-wire-proxy.js";
-import { startWebhookReceiver } from "./support/webhook-receiver.js";
 
 /**
  * With DATABASE_URL / REDIS_URL set, the tests run against those servers: a

@@ -1,18 +1,19 @@
-// npm run demo -- [--url http://127.0.0.1:${PORT:-8787}] [--state .data/demo.json]
+// npm run demo -- [--url http://127.0.0.1:${PORT:-8787}] [--state .data/demo.json] [--shell]
 // Against a running server: a demo admin and two bidders, and a session to bid
 // in, then the page's URL for it, ready-made tokens and curl lines that use
 // them. Run it again and it reuses them (ids kept in --state, per server),
 // making a new session only when the last one has ended or is about to.
+// --shell prints only the shell variables, for `eval "$(npm run --silent demo -- --shell)"`.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "../load/args.js";
 import { ProblemSchema, SessionSchema, UserSchema } from "../src/api/contract.js";
+import { defaultApiUrl, loopbackApiUrl, parseOptions, runCommand } from "./cli.js";
 import { errorMessage } from "./net.js";
 import { readDevSecret, signToken } from "./token.js";
 
-const USAGE = `usage: npm run demo -- [--url http://127.0.0.1:\${PORT:-8787}] [--state .data/demo.json]`;
+const USAGE = `usage: npm run demo -- [--url http://127.0.0.1:\${PORT:-8787}] [--state .data/demo.json] [--shell]`;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_STATE = resolve(ROOT, ".data/demo.json");
 const TOKEN_SECONDS = 24 * 3600;
@@ -114,7 +115,11 @@ function nextAmount(session: Session): number {
 }
 
 async function main(): Promise<number> {
-  const values = parseOptions({ url: { type: "string" }, state: { type: "string" } });
+  const values = parseOptions({
+    url: { type: "string" },
+    state: { type: "string" },
+    shell: { type: "boolean" },
+  });
   const url = loopbackApiUrl(values.url ?? defaultApiUrl());
   const statePath = resolve(values.state ?? DEFAULT_STATE);
   const secret = readDevSecret();
@@ -141,22 +146,31 @@ async function main(): Promise<number> {
   const base = url.origin;
   const reused = state.sessionId === session.id ? "reused" : "new";
   const amount = nextAmount(session);
+  const exports = [
+    `export API=${base} SESSION=${session.id}`,
+    `export ADMIN=${await token(admin.id, "admin")}`,
+    `export ALICE=${await token(alice.id, "user")}`,
+    `export BOB=${await token(bob.id, "user")}`,
+    // Bids valid right now: Alice goes one raise above the highest, Bob one above her.
+    `export ALICE_BID=${amount} BOB_BID=${amount + session.minIncrement}`,
+  ];
+  if (values.shell) {
+    console.log(exports.join("\n"));
+    return 0;
+  }
   const lines = [
     `Session "${session.title}" (${reused}, ${session.status}, ends ${session.endsAt}, amounts in ${session.currency} cents)`,
     "",
     "Open the page (paste a token below into its Sign in box):",
     `  ${base}/#${session.id}`,
     "",
-    `Tokens, valid ${TOKEN_SECONDS / 3600} h (paste into your shell):`,
-    `  export API=${base} SESSION=${session.id}`,
-    `  export ADMIN=${await token(admin.id, "admin")}`,
-    `  export ALICE=${await token(alice.id, "user")}`,
-    `  export BOB=${await token(bob.id, "user")}`,
+    `Tokens, valid ${TOKEN_SECONDS / 3600} h, and bids valid now (paste into your shell, or eval "$(npm run --silent demo -- --shell)"):`,
+    ...exports.map((line) => `  ${line}`),
     "",
     `Try (${alice.username} and ${bob.username} bid, the admin ends it early):`,
     '  curl -s "$API/v1/sessions/$SESSION"',
-    `  curl -s -X POST "$API/v1/sessions/$SESSION/bids" -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' -d '{"amount": ${amount}}'`,
-    `  curl -s -X POST "$API/v1/sessions/$SESSION/bids" -H "Authorization: Bearer $BOB" -H 'Content-Type: application/json' -d '{"amount": ${amount + session.minIncrement}}'`,
+    `  curl -s -X POST "$API/v1/sessions/$SESSION/bids" -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' -d "{\\"amount\\": $ALICE_BID}"`,
+    `  curl -s -X POST "$API/v1/sessions/$SESSION/bids" -H "Authorization: Bearer $BOB" -H 'Content-Type: application/json' -d "{\\"amount\\": $BOB_BID}"`,
     '  curl -s "$API/v1/sessions/$SESSION/leaderboard"',
     '  curl -s "$API/v1/me/bids" -H "Authorization: Bearer $ALICE"',
     `  curl -s -X PATCH "$API/v1/sessions/$SESSION" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d "{\\"endsAt\\": \\"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)\\"}"`,

@@ -1,6 +1,7 @@
 // One short-lived pg.Client for a script's few statements (migrations, scratch
 // databases), with the server named in the error when it cannot be reached.
 import pg from "pg";
+import { z } from "zod";
 import { errorMessage, redactUrl } from "./net.js";
 
 export interface ClientOptions {
@@ -37,4 +38,17 @@ export async function withClient<T>(
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** A bigint or count as pg returns it (a string), or a plain integer, read as a number. */
+export const PgInteger = z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).transform(Number);
+
+/** The rows of a query, each checked against `row`. */
+export async function rowsOf<T extends z.ZodType>(
+  client: pg.Client,
+  row: T,
+  text: string,
+  values: unknown[],
+): Promise<z.output<T>[]> {
+  return z.array(row).parse((await client.query(text, values)).rows);
 }

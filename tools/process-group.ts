@@ -66,28 +66,53 @@ export interface GroupMember {
   command: string;
 }
 
-/** Live (not zombie) processes whose process group is `pgid`, from /proc (empty where there is no /proc). */
-export function groupMembers(pgid: number): GroupMember[] {
+/** One process as /proc/<pid>/stat shows it (`pid (comm) state ppid pgrp …`). */
+export interface ProcStat extends GroupMember {
+  state: string;
+  parent: number;
+  group: number;
+  /** utime + stime, in clock ticks. */
+  ticks: number;
+}
+
+/** The process' /proc/<pid>/stat, or undefined when it is gone (or there is no /proc). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parentheses: the fields start after the last ")".
+  const close = text.lastIndexOf(")");
+  const fields = text.slice(close + 2).split(" ");
+  const [state = "", parent, group] = fields;
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (close < 0 || !Number.isFinite(ticks)) return undefined;
+  return {
+    pid,
+    command: text.slice(text.indexOf("(") + 1, close),
+    state,
+    parent: Number(parent),
+    group: Number(group),
+    ticks,
+  };
+}
+
+/** Every process on the machine, from /proc (empty where there is none). */
+export function allProcStats(): ProcStat[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return [];
   }
-  const members: GroupMember[] = [];
-  for (const entry of entries) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-      const close = stat.lastIndexOf(")");
-      const [state, , pgrp] = stat.slice(close + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z") {
-        members.push({ pid: Number(entry), command: stat.slice(stat.indexOf("(") + 1, close) });
-      }
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return members;
+  return entries.flatMap((entry) => (/^[0-9]+$/.test(entry) ? (readProcStat(Number(entry)) ?? []) : []));
+}
+
+/** Live (not zombie) processes whose process group is `pgid`. */
+export function groupMembers(pgid: number): GroupMember[] {
+  return allProcStats()
+    .filter((stat) => stat.group === pgid && stat.state !== "Z")
+    .map(({ pid, command }) => ({ pid, command }));
 }

@@ -1,6 +1,7 @@
 // Serves any Worker of this repository the way `npm start` serves the
 // product, without the local stack: the benchmarks' floor and naive Workers.
-//   node --import tsx tools/serve-worker.ts --config load/floor/wrangler.toml [--var NAME:value ...]
+//   node --import tsx tools/serve-worker.ts --config load/benchmarks/floor/wrangler.toml [--persist-to DIR]
+//     [--var NAME:value ...]
 //   PORT (default 8787); DATABASE_URL, when the Worker has a Hyperdrive binding
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,11 @@ import { buildWorker, runUntilSignal, serveWorker } from "./serve.js";
 
 runUntilSignal("serve-worker", async (buildDir, onStop) => {
   const { values } = parseArgs({
-    options: { config: { type: "string" }, var: { type: "string", multiple: true } },
+    options: {
+      config: { type: "string" },
+      "persist-to": { type: "string" },
+      var: { type: "string", multiple: true },
+    },
   });
   if (values.config === undefined) throw new Error("--config <wrangler.toml> is required");
   const vars: Record<string, string> = {};
@@ -24,8 +29,9 @@ runUntilSignal("serve-worker", async (buildDir, onStop) => {
   const port = portFromEnv("PORT", 8787);
   await requirePortFree(port, "the Worker", "PORT");
   const worker = await buildWorker(resolve(values.config), buildDir);
-  const persistTo = mkdtempSync(join(tmpdir(), "serve-worker-"));
-  onStop(async () => rmSync(persistTo, { recursive: true, force: true }));
+  const persistTo = values["persist-to"] ?? mkdtempSync(join(tmpdir(), "serve-worker-"));
+  if (values["persist-to"] === undefined)
+    onStop(async () => rmSync(persistTo, { recursive: true, force: true }));
   const miniflare = await serveWorker({
     worker,
     host: HOST,

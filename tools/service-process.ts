@@ -3,12 +3,15 @@
 // `npm run dev` (wrangler dev, to compare), in a process group of its own so
 // one signal reaches npm, the script, workerd and the stack beside it; on
 // ports chosen once, so a restart serves the same URL; with its state in a
-// folder that survives a SIGKILL of the whole group.
+// folder that survives a SIGKILL of the whole group. The benchmarks' own
+// Workers (`worker`: their wrangler.toml) are served the same two ways,
+// without the local stack: tools/serve-worker.ts, or wrangler dev.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { ROOT } from "./local-stack.js";
-import { freePort, isPortFree } from "./net.js";
+import { freePort, isPortFree, withPlaceholderPassword } from "./net.js";
 import {
   exited,
   type GroupMember,
@@ -31,8 +34,8 @@ const OUTPUT_TAIL_CHARS = 6_000;
 
 export interface ServiceOptions {
   runner: Runner;
-  /** The state folder (`--persist-to`): objects, alarms, queues. */
-  persistTo: string;
+  /** The state folder (`--persist-to`): objects, alarms, queues; a temporary one (removed by stop) when left out. */
+  persistTo?: string;
   /** Environment of the script: DATABASE_URL, REDIS_URL, PGLITE_DATA_DIR...; undefined removes a variable. */
   env?: Record<string, string | undefined>;
   /** Vars and secrets of the Worker (the environment for `npm start`, `--var` for wrangler dev). */
@@ -41,6 +44,8 @@ export interface ServiceOptions {
   inspector?: boolean;
   /** Ready when /health answers this way; by default any answer will do. */
   ready?: (response: Response) => boolean;
+  /** Another Worker's wrangler.toml, from the project root, served in place of the product. */
+  worker?: string;
 }
 
 export interface KillReport {
@@ -93,6 +98,7 @@ export class ServiceProcess {
   private constructor(
     private readonly options: ServiceOptions,
     private readonly ports: Record<"api" | "pglite" | "upstash" | "inspector", number>,
+    private readonly persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "service-process-")),
   ) {}
 
   static async create(options: ServiceOptions): Promise<ServiceProcess> {
@@ -109,7 +115,8 @@ export class ServiceProcess {
   }
 
   get command(): string {
-    return runnerCommand(this.options.runner);
+    const { runner, worker } = this.options;
+    return worker === undefined ? runnerCommand(runner) : `${worker} (${runnerCommand(runner)}'s way)`;
   }
 
   get inspectorPort(): number | undefined {
@@ -130,16 +137,33 @@ export class ServiceProcess {
     return this.readOutput();
   }
 
+  /** The program and its arguments: npm for the product, serve-worker or wrangler for another Worker. */
+  private commandLine(): [string, string[]] {
+    const { runner, vars = {}, worker } = this.options;
+    const persistTo = this.persistTo;
+    const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+    if (worker !== undefined && runner === "start") {
+      const serve = ["--import", "tsx", join(ROOT, "tools/serve-worker.ts"), "--config", join(ROOT, worker)];
+      return [process.execPath, [...serve, "--persist-to", persistTo, ...varArgs]];
+    }
+    const args =
+      worker === undefined
+        ? ["--silent", runner === "start" ? "start" : "run", ...(runner === "start" ? [] : ["dev"]), "--"]
+        : ["--silent", "exec", "--", "wrangler", "dev", "--config", join(ROOT, worker), "--ip", HOST];
+    args.push("--persist-to", persistTo);
+    if (this.options.inspector || worker !== undefined) {
+      args.push("--inspector-port", String(this.ports.inspector));
+    }
+    if (runner === "dev")
+      args.push("--log-level", "error", "--show-interactive-dev-session=false", ...varArgs);
+    if (worker !== undefined) args.push("--port", String(this.ports.api));
+    return ["npm", args];
+  }
+
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.command} is already running`);
-    const { runner, persistTo, vars = {} } = this.options;
-    const args = runner === "start" ? ["start", "--"] : ["run", "dev", "--"];
-    args.push("--persist-to", persistTo);
-    if (this.options.inspector) args.push("--inspector-port", String(this.ports.inspector));
-    if (runner === "dev") {
-      args.push("--log-level", "error", "--show-interactive-dev-session=false");
-      for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-    }
+    const { runner, vars = {}, worker } = this.options;
+    const databaseUrl = this.options.env?.DATABASE_URL;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PORT: String(this.ports.api),
@@ -148,13 +172,18 @@ export class ServiceProcess {
       CLOUDFLARE_CF_FETCH_ENABLED: "false",
       WRANGLER_SEND_METRICS: "false",
       ...(runner === "start" ? vars : {}),
+      // wrangler dev connects another Worker's Hyperdrive binding here (with a password, even for trust auth).
+      ...(worker !== undefined && databaseUrl
+        ? { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPlaceholderPassword(databaseUrl) }
+        : {}),
     };
     for (const [name, value] of Object.entries(this.options.env ?? {})) {
       if (value === undefined) delete env[name];
       else env[name] = value;
     }
     this.buildFolders.noteExisting();
-    const child = spawn("npm", ["--silent", ...args], {
+    const [program, args] = this.commandLine();
+    const child = spawn(program, args, {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -214,6 +243,11 @@ export class ServiceProcess {
     if (groupMembers(pgid).length > 0) signalGroup(pgid, "SIGKILL");
     await waitForExit(child, GONE_TIMEOUT_MS);
     this.buildFolders.remove();
+    // wrangler dev builds another Worker next to its config: nothing in it outlives the run.
+    const { worker } = this.options;
+    if (worker !== undefined)
+      rmSync(join(ROOT, dirname(worker), ".wrangler"), { recursive: true, force: true });
+    if (this.options.persistTo === undefined) rmSync(this.persistTo, { recursive: true, force: true });
     return child.exitCode;
   }
 

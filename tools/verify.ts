@@ -3,7 +3,6 @@
 // `verified N bids, head <hash>` (exit 0) or the first seq that does not match and why (exit 1).
 // FILE: a saved 201 receipt (JSON); --receipt may be given several times.
 import { readFileSync } from "node:fs";
-import { defaultApiUrl, parseOptions, runCommand, sessionIdOption, UsageError } from "../load/args.js";
 import {
   describeVerification,
   type SavedReceipt,
@@ -11,6 +10,7 @@ import {
   VerifyError,
   verifyBidLog,
 } from "./bid-log-verifier.js";
+import { defaultApiUrl, parseOptions, runCommand, UsageError } from "./cli.js";
 import { errorMessage } from "./net.js";
 
 const USAGE = `usage: npm run verify -- --session ID [--url http://127.0.0.1:\${PORT:-8787}] [--receipt FILE ...]`;
@@ -53,8 +53,11 @@ runCommand("verify", USAGE, async () => {
     url: { type: "string" },
     receipt: { type: "string", multiple: true },
   });
-  if (options.session === undefined) throw new UsageError("--session is required");
-  const sessionId = sessionIdOption(options.session);
+  const sessionId = options.session;
+  if (sessionId === undefined) throw new UsageError("--session is required");
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sessionId)) {
+    throw new UsageError(`--session must be a session id (a UUID), not ${sessionId}`);
+  }
   const baseUrl = serviceUrl(options.url ?? defaultApiUrl());
   const receipts = (options.receipt ?? []).map(readReceipt);
   try {

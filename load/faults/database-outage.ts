@@ -4,19 +4,19 @@
 // the object's stats must show pending bids rising and flush failures
 // counting; after the database is back every bid acknowledged meanwhile must
 // reach PostgreSQL.
-import { outcomeLabel } from "../http-client.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { setWireProxy } from "../../tools/pg-wire-proxy.js";
+import { consistencyFigures } from "../bids/consistency.js";
+import { outcomeLabel } from "../kit/http.js";
 import {
-  consistencyFigures,
   consistencyProblems,
   logConsistency,
   type ScenarioContext,
   type ScenarioOutcome,
   SessionLoad,
   StatsPoller,
-  sleep,
   unexpectedBidOutcomes,
 } from "./harness.js";
-import { controlProxy } from "./stack.js";
 
 const USERS = 60;
 const RATE = 60;
@@ -47,7 +47,7 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
   await sleep(LEAD_MS);
   const before = await api.stats(session.id);
   const acksBefore = load.acknowledged;
-  await controlProxy(stack.proxy, "down");
+  await setWireProxy(stack.proxy.controlUrl, "down");
   const downAt = Date.now() - startedAt;
   log("PostgreSQL unreachable (pg wire proxy down)");
 
@@ -73,10 +73,10 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
     `GET /health ${health.status}, GET leaderboard ${outcomeLabel(boardDuringOutage)} during the outage` +
       (namesCached === null ? " (no cache)" : ` (${namesCached}/${USERS} names in the cache)`),
   );
-  await sleep(startedAt + downAt + OUTAGE_MS - Date.now());
+  await sleep(Math.max(0, startedAt + downAt + OUTAGE_MS - Date.now()));
 
   const acksDuring = load.acknowledged - acksBefore;
-  await controlProxy(stack.proxy, "up");
+  await setWireProxy(stack.proxy.controlUrl, "up");
   const upWallClock = Date.now();
   const upAt = upWallClock - startedAt;
   // The poller's last read before the end of the cut: a read of its own here would stretch the outage.

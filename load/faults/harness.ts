@@ -3,25 +3,18 @@
 // leaderboard as the bids say it should be, the end of the session (maximum
 // bids raising each other, then an admin's PATCH), and the consistency check,
 // automatic raises and results included.
-import { randomBytes } from "node:crypto";
-import pg from "pg";
+import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { AdminFigures } from "../admin-figures.js";
-import { signAdminToken, signUserToken } from "../admin-token.js";
-import { BiddingApi, firstRaise, type Session } from "../api.js";
-import {
-  BidReceiptSchema,
-  type Leaderboard,
-  LeaderboardSchema,
-  SessionSchema,
-  type SessionStats,
-} from "../api-schemas.js";
-import { placeBid } from "../bid-client.js";
-import { BidLedger } from "../bid-ledger.js";
-import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../consistency.js";
-import { expectJson, HttpClient } from "../http-client.js";
-import { type Bidder, OpenLoopBidders, type OpenLoopResult } from "../open-loop.js";
-import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+import { BidReceiptV1Schema, type LeaderboardSchema } from "../../src/api/contract.js";
+import { withClient } from "../../tools/pg-client.js";
+import { type ConsistencyReport, checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
+import { BidLedger } from "../bids/ledger.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
+import { OpenLoopBidders, type OpenLoopResult } from "../bids/open-loop.js";
+import { FAULT_BID_ATTEMPTS, placeBid } from "../bids/place-bid.js";
+import { AdminFigures, type SessionStats } from "../kit/admin-figures.js";
+import { BiddingApi, type CreatedBidder, type Session, signAdminToken } from "../kit/api.js";
+import { expectJson, HttpClient } from "../kit/http.js";
 import type { FaultStack } from "./stack.js";
 
 export type ScenarioStatus = "PASS" | "FAIL" | "SKIP";
@@ -54,33 +47,25 @@ export interface ScenarioContext {
   log: (line: string) => void;
 }
 
-export interface LoadUser extends Bidder {
-  username: string;
-}
+export type LoadUser = CreatedBidder;
 
-/** Bids get a 10 s answer timeout (a killed server resets at once; a live one answers in milliseconds). */
-export const FAULT_BID_ATTEMPTS = { timeoutMs: 10_000, maxAttempts: 3 };
 const TOKEN_SECONDS = 3600;
-const SESSION_MINUTES = 30;
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** A board row as the acknowledged bids imply it: when a bid was placed is not theirs to say. */
-export type ExpectedEntry = Omit<Leaderboard["entries"][number], "placedAt">;
+export type ExpectedEntry = Omit<z.infer<typeof LeaderboardSchema>["entries"][number], "placedAt">;
 
-export class FaultApi {
-  readonly client: HttpClient;
+/** The API of the run's own stack, as an admin: users it remembers (to clean their cache entries), sessions, figures. */
+export class FaultApi extends BiddingApi {
   readonly admin: AdminFigures;
-  private readonly api: BiddingApi;
 
   private constructor(
     readonly url: URL,
-    readonly adminToken: string,
+    adminToken: string,
     private readonly stack: FaultStack,
   ) {
-    this.client = new HttpClient(url, { maxSockets: 8 });
-    this.admin = new AdminFigures(this.client, adminToken);
-    this.api = new BiddingApi(this.client);
+    const client = new HttpClient(url, { maxSockets: 8 });
+    super(client, adminToken);
+    this.admin = new AdminFigures(client, adminToken);
   }
 
   static async create(stack: FaultStack): Promise<FaultApi> {
@@ -88,53 +73,17 @@ export class FaultApi {
   }
 
   async createUsers(count: number, label: string): Promise<LoadUser[]> {
-    const tag = `${label}${randomBytes(3).toString("hex")}`;
-    const created = await this.api.createUsers(
-      this.adminToken,
+    const tag = `${label}${Date.now().toString(36).slice(-5)}`;
+    const users = await this.createBidders(
       Array.from({ length: count }, (_, i) => `${tag}_${i + 1}`),
+      TOKEN_SECONDS,
     );
-    const users: LoadUser[] = [];
-    for (const user of created) {
-      this.stack.createdUserIds.add(user.id);
-      users.push({ ...user, token: await signUserToken(user.id, TOKEN_SECONDS) });
-    }
+    for (const user of users) this.stack.createdUserIds.add(user.id);
     return users;
-  }
-
-  createSession(title: string): Promise<Session> {
-    const startsAt = new Date();
-    return this.api.createSession(this.adminToken, {
-      title,
-      startsAt: startsAt.toISOString(),
-      endsAt: new Date(startsAt.getTime() + SESSION_MINUTES * 60_000).toISOString(),
-      minBid: 100,
-      minIncrement: 1,
-    });
   }
 
   stats(sessionId: string): Promise<SessionStats> {
     return this.admin.stats(sessionId);
-  }
-
-  /** Ends the session now, as an admin's PATCH does. */
-  async endSession(sessionId: string): Promise<Session> {
-    const path = `/v1/sessions/${sessionId}`;
-    const response = await this.client.request("PATCH", path, {
-      token: this.adminToken,
-      body: { endsAt: new Date().toISOString() },
-      timeoutMs: 10_000,
-    });
-    return expectJson(response, 200, SessionSchema, `PATCH ${path}`);
-  }
-
-  async leaderboard(sessionId: string, limit = 100): Promise<{ board: Leaderboard; ms: number }> {
-    const started = performance.now();
-    const path = `/v1/sessions/${sessionId}/leaderboard?limit=${limit}`;
-    const response = await this.client.request("GET", path, { timeoutMs: 10_000 });
-    return {
-      board: expectJson(response, 200, LeaderboardSchema, `GET ${path}`),
-      ms: performance.now() - started,
-    };
   }
 
   close(): void {
@@ -151,7 +100,7 @@ export class SessionLoad {
     readonly api: FaultApi,
     readonly session: Session,
   ) {
-    this.ledger = new BidLedger(firstRaise(session), session.minIncrement, randomBytes(4).toString("hex"));
+    this.ledger = new BidLedger(session);
   }
 
   /** Every user's first bid, all at once; returns the users whose bid was not acknowledged. */
@@ -211,7 +160,7 @@ export class SessionLoad {
   async finish(users: readonly LoadUser[]): Promise<void> {
     const [first, second] = users.slice(-2);
     if (!first || !second) throw new Error("ending a session with maximum bids needs two users");
-    const { board } = await this.api.leaderboard(this.session.id, 1);
+    const board = await this.api.leaderboard(this.session.id, 1);
     const top = board.entries[0]?.amount ?? this.session.minBid;
     const step = this.session.minIncrement;
     // first leads; second's lower maximum raises first over it; second's higher one raises both again.
@@ -227,7 +176,7 @@ export class SessionLoad {
         body: { maxAmount },
         timeoutMs: FAULT_BID_ATTEMPTS.timeoutMs,
       });
-      this.ledger.acknowledgeMaximum(expectJson(response, 201, BidReceiptSchema, `POST ${path} (maximum)`));
+      this.ledger.acknowledgeMaximum(expectJson(response, 201, BidReceiptV1Schema, `POST ${path} (maximum)`));
     }
     await this.api.endSession(this.session.id);
   }
@@ -242,8 +191,7 @@ export class SessionLoad {
       databaseUrl: stack.databaseUrl,
       sessionId: this.session.id,
       sinceSeq: 0,
-      acknowledged: this.ledger.acknowledged(),
-      unresolved: this.ledger.unresolved(),
+      ledger: this.ledger,
       admin: this.api.admin,
       flushTimeoutMs,
     });
@@ -270,7 +218,7 @@ export class SessionLoad {
 
 /** Differences between the board served and the one expected, as readable lines (empty when equal). */
 export function compareBoards(
-  served: Leaderboard,
+  served: z.infer<typeof LeaderboardSchema>,
   expected: readonly ExpectedEntry[],
   limit: number,
 ): string[] {
@@ -346,39 +294,15 @@ export class StatsPoller {
 
 /** The highest seq of the session in bid_events (0 when none), read straight from PostgreSQL. */
 export async function maxStoredSeq(databaseUrl: string, sessionId: string): Promise<number> {
-  const client = new pg.Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-  });
-  try {
-    await client.connect();
-    const result = await client.query(
-      "SELECT coalesce(max(seq), 0)::text AS seq FROM bid_events WHERE session_id = $1",
-      [sessionId],
-    );
-    return Number(z.object({ seq: z.string() }).parse(result.rows[0]).seq);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** The consistency report's figures, for the JSON report (the full lists only when something is wrong). */
-export function consistencyFigures(report: ConsistencyReport): Record<string, unknown> {
-  return report.ok
-    ? {
-        ok: true,
-        lost: report.lost,
-        acknowledged: report.acknowledged,
-        eventRows: report.eventRows,
-        autoRows: report.autoRows,
-        objectSeq: report.objectSeq,
-        results: report.results,
-        explainedExtraRows: report.extraRows.explained.length,
-        pendingAfterWait: report.pendingAfterWait,
-        waitedMs: report.waitedMs,
-      }
-    : { ...report };
+  const result = await withClient(
+    databaseUrl,
+    (client) =>
+      client.query("SELECT coalesce(max(seq), 0)::text AS seq FROM bid_events WHERE session_id = $1", [
+        sessionId,
+      ]),
+    { statementTimeoutMs: 10_000 },
+  );
+  return Number(z.object({ seq: z.string() }).parse(result.rows[0]).seq);
 }
 
 /**

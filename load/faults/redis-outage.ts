@@ -7,14 +7,16 @@
 // say, usernames included (from PostgreSQL, one query per read, never one
 // per user). Afterwards the cache must serve again.
 
+import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../tools/net.js";
-import type { OpenLoopResult } from "../open-loop.js";
-import { formatMs } from "../percentiles.js";
-import { runReaders } from "../readers.js";
-import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../request-metrics.js";
+import { readWireCounters, setWireProxy } from "../../tools/pg-wire-proxy.js";
+import { consistencyFigures } from "../bids/consistency.js";
+import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
+import type { OpenLoopResult } from "../bids/open-loop.js";
+import { runReaders } from "../bids/readers.js";
+import { formatMs } from "../kit/report.js";
 import {
   compareBoards,
-  consistencyFigures,
   consistencyProblems,
   type FaultApi,
   type LoadUser,
@@ -22,10 +24,9 @@ import {
   type ScenarioContext,
   type ScenarioOutcome,
   SessionLoad,
-  sleep,
   unexpectedBidOutcomes,
 } from "./harness.js";
-import { type CachePath, controlProxy, type FaultStack, proxyStatements } from "./stack.js";
+import type { CachePath, FaultStack } from "./stack.js";
 import type { GateMode, TcpGate } from "./tcp-gate.js";
 
 const WARM_USERS = 40;
@@ -89,33 +90,15 @@ async function checkBoard(
   }
   const expected = load.expectedBoard(usernames);
   for (let i = 0; i < reads; i++) {
-    await controlProxy(stack.proxy, "reset");
-    const { board, ms } = await api.leaderboard(load.session.id, 100);
-    check.statementsPerRead.push(await proxyStatements(stack.proxy));
+    await setWireProxy(stack.proxy.controlUrl, "reset");
+    const started = performance.now();
+    const board = await api.leaderboard(load.session.id, 100);
+    const ms = performance.now() - started;
+    check.statementsPerRead.push((await readWireCounters(stack.proxy.controlUrl)).statements);
     check.readMs.push(Math.round(ms));
     check.mismatches.push(...compareBoards(board, expected, 100));
   }
   return check;
-}
-
-/** Waits until the Worker's path to the cache answers PING again (the adapter reconnects to Redis on its own schedule). */
-async function waitForCache(cache: CachePath): Promise<boolean> {
-  const deadline = Date.now() + CACHE_RECOVERY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(cache.restUrl, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${cache.restToken}` },
-        body: JSON.stringify(["PING"]),
-        signal: AbortSignal.timeout(1_000),
-      });
-      if (response.ok) return true;
-    } catch {
-      // Not yet.
-    }
-    await sleep(200);
-  }
-  return false;
 }
 
 /** What the Worker's path to the cache answers now, in a few words (the fault is real when this is not a 200). */
@@ -131,6 +114,14 @@ async function probeCache(cache: CachePath): Promise<string> {
   } catch (error) {
     return errorMessage(error);
   }
+}
+
+/** Waits until the Worker's path to the cache answers PING again (the adapter reconnects to Redis on its own schedule). */
+async function waitForCache(cache: CachePath): Promise<boolean> {
+  for (const deadline = Date.now() + CACHE_RECOVERY_TIMEOUT_MS; Date.now() < deadline; await sleep(200)) {
+    if ((await probeCache(cache)).startsWith("200")) return true;
+  }
+  return false;
 }
 
 async function cachedNames(cache: CachePath, users: readonly LoadUser[]): Promise<number> {

@@ -1,7 +1,7 @@
 // The fault run's own stack, on free ports so it never meets a developer's
 // `npm run dev`:
 //   scratch database on DATABASE_URL's server, migrated through the proxy
-//   pg wire proxy (test/support) ── the Worker's only way to PostgreSQL
+//   pg wire proxy (tools/) ── the Worker's only way to PostgreSQL
 //   [Redis ── gate ── Upstash adapter ── gate] ── the Worker's username cache
 //   the service (`npm start`, or `npm run dev` with --runner dev) with --persist-to a
 //   temp folder that survives a restart
@@ -11,16 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { DEFAULT_CACHE_NAMESPACE, usernameCacheKey } from "../../src/api/username-cache-key.js";
-import { type PgWireProxy, startPgWireProxy } from "../../test/support/pg-wire-proxy.js";
 import { migrateDatabase } from "../../tools/db-migrate.js";
 import { errorMessage, redactUrl } from "../../tools/net.js";
 import { type ClientOptions, withClient } from "../../tools/pg-client.js";
+import { type PgWireProxy, startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { declaredSecrets } from "../../tools/serve.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
-import type { Cleanups } from "./cleanups.js";
+import type { Cleanups } from "../kit/cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 
 const HOST = "127.0.0.1";
@@ -184,9 +184,7 @@ export async function startStack(opts: {
   });
   cleanups.add(
     worker.command,
-    async () => {
-      await worker.stop();
-    },
+    () => worker.stop(),
     () => worker.killNow(),
   );
   await worker.start();
@@ -204,27 +202,4 @@ export async function startStack(opts: {
     flushIntervalMs: FLUSH_INTERVAL_MS,
     createdUserIds,
   };
-}
-
-/** The pg wire proxy's control API: POST /down, POST /up, POST /reset, GET /counters. */
-export async function controlProxy(proxy: PgWireProxy, route: "down" | "up" | "reset"): Promise<void> {
-  const response = await fetch(`${proxy.controlUrl}/${route}`, {
-    method: "POST",
-    signal: AbortSignal.timeout(5_000),
-  });
-  if (!response.ok) throw new Error(`pg wire proxy: POST /${route} answered ${response.status}`);
-}
-
-export async function proxyStatements(proxy: PgWireProxy): Promise<number> {
-  const response = await fetch(`${proxy.controlUrl}/counters`, { signal: AbortSignal.timeout(5_000) });
-  const body: unknown = await response.json();
-  if (
-    typeof body === "object" &&
-    body !== null &&
-    "statements" in body &&
-    typeof body.statements === "number"
-  ) {
-    return body.statements;
-  }
-  throw new Error("pg wire proxy: GET /counters gave no statement count");
 }

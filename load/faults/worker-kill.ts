@@ -5,15 +5,15 @@
 // a bid acknowledged with 201 must never be lost. Bids acknowledged but not
 // yet flushed at the kill sit in the object's SQLite: the persisted alarm
 // must flush them after the restart without any new request waking the object.
+import { setTimeout as sleep } from "node:timers/promises";
+import { consistencyFigures } from "../bids/consistency.js";
 import {
-  consistencyFigures,
   consistencyProblems,
   logConsistency,
   maxStoredSeq,
   type ScenarioContext,
   type ScenarioOutcome,
   SessionLoad,
-  sleep,
   unexpectedBidOutcomes,
 } from "./harness.js";
 
@@ -25,7 +25,7 @@ const AFTER_KILL_MS = 3_000;
 const AFTER_RESTART_MS = 5_000;
 const ALARM_TIMEOUT_MS = 30_000;
 const FLUSH_TIMEOUT_MS = 30_000;
-/** How http-client labels a bid that got no answer because the server was gone. */
+/** How kit/http.ts labels a bid that got no answer because the server was gone. */
 const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
 
 export async function workerKill({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { basename, join } from "node:path";
-import { formatTable } from "../table.js";
+import { formatTable } from "../../tools/table.js";
 
 interface CallFrame {
   functionName: string;
@@ -65,24 +65,29 @@ const FILE_BUCKETS: [RegExp, Bucket][] = [
     BUCKETS[2],
   ],
   [
-    /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator|@asteasolutions\/zod-to-openapi)\/|hono\/dist\/validator\/|^src\/http\/(schemas|contract)\.ts$/,
+    /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator|@asteasolutions\/zod-to-openapi)\/|hono\/dist\/validator\/|^src\/api\/(schemas|contract|currencies)\.ts$/,
     BUCKETS[1],
   ],
   [/hono\/dist\/utils\/body\.js/, BUCKETS[3]],
-  [/node_modules\/hono\/|node_modules\/@hono\/|^src\/http\/|^src\/worker\.ts$|^src\/routes\//, BUCKETS[0]],
-  [/^src\/objects\/session-client\.ts$/, BUCKETS[4]],
-  [/^src\/objects\/(session-store|store-migrations)\.ts$/, BUCKETS[6]],
-  [/^src\/objects\/(postgres-)?flush\.ts$|^src\/db\//, BUCKETS[7]],
-  [/^src\/observability\//, BUCKETS[9]],
-  [/^src\/objects\/|^src\/bidding\/|^src\/config\.ts$/, BUCKETS[5]],
+  [
+    /node_modules\/hono\/|node_modules\/@hono\/|^src\/http\/|^src\/api\/problem\.ts$|^src\/worker\.ts$|^src\/routes\//,
+    BUCKETS[0],
+  ],
+  [/^src\/session-client\//, BUCKETS[4]],
+  [/^src\/objects\/(session-store|store-migrations|sql-rows|request-rows|outbox-rows)\.ts$/, BUCKETS[6]],
+  [/^src\/objects\/(postgres-flusher|flush-progress)\.ts$|^src\/db\//, BUCKETS[7]],
+  [/^src\/observability\/|^src\/objects\/session-log\.ts$/, BUCKETS[9]],
+  [/^src\/objects\/|^src\/bidding\/|^src\/config\//, BUCKETS[5]],
   [
     /node_modules\/(pg|pg-[a-z-]+|postgres-[a-z]+|drizzle-orm|@neondatabase\/serverless|pgpass|split2|xtend)\//,
     BUCKETS[7],
   ],
-  [/node_modules\/(@upstash|uncrypto)\/|^src\/users\//, BUCKETS[8]],
+  [/node_modules\/(@upstash|uncrypto)\/|^src\/users\/|^src\/api\/username-cache-key\.ts$/, BUCKETS[8]],
   [/wrangler\/templates\/|(^|\/)bundle-[A-Za-z0-9]+\/middleware-/, BUCKETS[10]],
   [/^src\/front-door\.ts$|^served\.ts$/, BUCKETS[11]],
-  [/^(node-internal|cloudflare-internal|node|internal):/, BUCKETS[12]],
+  // The rest of src/api/, the vocabulary both sides share (times, the object's RPC shapes), with
+  // the runtime's node-compat internals: their time counts where they were called from.
+  [/^(node-internal|cloudflare-internal|node|internal):|^src\/api\//, BUCKETS[12]],
 ];
 
 /**
@@ -92,7 +97,7 @@ const FILE_BUCKETS: [RegExp, Bucket][] = [
  * to that call's bucket.
  */
 const LINE_BUCKETS: [RegExp, Bucket][] = [
-  [/\.getByName\(|\.idFromName\(|\bsessionObject\(|\.placeBids?\(|\.myBid\(|\.getSession\(/, BUCKETS[4]],
+  [/\.(getByName|idFromName|placeBids?|myBid|standing|getSession)\(|\bsessionObject\(/, BUCKETS[4]],
   [/\bsql\.exec\(|transactionSync\(/, BUCKETS[6]],
   [/\bJSON\.(parse|stringify)\(|\.json\(\)/, BUCKETS[3]],
   [/crypto\.subtle\./, BUCKETS[2]],
@@ -100,10 +105,10 @@ const LINE_BUCKETS: [RegExp, Bucket][] = [
 ];
 
 /**
- * Files whose frames make a sample the object's rather than the Worker's: src/objects/ except the
- * Worker's side of the calls (the stub helpers).
+ * Files whose frames make a sample the object's rather than the Worker's: its parts (src/objects/)
+ * and its rules (src/bidding/). The Worker's side of the calls is src/session-client/.
  */
-const OBJECT_FILES = /^src\/objects\/(?!session-client\.ts$)|^src\/bidding\//;
+const OBJECT_FILES = /^src\/objects\/|^src\/bidding\//;
 
 /** Native functions (no script) that name their own bucket; the rest take their caller's. */
 const NATIVE_BUCKETS: [RegExp, Bucket][] = [
@@ -112,7 +117,7 @@ const NATIVE_BUCKETS: [RegExp, Bucket][] = [
   [/^(exec|transactionSync|transaction|toArray|one|raw)$/, BUCKETS[6]],
   [/^(log|error|warn|info|debug|writeDataPoint)$/, BUCKETS[9]],
   [
-    /^(getByName|idFromName|idFromString|newUniqueId|placeBid|placeBids|myBid|getSession|updateSession|initialize|leaderboard|stats|board)$/,
+    /^(getByName|idFromName|idFromString|newUniqueId|placeBid|placeBids|myBid|standing|getSession|updateSession|initialize|leaderboard|stats|board)$/,
     BUCKETS[4],
   ],
 ];

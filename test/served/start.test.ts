@@ -17,12 +17,12 @@ import {
   LeaderboardSchema,
   SessionSchema,
 } from "../../src/api/contract.js";
+import { startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { ServiceProcess } from "../../tools/service-process.js";
 import { signToken } from "../../tools/token.js";
-import { startPgWireProxy } from "../support/pg-wire-proxy.js";
-import { hasValidSignature } from "../support/webhook-signature.js";
+import { hasValidSignature } from "../../tools/webhook-signature.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const secret = randomBytes(24).toString("hex");

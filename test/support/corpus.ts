@@ -1,17 +1,17 @@
-// The bad-input corpus (load/corpus/) inside workerd: its requests go to the
+// The bad-input corpus (test/corpus/) inside workerd: its requests go to the
 // Worker through `exports.default.fetch`, its state queries through the
 // Worker's own database driver.
 import { env, exports } from "cloudflare:workers";
 import { z } from "zod";
-import type { SentRequest, Transport } from "../../load/corpus/request";
-import type { QueryRows } from "../../load/corpus/snapshot";
-import type { SignToken } from "../../load/corpus/tokens";
 import { withDatabase } from "../../src/db/client";
+import type { SentRequest, Transport } from "../corpus/request";
+import type { QueryRows } from "../corpus/snapshot";
+import type { SignToken } from "../corpus/tokens";
 import { tokenFor } from "./api";
 
 const ORIGIN = "http://bidding.test";
 
-/** What a `Request` changed of the case, or undefined: the split in load/corpus/raw-only.ts promised nothing. */
+/** What a `Request` changed of the case, or undefined: the split in test/corpus/raw-only.ts promised nothing. */
 function changedByRequest(request: Request, sent: SentRequest): string | undefined {
   const url = new URL(request.url);
   if (`${url.pathname}${url.search}` !== sent.target) return `the target became ${url.pathname}${url.search}`;

@@ -6,8 +6,8 @@
 // its own fetches and outages.
 import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Jwk, ProviderKeys } from "../../load/corpus/provider-tokens.js";
 import { closeServer, listen } from "../../tools/net.js";
+import type { Jwk, ProviderKeys } from "../corpus/provider-tokens.js";
 
 export interface JwksServer {
   /** The default key-set URL (`/jwks.json`). */

@@ -1,7 +1,7 @@
 // Tokens as the stand-in identity provider (test/support/jwks-server.ts)
 // would issue them, signed with its private keys by the corpus's JWS signer.
 import { inject } from "vitest";
-import { signJwt } from "../../load/corpus/provider-tokens";
+import { signJwt } from "../corpus/provider-tokens";
 
 export { signJwt };
 

@@ -3,7 +3,7 @@ import { inject } from "vitest";
 import { CreatedWebhookSchema, WebhookListSchema } from "../../src/api/contract";
 import { adminToken, call, uniqueName } from "./api";
 
-export { hasValidSignature } from "./webhook-signature";
+export { hasValidSignature } from "../../tools/webhook-signature";
 
 const ReceivedSchema = z.object({
   requests: z.array(

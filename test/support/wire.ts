@@ -1,6 +1,6 @@
 import { inject } from "vitest";
 
-/** The proxy in front of PostgreSQL for the "wire" project (test/support/pg-wire-proxy.ts). */
+/** The proxy in front of PostgreSQL for the "wire" project (tools/pg-wire-proxy.ts). */
 async function control(
   method: "GET" | "POST",
   path: string,

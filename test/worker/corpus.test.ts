@@ -1,22 +1,17 @@
-// The bad-input corpus (load/corpus/*) through the Worker: every case a
+// The bad-input corpus (test/corpus/*) through the Worker: every case a
 // Request can carry must be answered with the 4xx problem document it
 // expects, and change nothing, in PostgreSQL or in the fixture sessions'
 // objects. The cases that need a raw socket run live (`npm run corpus`).
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { CorpusApi } from "../../load/corpus/api";
-import { runControls } from "../../load/corpus/controls";
-import { type CaseResult, CaseRunner } from "../../load/corpus/execute";
-import {
-  createFixtures,
-  FIXTURE_SESSIONS,
-  type Fixtures,
-  placeholderValues,
-} from "../../load/corpus/fixtures";
-import { useProviderKeys } from "../../load/corpus/provider-tokens";
-import { type BuiltCase, buildCases } from "../../load/corpus/raw-only";
-import { RequestBuilder } from "../../load/corpus/request";
-import { diffStates, namesSent, StateReader } from "../../load/corpus/snapshot";
-import { THEMES } from "../../load/corpus/themes";
+import { CorpusApi } from "../corpus/api";
+import { runControls } from "../corpus/controls";
+import { type CaseResult, CaseRunner } from "../corpus/execute";
+import { createFixtures, FIXTURE_SESSIONS, type Fixtures, placeholderValues } from "../corpus/fixtures";
+import { useProviderKeys } from "../corpus/provider-tokens";
+import { type BuiltCase, buildCases } from "../corpus/raw-only";
+import { RequestBuilder } from "../corpus/request";
+import { diffStates, namesSent, StateReader } from "../corpus/snapshot";
+import { THEMES } from "../corpus/themes";
 import { queryRows, signTestToken, workerTransport } from "../support/corpus";
 import { fireAlarm } from "../support/objects";
 

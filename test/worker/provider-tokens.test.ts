@@ -5,10 +5,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { providerToken as corpusProviderToken, useProviderKeys } from "../../load/corpus/provider-tokens";
-import { TokenKit } from "../../load/corpus/tokens";
 import { BidReceiptSchema } from "../../src/api/contract";
 import worker from "../../src/worker";
+import { providerToken as corpusProviderToken, useProviderKeys } from "../corpus/provider-tokens";
+import { TokenKit } from "../corpus/tokens";
 import { call, createSession, createUsers, readResponse, type Session, tokenFor } from "../support/api";
 import { signTestToken } from "../support/corpus";
 import {
@@ -267,7 +267,7 @@ describe("provider tokens refused with 401 problem documents", () => {
   });
 });
 
-describe("the corpus's provider tokens (load/corpus/provider-tokens.ts)", () => {
+describe("the corpus's provider tokens (test/corpus/provider-tokens.ts)", () => {
   it("sign tokens the Worker accepts once given the stand-in provider's keys", async () => {
     const kit = await TokenKit.create(
       inject("jwtSecret"),

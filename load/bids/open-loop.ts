@@ -1,0 +1,151 @@
+// The open-loop bid generator: bids leave on a fixed schedule whatever the
+// server's answers, each user raising its own bid. Latency is measured from
+// the time a bid was due, so a slow server (or a slow client) shows up in
+// the figures instead of quietly lowering the offered rate.
+
+import type { Bidder } from "../kit/api.js";
+import { HttpClient } from "../kit/http.js";
+import { type LatencySummary, summarize } from "../kit/report.js";
+import type { BidLedger } from "./ledger.js";
+import type { RequestMetrics } from "./metrics.js";
+import { type BidAttemptOptions, DEFAULT_BID_ATTEMPTS, placeBid } from "./place-bid.js";
+
+export interface OpenLoopPlan {
+  sessionId: string;
+  ratePerSecond: number;
+  durationMs: number;
+  ledger: BidLedger;
+  metrics: RequestMetrics;
+  /** DEFAULT_BID_ATTEMPTS when left out. */
+  attempts?: Omit<BidAttemptOptions, "onRetry">;
+  signal: AbortSignal;
+}
+
+export interface OpenLoopResult {
+  scheduled: number;
+  sent: number;
+  /** From the start to the last send: the duration, unless the run was stopped early. */
+  scheduleMs: number;
+  /** How late bids left against their schedule: large values mean the client could not keep up. */
+  sendLagMs: LatencySummary;
+  /** From the last scheduled bid to the last answer. */
+  drainMs: number;
+}
+
+const CONNECT_CONCURRENCY = 50;
+
+export class OpenLoopBidders {
+  private readonly clients: HttpClient[];
+  private pending = 0;
+
+  /**
+   * `connectionPerBidder`: every bidder has its own keep-alive connection, as
+   * separate clients would; otherwise all share one pool of as many sockets.
+   * Either way there are at most as many connections as bidders: when the server
+   * falls behind, bids wait in the client (their latency still counts from
+   * when they were due) instead of piling up thousands of connections on it.
+   */
+  constructor(
+    url: URL,
+    private readonly bidders: readonly Bidder[],
+    connectionPerBidder: boolean,
+  ) {
+    if (connectionPerBidder) {
+      this.clients = bidders.map(() => new HttpClient(url, { maxSockets: 1 }));
+    } else {
+      const shared = new HttpClient(url, { maxSockets: bidders.length });
+      this.clients = bidders.map(() => shared);
+    }
+  }
+
+  /** Opens the connections (one per bidder, or the pool's first) before the clock starts; returns the failures. */
+  async connect(sessionId: string): Promise<number> {
+    const clients = [...new Set(this.clients)];
+    let next = 0;
+    let failures = 0;
+    const worker = async () => {
+      while (next < clients.length) {
+        const client = clients[next++];
+        if (!client) break;
+        try {
+          await client.request("GET", `/v1/sessions/${sessionId}`, { timeoutMs: 10_000 });
+        } catch {
+          failures += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, clients.length) }, worker));
+    return failures;
+  }
+
+  /** Bids sent or waiting for their bidder's connection, not yet answered. */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  async run(plan: OpenLoopPlan): Promise<OpenLoopResult> {
+    const total = Math.max(1, Math.round((plan.ratePerSecond * plan.durationMs) / 1000));
+    const intervalMs = 1000 / plan.ratePerSecond;
+    const lags: number[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const start = performance.now();
+    let sent = 0;
+
+    const send = (index: number, dueAt: number) => {
+      const slot = index % this.bidders.length;
+      const bidder = this.bidders[slot];
+      const client = this.clients[slot];
+      if (!bidder || !client) return;
+      const bid = plan.ledger.plan(bidder.id);
+      plan.metrics.offer();
+      lags.push(performance.now() - dueAt);
+      sent += 1;
+      this.pending += 1;
+      const done = placeBid(client, plan.sessionId, bidder.token, bid, plan.ledger, {
+        ...(plan.attempts ?? DEFAULT_BID_ATTEMPTS),
+        onRetry: (outcome) => plan.metrics.attemptFailed(outcome),
+      })
+        .catch((error: unknown) => ({
+          status: null,
+          label: `client_error ${error instanceof Error ? error.message : String(error)}`,
+        }))
+        .then((outcome) => {
+          plan.metrics.complete(performance.now() - dueAt, outcome);
+          this.pending -= 1;
+          inFlight.delete(done);
+        });
+      inFlight.add(done);
+    };
+
+    await new Promise<void>((resolve) => {
+      let index = 0;
+      const tick = () => {
+        const now = performance.now();
+        // Everything due by now leaves now, even after a stall: the schedule is not renegotiated.
+        while (index < total && start + index * intervalMs <= now) {
+          send(index, start + index * intervalMs);
+          index += 1;
+        }
+        if (index >= total || plan.signal.aborted) {
+          resolve();
+          return;
+        }
+        setTimeout(tick, Math.max(0, start + index * intervalMs - performance.now()));
+      };
+      tick();
+    });
+    const lastScheduledAt = performance.now();
+    await Promise.all([...inFlight]);
+    return {
+      scheduled: total,
+      sent,
+      scheduleMs: lastScheduledAt - start,
+      sendLagMs: summarize(lags),
+      drainMs: performance.now() - lastScheduledAt,
+    };
+  }
+
+  close(): void {
+    for (const client of new Set(this.clients)) client.close();
+  }
+}

@@ -1,0 +1,346 @@
+// npm run load -- [--run load/results/run.json] [--users 1000] [--rate 300] [--duration 60s]
+//   [--readers 5] [--watchers 0] [--cpu-tree PID] [--database-url URL]
+// The open-loop load test: bids at a fixed rate from the run file's users,
+// leaderboard readers, live WebSocket watchers, a live line every second, a
+// summary, a JSON report, and the consistency check against PostgreSQL.
+import { checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
+import { BidLedger } from "../bids/ledger.js";
+import { RequestMetrics, type SecondSample } from "../bids/metrics.js";
+import { OpenLoopBidders } from "../bids/open-loop.js";
+import { DEFAULT_BID_ATTEMPTS } from "../bids/place-bid.js";
+import { runReaders } from "../bids/readers.js";
+import { AdminFigures, type FiguresSnapshot } from "../kit/admin-figures.js";
+import { BiddingApi, type BidReceipt, firstRaise } from "../kit/api.js";
+import * as cli from "../kit/cli.js";
+import { CpuMeter, type CpuWindow, cpuTreeOption, describeCpu } from "../kit/cpu.js";
+import { HttpClient } from "../kit/http.js";
+import { formatMs, type LatencySummary, writeReport } from "../kit/report.js";
+import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
+import { formatLiveLine } from "./live-line.js";
+import { outcomesTable, summaryTable } from "./summary.js";
+import { LiveWatchers, type WatchersSecond, type WatchersTotals } from "./watchers.js";
+
+const USAGE = `usage: npm run load -- [--run ${DEFAULT_RUN_FILE}] [--users 1000] [--rate 300] [--duration 60s]
+                    [--readers 5] [--read-interval 1s] [--database-url URL (else DATABASE_URL)]
+                    [--connections shared|per-bidder] [--timeout 30s]
+                    [--raises own|top] [--watchers 0] [--watcher-sample 5] [--authenticated-watchers]
+                    [--cpu-tree PID[,PID] (e.g. npm run dev's pid)]`;
+
+/** After the last answer, how long the watchers wait for the boards that show the last bids. */
+const WATCHER_GRACE_MS = 1_000;
+
+async function main(): Promise<number> {
+  const values = cli.parseOptions({
+    run: { type: "string" },
+    users: { type: "string" },
+    rate: { type: "string" },
+    duration: { type: "string" },
+    readers: { type: "string" },
+    "read-interval": { type: "string" },
+    "database-url": { type: "string" },
+    connections: { type: "string" },
+    timeout: { type: "string" },
+    watchers: { type: "string" },
+    "watcher-sample": { type: "string" },
+    "authenticated-watchers": { type: "boolean" },
+    raises: { type: "string" },
+    "cpu-tree": { type: "string" },
+  });
+  const runPath = values.run ?? DEFAULT_RUN_FILE;
+  const run = readRunFile(runPath);
+  const url = cli.loopbackApiUrl(run.url);
+  const databaseUrl = cli.databaseUrlOption(values["database-url"]);
+  const userCount = cli.integerOption("users", values.users, run.users.length, {
+    min: 1,
+    max: run.users.length,
+  });
+  const rate = cli.integerOption("rate", values.rate, 300, { min: 1, max: 20_000 });
+  const durationMs = cli.durationOption("duration", values.duration, 60_000, {
+    minMs: 1000,
+    maxMs: 3_600_000,
+  });
+  const readerCount = cli.integerOption("readers", values.readers, 5, { min: 0, max: 200 });
+  const readIntervalMs = cli.durationOption("read-interval", values["read-interval"], 1000, {
+    minMs: 10,
+    maxMs: 60_000,
+  });
+  const timeoutMs = cli.durationOption("timeout", values.timeout, DEFAULT_BID_ATTEMPTS.timeoutMs, {
+    minMs: 100,
+    maxMs: 120_000,
+  });
+  const watcherCount = cli.integerOption("watchers", values.watchers, 0, { min: 0, max: 10_000 });
+  const watcherSample = cli.integerOption("watcher-sample", values["watcher-sample"], 5, {
+    min: 1,
+    max: Math.max(1, Math.min(50, watcherCount)),
+  });
+  const raises = cli.choiceOption("raises", values.raises, ["own", "top"]);
+  const authenticatedWatchers = values["authenticated-watchers"] === true;
+  if (authenticatedWatchers && (watcherCount === 0 || watcherCount > userCount)) {
+    throw new cli.UsageError(
+      "--authenticated-watchers signs watcher i in as bidder i: 1 <= --watchers <= --users",
+    );
+  }
+  const cpuRoots = cpuTreeOption(values["cpu-tree"]);
+  // One keep-alive pool sized for the load by default: through wrangler dev's proxy,
+  // 1000 mostly idle connections cost more than the bids themselves (see the bench).
+  const connections = cli.choiceOption("connections", values.connections, ["shared", "per-bidder"]);
+
+  const control = new HttpClient(url, { maxSockets: 4 });
+  const admin = new AdminFigures(control, run.adminToken);
+  const api = new BiddingApi(control, run.adminToken);
+  const session = await api.session(run.sessionId);
+  const endsInMs = Date.parse(session.endsAt) - Date.now();
+  if (session.status !== "active" || endsInMs < durationMs + 5_000) {
+    throw new cli.UsageError(
+      `session ${session.id} is ${session.status} and ends at ${session.endsAt}: too soon for this run; ` +
+        "create a new one with npm run load:setup",
+    );
+  }
+  const before = await admin.stats(session.id);
+  const watchers =
+    watcherCount === 0
+      ? undefined
+      : new LiveWatchers({
+          url,
+          sessionId: session.id,
+          count: watcherCount,
+          sampled: watcherSample,
+          limit: 50,
+          users: authenticatedWatchers ? run.users.slice(0, userCount) : [],
+        });
+  const onAcknowledged = watchers
+    ? (receipt: BidReceipt, replayed: boolean) =>
+        watchers.acknowledged(receipt, performance.timeOrigin + performance.now(), replayed)
+    : undefined;
+  const ledger = new BidLedger(session, { onAcknowledged, raises });
+  const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    console.log("\nstopping: no new bids; waiting for answers, then the check (Ctrl-C again to quit now)");
+    abort.abort();
+  });
+
+  console.log(
+    `load: ${rate} bids/s for ${durationMs / 1000} s from ${userCount} bidders (${connections} connections, raises: ${raises}), ` +
+      `${readerCount} leaderboard readers every ${readIntervalMs} ms\n` +
+      `      session ${session.id} at ${url.origin}; seq before: ${before.seq}; first raise ${firstRaise(session)}`,
+  );
+  const connectFailures = await bidders.connect(session.id);
+  if (connectFailures > 0) console.log(`load: ${connectFailures} bidders could not connect beforehand`);
+  if (watchers) {
+    const opened = await watchers.connect();
+    console.log(
+      `load: ${opened.opened} of ${watcherCount}${authenticatedWatchers ? " signed-in" : ""} watchers on /live ` +
+        `(${watcherSample} sampled for the delay) ` +
+        `in ${formatMs(opened.ms)}${opened.failed > 0 ? `, ${opened.failed} failed` : ""}`,
+    );
+  }
+
+  const bidMetrics = new RequestMetrics();
+  const readMetrics = new RequestMetrics();
+  const perSecond: {
+    bids: SecondSample;
+    reads: SecondSample;
+    inFlight: number;
+    pendingBids: number | null;
+    poolStatus: string | null;
+    watchers?: WatchersSecond;
+  }[] = [];
+  let figures: FiguresSnapshot | undefined;
+  let polling = false;
+  const takeSecond = () => {
+    const sample = {
+      bids: bidMetrics.takeSecond(),
+      reads: readMetrics.takeSecond(),
+      inFlight: bidders.inFlight,
+      watchers: watchers?.takeSecond(),
+    };
+    perSecond.push({
+      ...sample,
+      pendingBids: figures && !(figures.stats instanceof Error) ? figures.stats.pendingBids : null,
+      poolStatus: figures && !(figures.pool instanceof Error) ? figures.pool.status : null,
+    });
+    console.log(formatLiveLine(sample.bids, sample.inFlight, sample.reads, figures, sample.watchers));
+    if (!polling) {
+      polling = true;
+      void admin.snapshot(session.id).then((snapshot) => {
+        figures = snapshot;
+        polling = false;
+      });
+    }
+  };
+
+  const cpuMeter = cpuRoots.length > 0 ? new CpuMeter(cpuRoots) : undefined;
+  cpuMeter?.start();
+  const clientCpuBefore = process.cpuUsage();
+  const startedAt = Date.now();
+  const ticker = setInterval(takeSecond, 1000);
+  const [openLoop] = await Promise.all([
+    bidders.run({
+      sessionId: session.id,
+      ratePerSecond: rate,
+      durationMs,
+      ledger,
+      metrics: bidMetrics,
+      attempts: { ...DEFAULT_BID_ATTEMPTS, timeoutMs },
+      signal: abort.signal,
+    }),
+    runReaders({
+      url,
+      sessionId: session.id,
+      readers: readerCount,
+      intervalMs: readIntervalMs,
+      durationMs,
+      limit: 50,
+      metrics: readMetrics,
+      signal: abort.signal,
+    }),
+  ]);
+  clearInterval(ticker);
+  const finishedAt = Date.now();
+  // The server's CPU over the schedule and its answers, before anything the check costs.
+  const serverCpu: CpuWindow | undefined = cpuMeter?.stop();
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  takeSecond();
+  bidders.close();
+  const watcherTotals: WatchersTotals | undefined = await watchers?.finish(WATCHER_GRACE_MS);
+
+  const elapsedSeconds = (finishedAt - startedAt) / 1000;
+  const bidTotals = bidMetrics.totals();
+  const readTotals = readMetrics.totals();
+  console.log(
+    `\nsummary (${(openLoop.scheduleMs / 1000).toFixed(1)} s of schedule, ` +
+      `${elapsedSeconds.toFixed(1)} s until the last answer):`,
+  );
+  console.log(summaryTable(bidTotals, readTotals, Math.max(1, openLoop.scheduleMs) / 1000, elapsedSeconds));
+  console.log(`\n${outcomesTable(bidTotals, readTotals)}`);
+  console.log(
+    `\nclient: send lag p99 ${formatMs(openLoop.sendLagMs.p99)} (max ${formatMs(openLoop.sendLagMs.max)}), ` +
+      `last answer ${formatMs(openLoop.drainMs)} after the last send; ` +
+      `ledger: ${ledger.accepted} accepted, ${ledger.replayed} replayed, ${ledger.refused} refused, ` +
+      `${ledger.unresolved().length} unresolved`,
+  );
+  if (ledger.foreignReceipts.length > 0) {
+    console.log(`receipts for another user or amount than the bid sent: ${ledger.foreignReceipts.length}`);
+  }
+  if (watcherTotals) {
+    const w = watcherTotals;
+    const delays = (d: LatencySummary) =>
+      `${d.count} values, p50 ${formatMs(d.p50)}, p95 ${formatMs(d.p95)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}`;
+    console.log(
+      [
+        `watchers: ${w.opened} open, ${w.closedEarly} closed early, ${w.messages} messages ` +
+          `(per watcher min ${w.perWatcher.min}, median ${w.perWatcher.p50}, max ${w.perWatcher.max}), ` +
+          `${w.seqRegressions} seq regressions; on ${w.sampled} sampled watchers, the first board whose seq shows the bid:`,
+        `  bids ranked within the board, from the 201:       ${delays(w.delayMs)}`,
+        `  bids ranked within the board, from acceptance:    ${delays(w.acceptedToBoardMs)}`,
+        `  every bid, from the 201 (how stale boards get):   ${delays(w.delayAllBidsMs)}; ${w.unmatched} not shown by the end`,
+        `  by watcher (connection order), from the 201 / from acceptance: ${w.perSampled
+          .map(
+            (p) =>
+              `#${p.index} p50 ${formatMs(p.delayMs.p50)} / ${formatMs(p.acceptedToBoardMs.p50)}, ` +
+              `p99 ${formatMs(p.delayMs.p99)} / ${formatMs(p.acceptedToBoardMs.p99)}`,
+          )
+          .join("; ")}`,
+      ].join("\n"),
+    );
+    const o = w.outbid;
+    if (o) {
+      console.log(
+        [
+          `outbid: ${o.displaced} signed-in bidders displaced, ${o.told} told, ${o.displaced - o.told} not told, ` +
+            `${o.unexplained} messages no displacement explains, ${o.repeated} repeated`,
+          `  from the displacing bid's acceptance: ${delays(o.fromAcceptanceMs)}`,
+          `  from the displacing bid's 201:        ${delays(o.fromAckMs)}`,
+        ].join("\n"),
+      );
+    }
+  }
+  const completedPerThousand = bidTotals.completed / 1000;
+  if (serverCpu) {
+    console.log(
+      `server CPU over ${serverCpu.seconds.toFixed(1)} s: ${serverCpu.total.toFixed(1)} s (${describeCpu(serverCpu)}); ` +
+        `${completedPerThousand > 0 ? (serverCpu.total / completedPerThousand).toFixed(2) : "?"} CPU-s per 1000 bids`,
+    );
+  }
+  const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+  if (watchers || serverCpu) {
+    console.log(
+      `client CPU (this process): ${clientCpuSeconds.toFixed(1)} s over ${elapsedSeconds.toFixed(1)} s`,
+    );
+  }
+
+  console.log("\nconsistency check: waiting for the flush, then reading PostgreSQL...");
+  const consistency = await checkConsistency({
+    databaseUrl,
+    sessionId: session.id,
+    sinceSeq: before.seq,
+    ledger: ledger,
+    admin,
+  });
+  console.log(formatConsistencyReport(consistency));
+  control.close();
+
+  const serverErrors = bidTotals.serverErrors + readTotals.serverErrors;
+  const path = writeReport("load", {
+    kind: "load",
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    url: url.origin,
+    sessionId: session.id,
+    options: {
+      users: userCount,
+      rate,
+      durationMs,
+      readers: readerCount,
+      readIntervalMs,
+      connections,
+      timeoutMs,
+      watchers: watcherCount,
+      watcherSample,
+      authenticatedWatchers,
+      raises,
+      cpuTree: cpuRoots,
+    },
+    bids: bidTotals,
+    leaderboard: readTotals,
+    client: openLoop,
+    ledger: {
+      accepted: ledger.accepted,
+      replayed: ledger.replayed,
+      refused: ledger.refused,
+      unresolved: ledger.unresolved(),
+      foreignReceipts: ledger.foreignReceipts,
+    },
+    consistency,
+    perSecond,
+    ...(watcherTotals ? { watchers: watcherTotals } : {}),
+    ...(serverCpu
+      ? {
+          serverCpu: {
+            ...serverCpu,
+            perThousandBids: completedPerThousand > 0 ? serverCpu.total / completedPerThousand : null,
+          },
+        }
+      : {}),
+    ...(watchers || serverCpu ? { clientCpuSeconds } : {}),
+  });
+  console.log(`\nreport: ${path}`);
+  return cli.verdict([
+    consistency.ok ? "" : `consistency check failed (lost ${consistency.lost})`,
+    serverErrors > 0 ? `${serverErrors} answers with a 5xx status` : "",
+    ledger.foreignReceipts.length > 0 ? "receipts that do not match their bid" : "",
+    watcherTotals?.outbid && watcherTotals.outbid.told < watcherTotals.outbid.displaced
+      ? `${watcherTotals.outbid.displaced - watcherTotals.outbid.told} displaced bidders never told they were outbid`
+      : "",
+    watcherTotals && watcherTotals.seqRegressions > 0
+      ? `${watcherTotals.seqRegressions} live boards with a lower seq than one received before`
+      : "",
+  ]);
+}
+
+cli.runCommand("load", USAGE, main);

@@ -34,6 +34,8 @@ const state = {
   bearerRefused: false,
   reconnectDelayMs: RECONNECT_MIN_MS,
   reconnectTimer: undefined,
+  /** The object URL of the last receipt offered for saving. */
+  receiptUrl: undefined,
 };
 
 // --- money and time, in the viewer's locale --------------------------------
@@ -292,6 +294,7 @@ async function openSession(id) {
   fieldError("amount-error", "");
   $("notice").hidden = true;
   $("bid-result").textContent = "";
+  offerReceipt(undefined);
   $("session-title").textContent = session.title;
   $("status").textContent = statusWords(session.status);
   $("rules").textContent = `${money(session.minBid)} / ${money(session.minIncrement)}`;
@@ -303,6 +306,7 @@ async function openSession(id) {
   $("amount-label").textContent = `Your bid (${session.currency})`;
   suggestAmount();
   renderBoard({ entries: [], total: session.bidders });
+  renderHead(session.headHash);
   renderEnded();
   tick();
   connectLive();
@@ -350,6 +354,28 @@ function renderBoard(board) {
     state.highest = top.amount;
     suggestAmount();
   }
+}
+
+/** The bid log's head (API.md v1.2): the link of the last accepted bid, as the history recomputes it. */
+function renderHead(hash) {
+  // An answer from a server without the bid log leaves the line as it was.
+  if (hash === undefined) return;
+  $("head-hash").textContent = hash ?? "none: this auction took bids before the bid log existed";
+}
+
+/** A link that saves the receipt as JSON, for `npm run verify -- --receipt FILE`; none for undefined. */
+function offerReceipt(receipt) {
+  if (state.receiptUrl) URL.revokeObjectURL(state.receiptUrl);
+  state.receiptUrl = undefined;
+  $("receipt").hidden = receipt === undefined;
+  if (receipt === undefined) return;
+  const json = JSON.stringify(receipt, null, 2);
+  state.receiptUrl = URL.createObjectURL(new Blob([json], { type: "application/json" }));
+  const link = document.createElement("a");
+  link.href = state.receiptUrl;
+  link.download = `receipt-${receipt.sessionId}-seq-${receipt.seq}.json`;
+  link.textContent = "Save this bid's receipt";
+  $("receipt").replaceChildren(link, " to check later that the bid log still holds your bid.");
 }
 
 function markOwnRows() {
@@ -437,6 +463,7 @@ function handleMessage(message) {
   switch (message.type) {
     case "leaderboard":
       renderBoard(message);
+      renderHead(message.headHash);
       return;
     case "extended": {
       state.clockOffsetMs = Date.parse(message.serverTime) - Date.now();
@@ -490,6 +517,7 @@ async function placeBid(amount) {
   if (!session) return;
   fieldError("amount-error", "");
   $("bid-result").textContent = "Placing your bid…";
+  offerReceipt(undefined);
   let res;
   try {
     res = await fetch(`/v1/sessions/${session.id}/bids`, {
@@ -516,6 +544,7 @@ async function placeBid(amount) {
   state.hasBid = true;
   const standing = receipt.rank === 1 ? "you lead" : `you are number ${receipt.rank}`;
   $("bid-result").textContent = `Your bid of ${money(receipt.amount)} is in: ${standing}.`;
+  offerReceipt(receipt);
   if (state.highest === null || receipt.amount > state.highest) state.highest = receipt.amount;
   suggestAmount();
 }

@@ -60,6 +60,18 @@ export const SoftCloseSchema = z
   })
   .openapi("SoftClose");
 
+/**
+ * A link of the bid log (API.md v1.2): lowercase hex SHA-256. Null only for
+ * the bids of a session that took bids before the log existed, which has no chain.
+ */
+const Link = z
+  .string()
+  .nullable()
+  .openapi({ example: "9f2c4e0a7d5b3c1e8f6a4d2b0c9e7f5a3d1b8c6e4f2a0d9b7c5e3f1a8d6b4c2e" });
+const linkOf = (what: string) => ({
+  description: `The bid log's link of ${what} (API.md v1.2); null in a session that took bids before the log existed`,
+});
+
 /** A session as a v1 client reads it: what the reference system served, and every field v1 promised. */
 export const SessionV1Schema = z.object({
   id: z.string().openapi({ format: "uuid" }),
@@ -98,6 +110,8 @@ export const SessionSchema = SessionV1Schema.extend({
     example: "EUR",
     description: "ISO 4217 code of every amount of the session; amounts stay integers of its minor units",
   }),
+  headSeq: z.number().int().openapi({ description: "The seq of the last accepted bid; 0 before the first" }),
+  headHash: Link.openapi(linkOf("headSeq, h0 before the first bid")),
 }).openapi("Session");
 
 export const SessionStatsSchema = z
@@ -133,21 +147,31 @@ export const BidReceiptV1Schema = z.object({
   seq: z.number().int(),
 });
 
-export const BidReceiptSchema = BidReceiptV1Schema.extend({
+/** A 201 as a v1.1 client reads it. */
+const BidReceiptV11Schema = BidReceiptV1Schema.extend({
   maxAmount: z
     .number()
     .int()
     .nullable()
     .openapi({ description: "The caller's own maximum (proxy bid), or null: never shown to anyone else" }),
+});
+
+export const BidReceiptSchema = BidReceiptV11Schema.extend({
+  bidder: z.string().openapi({
+    description: "The caller's pseudonym in this session, as the public history shows the bid",
+    example: "Bidder 7KQ2M9XD",
+  }),
+  hash: Link.openapi(linkOf("this bid: keep it to check the history later")),
 }).openapi("BidReceipt");
 
-export const MyBidSchema = BidReceiptSchema.extend({ bidCount: z.number().int() }).openapi("MyBid");
+export const MyBidSchema = BidReceiptV11Schema.extend({ bidCount: z.number().int() }).openapi("MyBid");
 
 export const ResultsSchema = z
   .object({
     sessionId: z.string().openapi({ format: "uuid" }),
     closedAt: z.string().openapi({ format: "date-time" }),
     finalSeq: z.number().int(),
+    finalHash: Link.openapi(linkOf("finalSeq")),
     reserveMet: z.boolean(),
     winners: z.array(
       z.object({
@@ -184,7 +208,10 @@ export const LeaderboardSchema = z
  * What GET /v1/sessions/{id}/live sends: a discriminated union, clients switch
  * on `type` (the route's description in the OpenAPI document says when).
  */
-export const LeaderboardMessageSchema = LeaderboardSchema.extend({ type: z.literal("leaderboard") });
+export const LeaderboardMessageSchema = LeaderboardSchema.extend({
+  type: z.literal("leaderboard"),
+  headHash: Link.openapi(linkOf("`seq`")),
+});
 
 /** Only on sockets authenticated with the `bearer.<JWT>` subprotocol, for that user. */
 export const OutbidMessageSchema = z.object({
@@ -305,6 +332,7 @@ export const HistoryBidSchema = z
     amount: z.number().int(),
     placedAt: z.string().openapi({ format: "date-time" }),
     auto: z.boolean().openapi({ description: "An automatic raise of a maximum (proxy) bid" }),
+    hash: Link.openapi(linkOf("this bid, as stored when it was accepted")),
     userId: z.number().int().optional().openapi({ description: "Admins only" }),
     username: z.string().nullable().optional().openapi({ description: "Admins only" }),
   })

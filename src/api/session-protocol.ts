@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type {
   BidReceiptSchema,
+  LeaderboardMessageSchema,
   LeaderboardSchema,
   MyBidSchema,
   ResultsSchema,
@@ -27,6 +28,8 @@ export type SessionStats = z.infer<typeof SessionStatsSchema>;
 /** Usernames are the object's own (fetched once per bidder); null where it has none. */
 export type Leaderboard = z.infer<typeof LeaderboardSchema>;
 export type Results = z.infer<typeof ResultsSchema>;
+/** The board a live message carries, with the bid log's head. */
+export type LiveLeaderboard = Omit<z.infer<typeof LeaderboardMessageSchema>, "type">;
 
 /** Where the caller's live bid stands right now (GET /v1/me/bids reads it for sessions not yet closed). */
 export interface BidStanding {
@@ -66,6 +69,10 @@ export interface HistoryRow {
   auto: boolean;
   /** null where the holder does not know the name. */
   username: string | null;
+  /** The pseudonym fixed at acceptance; null on rows stored before the bid log. */
+  bidder: string | null;
+  /** The row's link in the bid log; null on rows of a session that took bids before it. */
+  hash: string | null;
 }
 
 /** What the object holds of one history page (GET /v1/sessions/{id}/bids); the Worker adds PostgreSQL's part. */

@@ -1,5 +1,6 @@
 import type { BidReceipt, BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
 import { toIso } from "../api/time";
+import { nextLink } from "../history/chain";
 import { endAfterBid } from "./auction";
 import type { BidBook, BidOrder, LiveBid } from "./bid-book";
 import type { Bucket, RateLimiter } from "./rate-limit";
@@ -11,6 +12,10 @@ import type { SessionRecord } from "./session-record";
  * bids are decided in arrival order, each against the state the earlier ones
  * left; the book and the rate limiter change as they go, and `undo` puts them
  * back if the batch cannot be stored. Nothing is stored or sent here.
+ *
+ * Each accepted bid, automatic raises included, is linked into the bid log
+ * here (src/history/chain.ts), with the pseudonym it is fixed with, so the
+ * receipt carries its link and the commit stores it with the row.
  */
 
 /** Whether a bidder exists, as far as a batch of bids is concerned (KnownUsers looks them up). */
@@ -19,6 +24,10 @@ export type BidderLookup = "exists" | "missing" | "unavailable";
 /** An accepted bid with everything stored alongside it; automatic raises have no receipt of their own. */
 export interface AcceptedBid {
   bid: LiveBid;
+  /** The pseudonym the public history shows the bid with, fixed now. */
+  bidder: string;
+  /** The bid's link in the bid log; null in a session that took bids before the log existed. */
+  hash: string | null;
   receipt?: BidReceipt;
   /** The request body an Idempotency-Key is remembered with (see `bodyKey`). */
   idempotency?: { key: string; body: string };
@@ -36,6 +45,8 @@ export interface Displaced {
 export interface BiddingState {
   record: SessionRecord;
   seq: number;
+  /** The bid log's link of `seq` (h0 before the first bid); null when the session took bids before the log existed. */
+  head: string | null;
   book: BidBook;
   limiter: RateLimiter;
   /** For the refusal's words: the limiter's rate. */
@@ -50,6 +61,8 @@ export interface BatchDecision {
   record: SessionRecord;
   extended: boolean;
   seq: number;
+  /** The link of the new `seq`. */
+  head: string | null;
   outbid: Displaced[];
   /** Puts the book and the limiter back as they were before the batch. */
   undo(): void;
@@ -93,6 +106,8 @@ export interface BatchInputs {
   requests: readonly BidRequest[];
   bidders: ReadonlyMap<number, BidderLookup>;
   now: number;
+  /** A bidder's pseudonym in this session. */
+  bidderOf(userId: number): string;
   /** The answer a request had in an earlier batch (request memory), if it had one. */
   answeredBefore(request: BidRequest, body: string): Outcome<PlacedBid> | undefined;
 }
@@ -105,6 +120,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
   const accepted: AcceptedBid[] = [];
   let record = state.record;
   let seq = state.seq;
+  let head = state.head;
   const units = record.params.units;
   // Everyone who held a winning rank at some point of the batch: a bid the batch
   // accepted at a winning rank and then passed was told that rank and must hear it was outbid.
@@ -140,8 +156,14 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
         : refuseBid(session, previous?.amount, order.amount, now);
     if (refusal) return { ok: false, ...refusal };
 
-    // The bidder's own bid, then the automatic raises it provokes: each its own seq.
-    const settled = book.settle(order, seq + 1, now, session);
+    // The bidder's own bid, then the automatic raises it provokes: each its own seq and link,
+    // linked before the book changes (a pseudonym without its secret throws, and must change nothing).
+    const linked = book.settle(order, seq + 1, now, session).map((bid) => {
+      const bidder = inputs.bidderOf(bid.userId);
+      head = head === null ? null : nextLink(head, { ...bid, bidder, placedAt: toIso(bid.placedAt) });
+      return { bid, bidder, hash: head };
+    });
+    const settled = linked.map((one) => one.bid);
     for (const bid of settled) {
       if (!savedBids.has(bid.userId)) savedBids.set(bid.userId, book.bidOf(bid.userId));
       book.put(bid);
@@ -159,20 +181,22 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
         version: record.version + 1,
       };
     }
-    const [own, ...raises] = settled;
+    const [own, ...raises] = linked;
     if (!own) return { ok: false, code: "internal_error", detail: "The bid settled to nothing." };
     const receipt: BidReceipt = {
       sessionId: session.id,
       userId,
-      amount: own.amount,
+      amount: own.bid.amount,
       rank: book.rankOf(userId) ?? 0,
       placedAt: toIso(now),
-      seq: own.seq,
-      maxAmount: own.maxAmount,
+      seq: own.bid.seq,
+      maxAmount: own.bid.maxAmount,
+      bidder: own.bidder,
+      hash: own.hash,
     };
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, body };
-    accepted.push({ bid: own, receipt, idempotency, requestId });
-    for (const bid of raises) accepted.push({ bid });
+    accepted.push({ ...own, receipt, idempotency, requestId });
+    accepted.push(...raises);
     return { ok: true, value: { receipt, replayed: false } };
   };
 
@@ -189,6 +213,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
     record,
     extended: record !== state.record,
     seq,
+    head,
     outbid,
     undo() {
       for (const [userId, bid] of savedBids) {

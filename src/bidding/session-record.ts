@@ -4,6 +4,8 @@ import type { SessionParams } from "./rules";
 export interface SessionResults {
   closedAt: number;
   finalSeq: number;
+  /** The bid log's link of finalSeq; absent from results fixed before the log existed. */
+  finalHash?: string | null;
   reserveMet: boolean;
   winners: { rank: number; userId: number; amount: number; seq: number }[];
 }
@@ -26,4 +28,7 @@ export interface PendingBid {
   amount: number;
   placedAt: number;
   auto: boolean;
+  /** The pseudonym fixed at acceptance and its link in the bid log; null on rows stored before the log. */
+  bidder: string | null;
+  hash: string | null;
 }

@@ -23,7 +23,8 @@ export interface PostgresBatch {
  * 65,535-parameter limit never splits a flush.
  *
  * Replays are harmless: a live bid only moves forward in `seq`, and history
- * rows already present are skipped.
+ * rows already present are skipped. Each history row carries the pseudonym
+ * and bid-log link the object fixed when it accepted the bid.
  */
 export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): Promise<void> {
   const { sessionId, rows, liveBids, session, results } = batch;
@@ -58,15 +59,17 @@ export async function writeBatchToPostgres(db: Database, batch: PostgresBatch): 
     }
     if (rows.length > 0) {
       await tx.execute(sql`
-        INSERT INTO bid_events (session_id, seq, user_id, amount, placed_at, auto)
-        SELECT ${sessionId}::uuid, e.seq, e.user_id, e.amount, e.placed_at, e.auto
+        INSERT INTO bid_events (session_id, seq, user_id, amount, placed_at, auto, bidder, hash)
+        SELECT ${sessionId}::uuid, e.seq, e.user_id, e.amount, e.placed_at, e.auto, e.bidder, e.hash
         FROM unnest(
           ${sql.param(rows.map((e) => e.seq))}::bigint[],
           ${sql.param(rows.map((e) => e.userId))}::bigint[],
           ${sql.param(rows.map((e) => e.amount))}::bigint[],
           ${sql.param(rows.map((e) => toIso(e.placedAt)))}::timestamptz[],
-          ${sql.param(rows.map((e) => e.auto))}::boolean[]
-        ) AS e(seq, user_id, amount, placed_at, auto)
+          ${sql.param(rows.map((e) => e.auto))}::boolean[],
+          ${sql.param(rows.map((e) => e.bidder))}::text[],
+          ${sql.param(rows.map((e) => e.hash))}::text[]
+        ) AS e(seq, user_id, amount, placed_at, auto, bidder, hash)
         ON CONFLICT (session_id, seq) DO NOTHING`);
     }
     if (results) {

@@ -126,6 +126,11 @@ export const bidEvents = pgTable(
     placedAt: instant("placed_at").notNull(),
     // Placed by the proxy rules on the bidder's behalf.
     auto: boolean("auto").notNull().default(false),
+    // The bid log (v1.2): the pseudonym fixed when the object accepted the bid,
+    // and the link it computed then. Written once by the flush and never
+    // recomputed; null on rows flushed before the log existed.
+    bidder: text("bidder"),
+    hash: text("hash"),
   },
   (t) => [
     unique("bid_events_session_id_seq_key").on(t.sessionId, t.seq),

@@ -4,7 +4,8 @@ import { toIso } from "../api/time";
 import { isReserveMet } from "../bidding/auction";
 import { type SessionStatus, sessionStatus } from "../bidding/rules";
 import type { Database } from "../db/client";
-import { biddingSessions, bids } from "../db/schema";
+import { biddingSessions, bidEvents, bids } from "../db/schema";
+import { genesisLink } from "../history/chain";
 
 export type Listing = SessionStatus | "all";
 
@@ -44,8 +45,9 @@ function statusCondition(listing: Listing, now: number): SQL | undefined {
 /**
  * One page of sessions in one statement: the sessions after `after` in the
  * listing's order, each with its bidder count and highest bid from the flushed
- * live bids (a lateral aggregate on bids' (session_id, user_id) key). One
- * row more than `limit` is read to know whether another page follows.
+ * live bids (a lateral aggregate on bids' (session_id, user_id) key) and its
+ * bid log's head as flushed (the last bid_events row, on its (session_id, seq)
+ * key). One row more than `limit` is read to know whether another page follows.
  */
 export async function listSessions(
   db: Database,
@@ -69,18 +71,37 @@ export async function listSessions(
     .from(bids)
     .where(eq(bids.sessionId, biddingSessions.id))
     .as("live_bids");
+  const head = db
+    .select({ seq: bidEvents.seq, hash: bidEvents.hash })
+    .from(bidEvents)
+    .where(eq(bidEvents.sessionId, biddingSessions.id))
+    .orderBy(desc(bidEvents.seq))
+    .limit(1)
+    .as("head");
   const direction = descending ? desc : asc;
   const rows = await db
-    .select({ session: biddingSessions, bidders: liveBids.bidders, highest: liveBids.highest })
+    .select({
+      session: biddingSessions,
+      bidders: liveBids.bidders,
+      highest: liveBids.highest,
+      headSeq: head.seq,
+      headHash: head.hash,
+    })
     .from(biddingSessions)
     .leftJoinLateral(liveBids, sql`true`)
+    .leftJoinLateral(head, sql`true`)
     .where(and(statusCondition(listing, now), position))
     .orderBy(direction(column), direction(biddingSessions.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   const lastRow = page.at(-1)?.session;
   return {
-    sessions: page.map((row) => sessionView(row.session, row.bidders ?? 0, row.highest ?? null, now)),
+    sessions: page.map((row) => ({
+      ...sessionView(row.session, row.bidders ?? 0, row.highest ?? null, now),
+      ...(row.headSeq === null
+        ? { headSeq: 0, headHash: genesisLink(row.session.id) }
+        : { headSeq: row.headSeq, headHash: row.headHash }),
+    })),
     last: lastRow ? [lastRow[orderKey[listing]].getTime(), lastRow.id] : undefined,
     more: rows.length > limit,
   };
@@ -99,7 +120,7 @@ function sessionView(
   bidders: number,
   highestBid: number | null,
   now: number,
-): SessionView {
+): Omit<SessionView, "headSeq" | "headHash"> {
   const endsAt = row.endsAt.getTime();
   const softClose =
     row.softCloseWindowSeconds === null || row.softCloseExtendSeconds === null

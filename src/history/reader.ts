@@ -1,8 +1,10 @@
 import { and, asc, eq, gt, lt } from "drizzle-orm";
 import type { HeldHistory, HistoryRow } from "../api/session-protocol";
+import { toIso } from "../api/time";
 import type { Database } from "../db/client";
 import { bidEvents, users } from "../db/schema";
 import { expectOk, sessionObject } from "../session-client/session-client";
+import { firstBrokenLink, genesisLink } from "./chain";
 import { type HistoryPage, joinPage, postgresRange } from "./merge";
 
 /** Runs one unit of work on a database connection: a fresh one per call, or the one an export holds. */
@@ -22,6 +24,8 @@ export async function readFlushedBids(
       placedAt: bidEvents.placedAt,
       auto: bidEvents.auto,
       username: users.username,
+      bidder: bidEvents.bidder,
+      hash: bidEvents.hash,
     })
     .from(bidEvents)
     .leftJoin(users, eq(users.id, bidEvents.userId))
@@ -41,7 +45,8 @@ export async function readFlushedBids(
  * Reads a session's history page by page: the object first, then PostgreSQL
  * for what lies below the rows the object holds (src/history/merge.ts).
  * Pages wholly below a watermark an earlier page learnt skip the object:
- * PostgreSQL never loses what it had.
+ * PostgreSQL never loses what it had. Each page is checked to chain (the
+ * bid log), and only logged when it does not: nothing is repaired on reading.
  */
 export class HistoryReader {
   private flushedSeq = 0;
@@ -67,6 +72,27 @@ export class HistoryReader {
     this.lastSeq = Math.max(this.lastSeq, held.seq);
     const range = postgresRange(afterSeq, limit, held);
     const fromPostgres = range ? await this.query((db) => readFlushedBids(db, this.sessionId, range)) : [];
-    return joinPage(afterSeq, limit, held, fromPostgres);
+    const page = joinPage(afterSeq, limit, held, fromPostgres);
+    this.warnIfUnchained(afterSeq, page.bids);
+    return page;
+  }
+
+  /**
+   * A warning when the page's links do not follow from its rows (from h0 on
+   * the first page, else from its own first link): a row changed after the
+   * fact, in PostgreSQL or in the object. Sessions without a chain are skipped.
+   */
+  private warnIfUnchained(afterSeq: number, rows: readonly HistoryRow[]): void {
+    const [first, ...rest] = rows;
+    if (!first || first.hash === null) return;
+    const shown = (row: HistoryRow) => ({ ...row, placedAt: toIso(row.placedAt) });
+    const broken =
+      afterSeq === 0
+        ? firstBrokenLink(genesisLink(this.sessionId), rows.map(shown))
+        : firstBrokenLink(first.hash, rest.map(shown));
+    if (!broken) return;
+    console.warn(
+      JSON.stringify({ level: "warn", event: "bid_log_unchained", sessionId: this.sessionId, ...broken }),
+    );
   }
 }

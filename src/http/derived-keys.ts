@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+
 /**
  * HMAC keys for the service's own tokens (list cursors, bidder pseudonyms),
  * each derived from JWT_SECRET under a label of its own, so no value made
@@ -22,10 +24,15 @@ async function derive(secret: string, purpose: KeyPurpose): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", bytes, hmac, false, ["sign", "verify"]);
 }
 
-export function derivedKey(env: Env, purpose: KeyPurpose): Promise<CryptoKey> {
-  const secret = env.JWT_SECRET;
+/** The secret every key is derived from. */
+function requiredSecret(secret: string | undefined): string {
   // Without it there is nothing secret to derive from: a deployment with provider tokens only must still set one.
   if (!secret) throw new Error("JWT_SECRET is required for list cursors and bidder pseudonyms");
+  return secret;
+}
+
+export function derivedKey(env: Env, purpose: KeyPurpose): Promise<CryptoKey> {
+  const secret = requiredSecret(env.JWT_SECRET);
   if (derived?.secret !== secret) derived = { secret, keys: new Map() };
   const keys = derived.keys;
   let key = keys.get(purpose);
@@ -34,6 +41,24 @@ export function derivedKey(env: Env, purpose: KeyPurpose): Promise<CryptoKey> {
     keys.set(purpose, key);
     // A failed derivation is tried again by the next request, not remembered.
     key.catch(() => keys.delete(purpose));
+  }
+  return key;
+}
+
+/** Per isolate: the secret the raw keys were derived from, and the keys. */
+let derivedRaw: { secret: string; keys: Map<KeyPurpose, Uint8Array> } | undefined;
+
+/**
+ * The same key as `derivedKey`, as bytes for node:crypto's synchronous HMAC:
+ * the session object fixes a bid's pseudonym inside its synchronous decision.
+ */
+export function derivedKeyBytes(jwtSecret: string | undefined, purpose: KeyPurpose): Uint8Array {
+  const secret = requiredSecret(jwtSecret);
+  if (derivedRaw?.secret !== secret) derivedRaw = { secret, keys: new Map() };
+  let key = derivedRaw.keys.get(purpose);
+  if (!key) {
+    key = createHmac("sha256", secret).update(labels[purpose]).digest();
+    derivedRaw.keys.set(purpose, key);
   }
   return key;
 }

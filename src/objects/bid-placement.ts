@@ -2,6 +2,7 @@ import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
 import { toIso } from "../api/time";
 import { decideBatch } from "../bidding/batch-decision";
 import type { RateLimiter } from "../bidding/rate-limit";
+import type { Pseudonyms } from "../history/pseudonym";
 import { recordBid } from "../observability/analytics";
 import { batchEvents } from "../webhooks/events";
 import type { Alarm } from "./alarm";
@@ -20,6 +21,7 @@ export interface BidPlacementParts {
   memory: SessionMemory;
   users: KnownUsers;
   limiter: RateLimiter;
+  pseudonyms: Pseudonyms;
   requests: RequestMemory;
   store: SessionStore;
   live: LiveBoard;
@@ -31,8 +33,8 @@ export interface BidPlacementParts {
 
 /**
  * One batch of bids through the object: its new bidders looked up (the one
- * await), then, in one synchronous step, decided (src/bidding/batch-decision.ts)
- * and stored with everything they caused in one transaction. Only after the
+ * await), then, in one synchronous step, decided and linked into the bid log
+ * (src/bidding/batch-decision.ts) and stored with everything they caused in one transaction. Only after the
  * commit does anyone hear of them: the memory, the request memory, the
  * watchers, the outbox, the alarm. A failed write fails every bid of the
  * batch and leaves memory as it was.
@@ -62,12 +64,18 @@ export class BidPlacement {
     bidders: Awaited<ReturnType<KnownUsers["lookUp"]>>,
   ): Outcome<PlacedBid>[] {
     const { memory, limiter, requests: answered, store, live, outbox, alarm, config } = this.parts;
-    const { record, book, seq } = memory;
+    const { record, book, seq, headHash: head } = memory;
     if (!record) return requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." }));
     const now = Date.now();
     const decision = decideBatch(
-      { record, seq, book, limiter, bidsPerSecond: config.bidRatePerSecond },
-      { requests, bidders, now, answeredBefore: (request, body) => answered.answeredBefore(request, body) },
+      { record, seq, head, book, limiter, bidsPerSecond: config.bidRatePerSecond },
+      {
+        requests,
+        bidders,
+        now,
+        bidderOf: (userId) => this.parts.pseudonyms.of(record.params.id, userId),
+        answeredBefore: (request, body) => answered.answeredBefore(request, body),
+      },
     );
     if (decision.accepted.length === 0) return decision.outcomes;
     const { params } = decision.record;
@@ -85,6 +93,7 @@ export class BidPlacement {
     }
     memory.record = decision.record;
     memory.seq = decision.seq;
+    memory.lastLink = decision.head;
     answered.remember(requests, decision.outcomes);
     const ranks = decision.accepted.map((a) => book.rankOf(a.bid.userId) ?? Number.POSITIVE_INFINITY);
     live.tellBatch(ranks, extension, decision.outbid);

@@ -22,6 +22,7 @@ import {
 } from "../bidding/rules";
 import { type Config, readConfig } from "../config/config";
 import { readSessionParams } from "../db/session-row";
+import { Pseudonyms } from "../history/pseudonym";
 import { Alarm } from "./alarm";
 import { AlarmSchedule, defaultScheduleSettings, type ScheduleInputs } from "./alarm-schedule";
 import { BidPlacement } from "./bid-placement";
@@ -73,7 +74,7 @@ export class BiddingSession extends DurableObject<Env> {
     this.store = new SessionStore(ctx.storage);
     this.users = new KnownUsers(env, this.store);
     this.views = new SessionViews(this.memory, this.users, this.store);
-    this.live = new LiveBoard(ctx, (limit) => this.currentBoard(limit));
+    this.live = new LiveBoard(ctx, (limit) => this.views.liveBoard(limit));
     this.schedule = new AlarmSchedule({
       ...defaultScheduleSettings,
       flushIntervalMs: this.config.flushIntervalMs,
@@ -100,13 +101,15 @@ export class BiddingSession extends DurableObject<Env> {
       () => (ctx.id.name ? readSessionParams(env, ctx.id.name) : Promise.resolve(undefined)),
       (params) => this.create(params),
     );
+    const pseudonyms = new Pseudonyms(env.JWT_SECRET);
     const placement = new BidPlacement({
       env,
       gate: this.gate,
       memory: this.memory,
       users: this.users,
       limiter: new RateLimiter(this.config.bidRatePerSecond, this.config.bidRateBurst),
-      requests: new RequestMemory(this.store.requests, this.memory),
+      pseudonyms,
+      requests: new RequestMemory(this.store.requests, this.memory, pseudonyms),
       store: this.store,
       live: this.live,
       outbox: this.outbox,
@@ -271,12 +274,6 @@ export class BiddingSession extends DurableObject<Env> {
     this.store.writeSession(this.memory.record);
     this.flusher.createdAt(1);
     await this.alarmClock.arm();
-  }
-
-  private currentBoard(limit: number): Leaderboard {
-    const record = this.memory.record;
-    if (!record) throw new Error("no session to show");
-    return this.views.board(record, limit);
   }
 
   /** What the alarm schedule needs to know; null without a session. */

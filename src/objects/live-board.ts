@@ -1,10 +1,10 @@
 import { problemResponse } from "../api/problem";
-import { BIDDER_HEADER, type Leaderboard, type Results } from "../api/session-protocol";
+import { BIDDER_HEADER, type LiveLeaderboard, type Results } from "../api/session-protocol";
 import type { Displaced } from "../bidding/batch-decision";
 
 /** What the server sends on /live: a discriminated union, clients switch on `type`. */
 export type LiveMessage =
-  | ({ type: "leaderboard" } & Leaderboard)
+  | ({ type: "leaderboard" } & LiveLeaderboard)
   | { type: "extended"; endsAt: string; extensions: number; serverTime: string }
   | ({ type: "result" } & Results)
   | { type: "status"; status: "ended" }
@@ -70,7 +70,7 @@ export class LiveBoard {
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly boardOf: (limit: number) => Leaderboard,
+    private readonly boardOf: (limit: number) => LiveLeaderboard,
   ) {}
 
   get sockets(): number {

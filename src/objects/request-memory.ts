@@ -1,5 +1,6 @@
 import type { BidReceipt, BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
 import { toIso } from "../api/time";
+import type { Pseudonyms } from "../history/pseudonym";
 import type { RequestRows } from "./request-rows";
 import type { SessionMemory } from "./session-memory";
 
@@ -23,6 +24,7 @@ export class RequestMemory {
   constructor(
     private readonly rows: RequestRows,
     private readonly memory: SessionMemory,
+    private readonly pseudonyms: Pseudonyms,
   ) {}
 
   /** The answer `request` had in an earlier batch, if it had one. */
@@ -40,8 +42,14 @@ export class RequestMemory {
         detail: "This Idempotency-Key was used with a different body.",
       };
     }
-    // Receipts stored before proxy bids existed have no maxAmount.
-    const receipt = { ...earlier.receipt, maxAmount: earlier.receipt.maxAmount ?? null };
+    // Receipts stored before proxy bids existed have no maxAmount; before the bid log, no bidder or link.
+    const stored = earlier.receipt;
+    const receipt: BidReceipt = {
+      ...stored,
+      maxAmount: stored.maxAmount ?? null,
+      bidder: stored.bidder ?? this.pseudonyms.of(stored.sessionId, userId),
+      hash: stored.hash ?? null,
+    };
     return { ok: true, value: { receipt, replayed: true } };
   }
 
@@ -77,6 +85,8 @@ export class RequestMemory {
       seq: stored.seq,
       // The maximum is still the one this request set if the live bid is its own, or an automatic raise of it.
       maxAmount: live && (live.seq === stored.seq || live.tieSeq === stored.seq) ? live.maxAmount : null,
+      bidder: stored.bidder ?? this.pseudonyms.of(record.params.id, stored.userId),
+      hash: stored.hash,
     };
     return { ok: true, value: { receipt, replayed: false } };
   }

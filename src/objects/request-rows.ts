@@ -3,6 +3,10 @@ import { bodyKey } from "../bidding/batch-decision";
 import type { PendingBid } from "../bidding/session-record";
 import { num, numOrNull, pendingBidOf, type Row } from "./sql-rows";
 
+/** A receipt as stored: older ones lack `maxAmount` (before proxy bids), `bidder` and `hash` (before the bid log). */
+export type StoredReceipt = Omit<BidReceipt, "maxAmount" | "bidder" | "hash"> &
+  Partial<Pick<BidReceipt, "maxAmount" | "bidder" | "hash">>;
+
 /**
  * What the object remembers of the requests it answered: Idempotency-Keys
  * with their receipts (a day), and the Worker's request ids on the history
@@ -12,7 +16,7 @@ export class RequestRows {
   constructor(private readonly sql: SqlStorage) {}
 
   /** The body and receipt an Idempotency-Key was first used with. */
-  findIdempotencyKey(userId: number, key: string): { body: string; receipt: BidReceipt } | undefined {
+  findIdempotencyKey(userId: number, key: string): { body: string; receipt: StoredReceipt } | undefined {
     const row = this.sql
       .exec<Row>(
         "SELECT amount, body, receipt FROM idempotency_keys WHERE user_id = ? AND key = ?",
@@ -30,7 +34,7 @@ export class RequestRows {
   findBidRequest(requestId: string): PendingBid | undefined {
     const row = this.sql
       .exec<Row>(
-        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE request_id = ?",
+        "SELECT seq, user_id, amount, placed_at, auto, bidder, hash FROM pending_bids WHERE request_id = ?",
         requestId,
       )
       .toArray()[0];

@@ -35,6 +35,7 @@ export class SessionEnd {
     const results: SessionResults = {
       closedAt: params.endsAt,
       finalSeq: seq,
+      finalHash: this.memory.headHash,
       reserveMet: isReserveMet(params.reservePrice, book.highest?.amount),
       winners: winnersOf(book.top(params.units), params.units, params.reservePrice).map((bid, i) => ({
         rank: i + 1,

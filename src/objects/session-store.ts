@@ -5,7 +5,7 @@ import type { PendingBid, SessionRecord, SessionResults } from "../bidding/sessi
 import type { WebhookEvent } from "../webhooks/events";
 import { OutboxRows } from "./outbox-rows";
 import { RequestRows } from "./request-rows";
-import { num, numOrNull, pendingBidOf, type Row } from "./sql-rows";
+import { num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /**
@@ -132,7 +132,7 @@ export class SessionStore {
 
   /**
    * Stores a batch of accepted bids in one transaction: each live bid, its
-   * pending history row, its idempotency key and request id, the session
+   * pending history row with its pseudonym and link, its idempotency key and request id, the session
    * row when the batch changed it (a soft-close extension), and the events
    * the batch caused, in the outbox. All or nothing.
    */
@@ -143,6 +143,9 @@ export class SessionStore {
   ): void {
     this.storage.transactionSync(() => {
       for (const one of accepted) this.writeBid(one);
+      // The head once per batch, not a link on every live bid.
+      const head = accepted.at(-1)?.hash;
+      if (head) this.sql.exec("INSERT OR REPLACE INTO bid_log_head (id, hash) VALUES (1, ?)", head);
       if (session) this.writeSession(session);
       this.outbox.write(events);
     });
@@ -156,7 +159,16 @@ export class SessionStore {
     });
   }
 
-  private writeBid({ bid, receipt, idempotency, requestId }: AcceptedBid): void {
+  /**
+   * The bid log's link of the last seq, written with each batch; null when
+   * there is no bid yet, or the bids predate the log (no head was ever written).
+   */
+  readHeadLink(): string | null {
+    const row = this.sql.exec<Row>("SELECT hash FROM bid_log_head WHERE id = 1").toArray()[0];
+    return row ? textOrNull(row, "hash") : null;
+  }
+
+  private writeBid({ bid, bidder, hash, receipt, idempotency, requestId }: AcceptedBid): void {
     this.sql.exec(
       `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -173,13 +185,16 @@ export class SessionStore {
       bid.auto ? 1 : 0,
     );
     this.sql.exec(
-      "INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       bid.seq,
       bid.userId,
       bid.amount,
       bid.placedAt,
       bid.auto ? 1 : 0,
       requestId ?? null,
+      bidder,
+      hash,
     );
     if (receipt === undefined || idempotency === undefined) return;
     this.sql.exec(
@@ -197,7 +212,7 @@ export class SessionStore {
   readPendingBids(afterSeq: number, limit: number): PendingBid[] {
     return this.sql
       .exec<Row>(
-        "SELECT seq, user_id, amount, placed_at, auto FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, user_id, amount, placed_at, auto, bidder, hash FROM pending_bids WHERE seq > ? ORDER BY seq LIMIT ?",
         afterSeq,
         limit,
       )

@@ -2,6 +2,7 @@ import type {
   BidStanding,
   HeldHistory,
   Leaderboard,
+  LiveLeaderboard,
   MyBid,
   Outcome,
   Results,
@@ -59,6 +60,8 @@ export class SessionViews {
       reservePrice: params.reservePrice,
       hardEndsAt: toIso(params.hardEndsAt),
       currency: params.currency,
+      headSeq: this.memory.seq,
+      headHash: this.memory.headHash,
     };
   }
 
@@ -79,6 +82,13 @@ export class SessionViews {
         placedAt: toIso(bid.placedAt),
       })),
     };
+  }
+
+  /** The board of a live message: the bid log's head with it. */
+  liveBoard(limit: number): LiveLeaderboard {
+    const record = this.memory.record;
+    if (!record) throw new Error("no session to show");
+    return { ...this.board(record, limit), headHash: this.memory.headHash };
   }
 
   myBid(record: SessionRecord, userId: number): Outcome<MyBid> {
@@ -122,6 +132,7 @@ export class SessionViews {
       sessionId,
       closedAt: toIso(results.closedAt),
       finalSeq: results.finalSeq,
+      finalHash: results.finalHash ?? null,
       reserveMet: results.reserveMet,
       winners: results.winners.map((w) => ({
         rank: w.rank,

@@ -72,6 +72,15 @@ export const storeMigrations: readonly string[] = [
   `
   ALTER TABLE session ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD';
   `,
+  // 6: the bid log (v1.2). Each history row keeps the pseudonym fixed when it
+  // was accepted and its link; the head (the link of the last seq) is one row,
+  // written with each batch, so it outlives the pruned history rows. A store
+  // with bids and no head holds bids from before the log: no chain.
+  `
+  ALTER TABLE pending_bids ADD COLUMN bidder TEXT;
+  ALTER TABLE pending_bids ADD COLUMN hash TEXT;
+  CREATE TABLE bid_log_head (id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL);
+  `,
 ];
 
 export const STORE_VERSION = storeMigrations.length;

@@ -4,7 +4,7 @@ import { limitParam, SessionIdParam } from "../api/schemas";
 import { toIso } from "../api/time";
 import { withDatabase } from "../db/client";
 import { exportHistoryCsv } from "../history/csv-export";
-import { pseudonymizer } from "../history/pseudonym";
+import { Pseudonyms } from "../history/pseudonym";
 import { HistoryReader } from "../history/reader";
 import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
@@ -37,7 +37,8 @@ const history = createRoute({
     "Complete at every instant: bids not yet flushed come from the session's object, earlier ones from PostgreSQL " +
     "(below the object's flush watermark), joined so no seq is missing or doubled. `bidder` is a pseudonym " +
     "(`Bidder` and an 8-character tag of an HMAC of the session and user): the same for a bidder throughout a session, " +
-    "unrelated across sessions. With an admin token each bid also carries `userId` and `username`. " +
+    "unrelated across sessions. `hash` is the bid's link in the bid log (API.md v1.2), stored when the bid was " +
+    "accepted and never recomputed. With an admin token each bid also carries `userId` and `username`. " +
     "While PostgreSQL is down, pages the object still holds (every bid not yet flushed, and flushed ones for about " +
     "two minutes) are served as usual; a page reaching further back is 503 `database_unavailable` with `Retry-After`.",
   request: { params, query: z.object({ after: After, limit: Limit }) },
@@ -56,7 +57,7 @@ const historyCsv = createRoute({
   tags: ["history"],
   summary: "The whole history as CSV (admin)",
   description:
-    "RFC 4180 (CRLF, a header record, usernames always quoted): `seq,user_id,username,amount,placed_at,auto`, every " +
+    "RFC 4180 (CRLF, a header record, usernames always quoted): `seq,user_id,username,amount,placed_at,auto,hash`, every " +
     "bid up to the one the session had reached when the export started. Streamed 2,000 rows at a time as the " +
     "client reads, so memory stays bounded whatever the session's size; an error after the first byte cuts the " +
     "download short (a complete file ends with the last seq's CRLF).",
@@ -79,18 +80,18 @@ export const historyRouter = createRouter()
     const admin = (await callerRoleIfAny(c)) === "admin";
     const reader = new HistoryReader(c.env, id, (work) => withDatabase(c.env, work));
     const page = await reader.page(after, limit);
-    const pseudonym = await pseudonymizer(c.env, id);
+    const pseudonyms = new Pseudonyms(c.env.JWT_SECRET);
     const rows = admin ? await withMissingUsernames(c.env, page.bids) : page.bids;
-    const bids = await Promise.all(
-      rows.map(async (row) => ({
-        seq: row.seq,
-        bidder: await pseudonym(row.userId),
-        amount: row.amount,
-        placedAt: toIso(row.placedAt),
-        auto: row.auto,
-        ...(admin ? { userId: row.userId, username: row.username } : {}),
-      })),
-    );
+    const bids = rows.map((row) => ({
+      seq: row.seq,
+      // Fixed when the bid was accepted; rows stored before the bid log get it computed, as they always did.
+      bidder: row.bidder ?? pseudonyms.of(id, row.userId),
+      amount: row.amount,
+      placedAt: toIso(row.placedAt),
+      auto: row.auto,
+      hash: row.hash,
+      ...(admin ? { userId: row.userId, username: row.username } : {}),
+    }));
     return c.json({ bids, nextAfter: page.nextAfter }, 200, { "Cache-Control": "no-store" });
   })
   .openapi(historyCsv, async (c) => {

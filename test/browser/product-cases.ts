@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
+import { SessionSchema } from "../../src/api/contract.js";
 import { freePort } from "../../tools/net.js";
 import type { Browser } from "./chromium.js";
 import { countdownMs, LivePageApi } from "./live-page.js";
@@ -90,8 +91,13 @@ function pageCase(width: number): Case {
           ((await page.locator("#board tbody tr.mine").textContent()) ?? "").includes("€50.00"),
           "my row does not show €50.00",
         );
+        await page.locator("#receipt a[download]", { hasText: "receipt" }).waitFor({ timeout: TIMEOUT_MS });
         await api.bid(session.id, rival.token, 6000);
         await page.locator('#notice[data-kind="outbid"]').waitFor({ timeout: TIMEOUT_MS });
+        // The bid log's head under the board follows the live board: now the link of the rival's bid.
+        const view = SessionSchema.parse(await (await fetch(`${url}/v1/sessions/${session.id}`)).json());
+        check(view.headSeq === 2 && view.headHash !== null, `the session's head is ${JSON.stringify(view)}`);
+        await page.locator("#head-hash", { hasText: view.headHash ?? "" }).waitFor({ timeout: TIMEOUT_MS });
         await page.locator("#amount-hint", { hasText: "€65.00" }).waitFor({ timeout: TIMEOUT_MS });
 
         // Too small a raise: the reason sits right under the amount, in words and with the server's detail.

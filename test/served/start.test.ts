@@ -1,10 +1,12 @@
 // `npm start` from this checkout, as a user runs it: its own process group, a
 // scratch database reached through a proxy that counts the SQL statements,
 // the walk a newcomer takes, then a stop and a restart on the same state.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Log, LogLevel } from "miniflare";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -164,6 +166,14 @@ describe("npm start", () => {
       }
       const stats = await api("GET", `/v1/sessions/${sessionId}/leaderboard?limit=1`);
       expect(parse(LeaderboardSchema, stats.text)).toMatchObject({ total: 300, seq: 600 });
+      // The bids went through in coalesced batches: `npm run verify` recomputes their bid log from the history.
+      const { headHash } = parse(SessionSchema, (await api("GET", `/v1/sessions/${sessionId}`)).text);
+      const verify = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", "tools/verify.ts", "--session", sessionId, "--url", service.url.origin],
+        { cwd: ROOT },
+      );
+      expect(verify.stdout).toBe(`verified 600 bids, head ${headHash}\n`);
     });
 
     it("takes bids, tells an outbid user's webhook through the queue, stops on SIGTERM and flushes after a restart", async () => {

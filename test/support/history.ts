@@ -4,6 +4,7 @@ import type { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { BidHistorySchema } from "../../src/api/contract";
 import { withDatabase } from "../../src/db/client";
+import { Pseudonyms } from "../../src/history/pseudonym";
 import { readFlushProgress, writeFlushProgress } from "../../src/objects/flush-progress";
 import { SessionStore } from "../../src/objects/session-store";
 import { call } from "./api";
@@ -46,7 +47,8 @@ export function seededBid(seq: number, userIds: readonly number[], startedAt: nu
  * told the same (the live bids, the last `retained` history rows it would
  * still hold, the usernames, the watermark at `count`), then evicted so it
  * rebuilds itself from that store. The session must have been created
- * through the API with no bids.
+ * through the API with no bids. Its rows have no bid-log links, as in a
+ * session that took its bids before the log existed.
  */
 export async function seedFlushedHistory(
   sessionId: string,
@@ -80,8 +82,11 @@ export async function seedFlushedHistory(
       last.set(bid.userId, bid);
       counts.set(bid.userId, (counts.get(bid.userId) ?? 0) + 1);
     }
+    const pseudonyms = new Pseudonyms(env.JWT_SECRET);
     const liveBids = [...last.values()].map((bid) => ({
       bid: { ...bid, tieSeq: bid.seq, bidCount: counts.get(bid.userId) ?? 1, maxAmount: null },
+      bidder: pseudonyms.of(sessionId, bid.userId),
+      hash: null,
     }));
     store.recordBids(liveBids);
     // recordBids stored a history row with each live bid; keep only the last `retained` seqs, as pruning would.

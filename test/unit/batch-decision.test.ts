@@ -4,6 +4,7 @@ import { type BiddingState, decideBatch } from "../../src/bidding/batch-decision
 import { BidBook } from "../../src/bidding/bid-book";
 import { RateLimiter } from "../../src/bidding/rate-limit";
 import { type NewSessionParams, withAuctionDefaults } from "../../src/bidding/rules";
+import { genesisLink, nextLink } from "../../src/history/chain";
 
 const NOW = 1_000_000;
 
@@ -25,22 +26,26 @@ function stateFor(
   return {
     record: { params, version: 1, endHandledAt: null, results: null },
     seq: 0,
+    head: genesisLink(params.id),
     book: new BidBook(),
     limiter,
     bidsPerSecond: 100,
   };
 }
 
+const bidderOf = (userId: number) => `Bidder ${userId}`;
+
 const decide = (
   state: BiddingState,
   requests: BidRequest[],
   answeredBefore: () => Outcome<PlacedBid> | undefined = () => undefined,
-) => decideBatch(state, { requests, bidders: new Map(), now: NOW, answeredBefore });
+) => decideBatch(state, { requests, bidders: new Map(), now: NOW, bidderOf, answeredBefore });
 
 /** What the object does once the batch is stored. */
 function commit(state: BiddingState, decision: ReturnType<typeof decideBatch>): void {
   state.record = decision.record;
   state.seq = decision.seq;
+  state.head = decision.head;
 }
 
 const summary = (outcome: Outcome<PlacedBid> | undefined) =>
@@ -108,6 +113,7 @@ describe("decideBatch", () => {
       ],
       bidders,
       now: NOW,
+      bidderOf,
       answeredBefore: () => undefined,
     });
     expect(decision.outcomes.map(summary)).toEqual([
@@ -189,5 +195,68 @@ describe("decideBatch", () => {
     // The maximum answered at once: user 2 never held the lead, so nobody was outbid.
     expect(decision.outcomes.map((o) => (o.ok ? o.value.receipt.rank : null))).toEqual([2]);
     expect(decision.outbid).toEqual([]);
+  });
+
+  it("links every accepted bid into the bid log, automatic raises included, from the head it was given", () => {
+    const state = stateFor({ units: 1 });
+    commit(state, decide(state, [{ userId: 1, maxAmount: 500 }]));
+    const decision = decide(state, [
+      { userId: 2, amount: 200, requestId: "r2" },
+      { userId: 2, amount: 200, requestId: "r2", resend: true },
+      { userId: 3, amount: 250 },
+    ]);
+    // Recomputed as a client would from the public history: h0, then each row in seq order.
+    let link = genesisLink("s");
+    const rows = [
+      { seq: 1, bidder: "Bidder 1", amount: 100, auto: false },
+      { seq: 2, bidder: "Bidder 2", amount: 200, auto: false },
+      { seq: 3, bidder: "Bidder 1", amount: 210, auto: true },
+      { seq: 4, bidder: "Bidder 3", amount: 250, auto: false },
+      { seq: 5, bidder: "Bidder 1", amount: 260, auto: true },
+    ].map((row) => {
+      link = nextLink(link, { ...row, placedAt: new Date(NOW).toISOString() });
+      return link;
+    });
+    expect(decision.accepted.map((a) => [a.bid.seq, a.bidder, a.hash])).toEqual([
+      [2, "Bidder 2", rows[1]],
+      [3, "Bidder 1", rows[2]],
+      [4, "Bidder 3", rows[3]],
+      [5, "Bidder 1", rows[4]],
+    ]);
+    expect(decision.head).toBe(rows[4]);
+    // The receipts carry their own bid's link; the bid sent again in the batch gets the same one.
+    expect(
+      decision.outcomes.map((o) => (o.ok ? [o.value.receipt.bidder, o.value.receipt.hash] : null)),
+    ).toEqual([
+      ["Bidder 2", rows[1]],
+      ["Bidder 2", rows[1]],
+      ["Bidder 3", rows[3]],
+    ]);
+    // Nothing is stored: the state keeps the head it had until the caller commits.
+    expect(state.head).toBe(rows[0]);
+  });
+
+  it("changes nothing in the book when a bidder's pseudonym cannot be had (no secret)", () => {
+    const state = stateFor();
+    const noSecret = () => {
+      throw new Error("JWT_SECRET is required");
+    };
+    expect(() =>
+      decideBatch(state, {
+        requests: [{ userId: 1, amount: 100 }],
+        bidders: new Map(),
+        now: NOW,
+        bidderOf: noSecret,
+        answeredBefore: () => undefined,
+      }),
+    ).toThrow(/JWT_SECRET/);
+    expect(state.book.size).toBe(0);
+  });
+
+  it("links nothing in a session that took bids before the bid log", () => {
+    const state = { ...stateFor(), seq: 7, head: null };
+    const decision = decide(state, [{ userId: 1, amount: 100 }]);
+    expect(decision.accepted.map((a) => [a.bid.seq, a.bidder, a.hash])).toEqual([[8, "Bidder 1", null]]);
+    expect(decision.head).toBeNull();
   });
 });

@@ -19,6 +19,8 @@ const accepted = (request: BidRequest): Outcome<PlacedBid> => ({
       placedAt: "2026-12-04T00:00:00.000Z",
       seq: request.userId,
       maxAmount: null,
+      bidder: "Bidder 00000000",
+      hash: null,
     },
     replayed: false,
   },

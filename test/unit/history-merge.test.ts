@@ -10,6 +10,8 @@ const row = (seq: number): HistoryRow => ({
   placedAt: Date.UTC(2026, 0, 1) + seq,
   auto: false,
   username: null,
+  bidder: null,
+  hash: null,
 });
 const rows = (...seqs: number[]) => seqs.map(row);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -86,9 +88,9 @@ describe("CSV records", () => {
     expect(csvText("alice")).toBe('"alice"');
     expect(csvText('say "hi"')).toBe('"say ""hi"""');
     expect(csvText("a,b\r\nc")).toBe('"a,b\r\nc"');
-    expect(csvRecord({ ...row(7), username: 'x"y', auto: true })).toBe(
-      `7,2,"x""y",107,2026-01-01T00:00:00.007Z,true\r\n`,
+    expect(csvRecord({ ...row(7), username: 'x"y', auto: true, hash: "ab12" })).toBe(
+      `7,2,"x""y",107,2026-01-01T00:00:00.007Z,true,ab12\r\n`,
     );
-    expect(csvRecord(row(9))).toBe("9,1,,109,2026-01-01T00:00:00.009Z,false\r\n");
+    expect(csvRecord(row(9))).toBe("9,1,,109,2026-01-01T00:00:00.009Z,false,\r\n");
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Leaderboard } from "../../src/api/session-protocol";
+import type { LiveLeaderboard } from "../../src/api/session-protocol";
 import { LiveBoard } from "../../src/objects/live-board";
 
 // The board's scheduling with hundreds of sockets. The workerd tests cap a
@@ -31,7 +31,15 @@ function boardWith(count: number) {
   } as unknown as DurableObjectState;
   const board = new LiveBoard(
     ctx,
-    (): Leaderboard => ({ sessionId: "s", status: "active", asOf: "", total: seq, seq, entries: [] }),
+    (): LiveLeaderboard => ({
+      sessionId: "s",
+      status: "active",
+      asOf: "",
+      total: seq,
+      seq,
+      entries: [],
+      headHash: null,
+    }),
   );
   const bid = () => {
     seq += 1;

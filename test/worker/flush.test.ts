@@ -77,6 +77,8 @@ describe("the flush to PostgreSQL", () => {
       amount: 100,
       placedAt: sentEarly.placedAt.getTime(),
       auto: false,
+      bidder: null,
+      hash: null,
     };
     await withDatabase(env, async (db) => {
       await writeBatchToPostgres(db, {
@@ -92,6 +94,8 @@ describe("the flush to PostgreSQL", () => {
         amount: 200,
         placedAt: newest.placedAt.getTime(),
         auto: false,
+        bidder: null,
+        hash: null,
       };
       await writeBatchToPostgres(db, {
         sessionId: session.id,
@@ -110,8 +114,9 @@ describe("the flush to PostgreSQL", () => {
     const [user] = await createUsers(1);
     if (!user) throw new Error("users");
     const at = Date.now();
-    const older = { seq: 1, userId: user.id, amount: 100, placedAt: at, auto: false };
-    const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1, auto: false };
+    const unlinked = { bidder: null, hash: null };
+    const older = { seq: 1, userId: user.id, amount: 100, placedAt: at, auto: false, ...unlinked };
+    const newer = { seq: 2, userId: user.id, amount: 200, placedAt: at + 1, auto: false, ...unlinked };
     const batch = (rows: (typeof older)[], live: typeof older, bidCount: number) => ({
       sessionId: session.id,
       rows,

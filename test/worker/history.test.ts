@@ -220,9 +220,9 @@ describe("GET /v1/sessions/{id}/bids.csv", () => {
       `attachment; filename="session-${session.id}-bids.csv"`,
     );
     const history = await wholeHistory(session.id, 500, await adminToken());
-    expect(res.text.startsWith("seq,user_id,username,amount,placed_at,auto\r\n")).toBe(true);
+    expect(res.text.startsWith("seq,user_id,username,amount,placed_at,auto,hash\r\n")).toBe(true);
     expect(parseCsv(res.text)).toEqual([
-      ["seq", "user_id", "username", "amount", "placed_at", "auto"],
+      ["seq", "user_id", "username", "amount", "placed_at", "auto", "hash"],
       ...history.map((b) => [
         String(b.seq),
         String(b.userId),
@@ -230,6 +230,7 @@ describe("GET /v1/sessions/{id}/bids.csv", () => {
         String(b.amount),
         b.placedAt,
         String(b.auto),
+        b.hash ?? "",
       ]),
     ]);
     // Usernames are quoted whatever they hold.
@@ -261,6 +262,6 @@ describe("GET /v1/sessions/{id}/bids.csv", () => {
       schema: SessionSchema,
     });
     const res = await call("GET", `/v1/sessions/${created.body.id}/bids.csv`, { token: await adminToken() });
-    expect([res.status, res.text]).toEqual([200, "seq,user_id,username,amount,placed_at,auto\r\n"]);
+    expect([res.status, res.text]).toEqual([200, "seq,user_id,username,amount,placed_at,auto,hash\r\n"]);
   });
 });

@@ -33,6 +33,8 @@ async function send(
     placedAt: _placedAt,
     sessionId: _id,
     userId: _user,
+    bidder,
+    hash,
     ...rest
   } = await response.json<Record<string, unknown>>();
   return {
@@ -41,6 +43,8 @@ async function send(
     replayed: response.headers.get("Idempotent-Replayed"),
     retryAfter: response.headers.get("Retry-After"),
     body: rest,
+    // Pseudonym and link differ between the two sessions; both paths must carry them.
+    linked: typeof bidder === "string" && typeof hash === "string",
   };
 }
 

@@ -17,12 +17,15 @@ describe("the results", () => {
     const [alice, bob, carol] = await createUsers(3);
     if (!alice || !bob || !carol) throw new Error("users");
     const session = await createAuction({ units: 2 });
+    let lastLink: string | null = null;
     for (const [user, amount] of [
       [alice, 300],
       [bob, 200],
       [carol, 150],
     ] as const) {
-      expect((await bid(session.id, user.id, amount)).status).toBe(201);
+      const placed = await bid(session.id, user.id, amount);
+      expect(placed.status).toBe(201);
+      lastLink = placed.body.hash;
     }
     const early = await resultsOf(session.id);
     expect(early.status).toBe(409);
@@ -38,6 +41,8 @@ describe("the results", () => {
       sessionId: session.id,
       closedAt: ended.endsAt,
       finalSeq: 3,
+      // The bid log's link of finalSeq: the last bid's.
+      finalHash: lastLink,
       reserveMet: true,
       winners: [
         { rank: 1, userId: alice.id, username: alice.username, amount: 300 },

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LeaderboardSchema, SessionSchema } from "../../src/api/contract";
+import { BidHistorySchema, LeaderboardSchema, SessionSchema } from "../../src/api/contract";
 import { storeMigrations } from "../../src/objects/store-migrations";
 import { adminToken, bid, call, createSession, createUsers } from "../support/api";
 import { readSessionFromPostgres } from "../support/database";
@@ -77,9 +77,18 @@ describe("the session object's own schema", () => {
     // Amounts of a session from before currencies are dollars.
     const view = await call("GET", `/v1/sessions/${session.id}`, { schema: SessionSchema });
     expect(view.body.currency).toBe("USD");
+    // Its bids predate the bid log: the session has no chain, and the bids it takes now join none.
+    expect(view.body).toMatchObject({ headSeq: 2, headHash: null });
 
     const raise = await bid(session.id, alice.id, 130);
-    expect(raise.body).toMatchObject({ seq: 3, rank: 1 });
+    expect(raise.body).toMatchObject({ seq: 3, rank: 1, hash: null });
+    const history = await call("GET", `/v1/sessions/${session.id}/bids`, { schema: BidHistorySchema });
+    // The pseudonym stored with the new row is the one computed for the old rows.
+    expect(history.body.bids.map((b) => [b.seq, b.bidder, b.hash])).toEqual([
+      [1, raise.body.bidder, null],
+      [2, expect.stringMatching(/^Bidder /), null],
+      [3, raise.body.bidder, null],
+    ]);
     const board = await call("GET", `/v1/sessions/${session.id}/leaderboard`, { schema: LeaderboardSchema });
     expect(board.body.entries.map((e) => e.username)).toEqual([alice.username, bob.username]);
     expect(await fireAlarm(session.id)).toBe(true);

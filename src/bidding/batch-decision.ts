@@ -122,6 +122,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
   let seq = state.seq;
   let head = state.head;
   const units = record.params.units;
+  const placedAtIso = toIso(now);
   // Everyone who held a winning rank at some point of the batch: a bid the batch
   // accepted at a winning rank and then passed was told that rank and must hear it was outbid.
   const everWinning = new Set(book.top(units).map((bid) => bid.userId));
@@ -160,7 +161,8 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
     // linked before the book changes (a pseudonym without its secret throws, and must change nothing).
     const linked = book.settle(order, seq + 1, now, session).map((bid) => {
       const bidder = inputs.bidderOf(bid.userId);
-      head = head === null ? null : nextLink(head, { ...bid, bidder, placedAt: toIso(bid.placedAt) });
+      // Every bid of the batch is placed at `now` (automatic raises too).
+      head = head === null ? null : nextLink(head, { ...bid, bidder, placedAt: placedAtIso });
       return { bid, bidder, hash: head };
     });
     const settled = linked.map((one) => one.bid);
@@ -188,7 +190,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
       userId,
       amount: own.bid.amount,
       rank: book.rankOf(userId) ?? 0,
-      placedAt: toIso(now),
+      placedAt: placedAtIso,
       seq: own.bid.seq,
       maxAmount: own.bid.maxAmount,
       bidder: own.bidder,

@@ -19,6 +19,7 @@ import {
 } from "../../src/api/contract.js";
 import { startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
+import { ensureDevVars } from "../../tools/local-stack.js";
 import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { ServiceProcess } from "../../tools/service-process.js";
 import { signToken } from "../../tools/token.js";
@@ -55,6 +56,8 @@ async function declaredBindings(): Promise<string[]> {
 
 describe("npm start", () => {
   it("serves the Worker with every binding wrangler.toml declares", async () => {
+    // As npm start does on a fresh clone: the secrets come from .dev.vars, made from the example.
+    ensureDevVars(() => {});
     const worker = await buildWorker(join(ROOT, "wrangler.toml"), join(scratch, "build"));
     const miniflare = await serveWorker({
       worker,

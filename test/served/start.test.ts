@@ -17,9 +17,9 @@ import {
   LeaderboardSchema,
   SessionSchema,
 } from "../../src/api/contract.js";
+import { ensureDevVars } from "../../tools/local-stack.js";
 import { startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
-import { ensureDevVars } from "../../tools/local-stack.js";
 import { buildWorker, declaredSecrets, serveWorker } from "../../tools/serve.js";
 import { ServiceProcess } from "../../tools/service-process.js";
 import { signToken } from "../../tools/token.js";

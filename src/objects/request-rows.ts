@@ -46,10 +46,12 @@ export class RequestRows {
     oldestIdempotencyKeyAt: number | null;
     oldestBidRequestAt: number | null;
   } {
+    // A row's time follows its seq (one time per batch, batches in order), so the oldest flushed
+    // row is the first by seq: one step down the primary key, however many rows are kept.
     const row = this.sql
       .exec<Row>(
         `SELECT (SELECT min(created_at) FROM idempotency_keys) AS keys,
-                (SELECT min(placed_at) FROM pending_bids WHERE seq <= ?) AS requests`,
+                (SELECT placed_at FROM pending_bids WHERE seq <= ? ORDER BY seq LIMIT 1) AS requests`,
         flushedSeq,
       )
       .toArray()[0];
@@ -65,6 +67,15 @@ export class RequestRows {
 
   /** History up to `seq` is in PostgreSQL; rows stored before `before` no longer answer a resent request either. */
   forgetFlushedBefore(seq: number, before: number): void {
-    this.sql.exec("DELETE FROM pending_bids WHERE seq <= ? AND placed_at < ?", seq, before);
+    // The rows before the first one stored at or after `before`: found by walking the primary key
+    // from its start, so the cost is the rows forgotten, not every row kept (at 1,500 bids/s a
+    // condition on placed_at alone scanned ~100,000 kept rows on every alarm and froze the session).
+    this.sql.exec(
+      `DELETE FROM pending_bids WHERE seq <= ? AND seq < coalesce(
+         (SELECT seq FROM pending_bids WHERE placed_at >= ? ORDER BY seq LIMIT 1), ? + 1)`,
+      seq,
+      before,
+      seq,
+    );
   }
 }

@@ -30,6 +30,21 @@ export async function withLiveStandings(
   return entries.map((entry) => ({ ...entry, ...standings.get(entry.sessionId) }));
 }
 
+/** The entries whose objects answered, with the figures they hold; the rest left out. */
+export async function standingsOf(
+  env: Env,
+  userId: number,
+  entries: readonly MyBidEntry[],
+): Promise<MyBidEntry[]> {
+  const answered = await Promise.all(
+    entries.slice(0, MAX_CONCURRENT_CALLS).map(async (entry) => {
+      const standing = await standingOf(env, entry.sessionId, userId);
+      return standing ? [{ ...entry, ...standing }] : [];
+    }),
+  );
+  return answered.flat();
+}
+
 async function standingOf(env: Env, sessionId: string, userId: number): Promise<BidStanding | undefined> {
   let outcome: Outcome<BidStanding>;
   try {

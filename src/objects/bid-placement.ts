@@ -4,6 +4,7 @@ import { decideBatch } from "../bidding/batch-decision";
 import type { RateLimiter } from "../bidding/rate-limit";
 import type { Pseudonyms } from "../history/pseudonym";
 import { recordBid } from "../observability/analytics";
+import { RecentFirstBids } from "../users/recent-first-bids";
 import { batchEvents } from "../webhooks/events";
 import type { Alarm } from "./alarm";
 import type { KnownUsers } from "./known-users";
@@ -40,7 +41,11 @@ export interface BidPlacementParts {
  * batch and leaves memory as it was.
  */
 export class BidPlacement {
-  constructor(private readonly parts: BidPlacementParts) {}
+  private readonly firstBids: RecentFirstBids | undefined;
+
+  constructor(private readonly parts: BidPlacementParts) {
+    this.firstBids = RecentFirstBids.fromEnv(parts.env);
+  }
 
   async place(requests: readonly BidRequest[]): Promise<Outcome<PlacedBid>[]> {
     const { gate, users, env } = this.parts;
@@ -49,7 +54,9 @@ export class BidPlacement {
       value: { sessionId: record.params.id, bidders: await users.lookUp(requests.map((r) => r.userId)) },
     }));
     if (!found.ok) return requests.map(() => found);
-    const outcomes = this.decideAndStore(requests, found.value.bidders);
+    const { outcomes, firstBidders, now } = this.decideAndStore(requests, found.value.bidders);
+    // Before the 201 (it runs while the storage commit does): GET /v1/me/bids lists the session at once.
+    if (firstBidders.length > 0) await this.firstBids?.add(found.value.sessionId, firstBidders, now);
     requests.forEach((request, i) => {
       const outcome = outcomes[i];
       if (!outcome || (outcome.ok && outcome.value.replayed)) return;
@@ -62,11 +69,13 @@ export class BidPlacement {
   private decideAndStore(
     requests: readonly BidRequest[],
     bidders: Awaited<ReturnType<KnownUsers["lookUp"]>>,
-  ): Outcome<PlacedBid>[] {
+  ): { outcomes: Outcome<PlacedBid>[]; firstBidders: number[]; now: number } {
     const { memory, limiter, requests: answered, store, live, outbox, alarm, config } = this.parts;
     const { record, book, seq, headHash: head } = memory;
-    if (!record) return requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." }));
     const now = Date.now();
+    const refused = (outcomes: Outcome<PlacedBid>[]) => ({ outcomes, firstBidders: [], now });
+    if (!record)
+      return refused(requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." })));
     const decision = decideBatch(
       { record, seq, head, book, limiter, bidsPerSecond: config.bidRatePerSecond },
       {
@@ -77,7 +86,7 @@ export class BidPlacement {
         answeredBefore: (request, body) => answered.answeredBefore(request, body),
       },
     );
-    if (decision.accepted.length === 0) return decision.outcomes;
+    if (decision.accepted.length === 0) return refused(decision.outcomes);
     const { params } = decision.record;
     const extension = decision.extended
       ? { endsAt: toIso(params.endsAt), extensions: params.extensions }
@@ -89,7 +98,9 @@ export class BidPlacement {
       decision.undo();
       this.parts.log("error", "bid_write_failed", { bids: decision.accepted.length, error: String(error) });
       const detail = "The session could not store the bid; retry shortly.";
-      return requests.map(() => ({ ok: false, code: "service_unavailable", detail, retryAfterSeconds: 1 }));
+      return refused(
+        requests.map(() => ({ ok: false, code: "service_unavailable", detail, retryAfterSeconds: 1 })),
+      );
     }
     memory.record = decision.record;
     memory.seq = decision.seq;
@@ -99,6 +110,7 @@ export class BidPlacement {
     live.tellBatch(ranks, extension, decision.outbid);
     if (events.length > 0) outbox.sendSoon();
     alarm.armBy(now + config.flushIntervalMs);
-    return decision.outcomes;
+    const firstBidders = decision.accepted.filter((a) => a.bid.bidCount === 1).map((a) => a.bid.userId);
+    return { outcomes: decision.outcomes, firstBidders, now };
   }
 }

@@ -3,6 +3,7 @@ import { MeSchema, MyBidsSchema } from "../api/contract";
 import { ApiError } from "../api/problem";
 import { limitParam } from "../api/schemas";
 import { withDatabase } from "../db/client";
+import { unflushedFirstBids } from "../discovery/first-bids";
 import { withLiveStandings } from "../discovery/live-standings";
 import { listMyBids, type MyBidsKey } from "../discovery/my-bids";
 import { bearerSecurity, createRouter, problems } from "../http/app";
@@ -77,9 +78,14 @@ export const meRouter = createRouter()
     const name = `me:${userId}`;
     const after: MyBidsKey | undefined =
       cursor === undefined ? undefined : await readCursor(c.env, name, cursor, TimeAndIdKey);
-    const page = await withDatabase(c.env, (db) => listMyBids(db, userId, Date.now(), limit, after));
+    const now = Date.now();
+    const { page, firstBids } = await withDatabase(c.env, async (db) => {
+      // The first page leads with first bids PostgreSQL has not seen yet (one slot is always left for it).
+      const firstBids = after ? [] : (await unflushedFirstBids(c.env, db, userId, now)).slice(0, limit - 1);
+      return { page: await listMyBids(db, userId, now, limit - firstBids.length, after), firstBids };
+    });
     const nextCursor = page.more && page.last ? await issueCursor(c.env, name, page.last) : null;
     const live = await withLiveStandings(c.env, userId, page.bids);
-    const bids = live.map(({ closed: _closed, ...entry }) => entry);
+    const bids = [...firstBids, ...live].map(({ closed: _closed, ...entry }) => entry);
     return c.json({ bids, nextCursor }, 200, privateAnswer);
   });

@@ -70,7 +70,7 @@ export class UsernameCache {
   }
 }
 
-function logCacheFailure(operation: string, error: unknown): void {
+export function logCacheFailure(operation: string, error: unknown): void {
   console.warn(
     JSON.stringify({
       level: "warn",

@@ -11,23 +11,20 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../tools/net.js";
 import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
 import { ServiceProcess } from "../../tools/service-process.js";
 import { formatTable } from "../../tools/table.js";
-import { readDevSecret } from "../../tools/token.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
 import * as cli from "../kit/cli.js";
 import { CpuMeter } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
 import { writeReport } from "../kit/report.js";
-import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
+import { missingPeerPackages, PEER_DIR, ReferencePeer, startPeer } from "./reference/peer.js";
 
 const USAGE = `usage: npm run bench:locust -- [--users 1000] [--spawn-rate 50] [--run-time 90s] [--runner start|dev]
                             [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]`;
 const LOCUSTFILE = join(import.meta.dirname, "locust/locustfile.py");
-const HOST = "127.0.0.1";
 const TOKEN_SECONDS = 6 * 3600;
 
 interface SystemUnderTest {
@@ -177,8 +174,6 @@ async function main(): Promise<number> {
   const tempDir = mkdtempSync(join(tmpdir(), "bench-locust-"));
   cleanups.add("temp folder", async () => rmSync(tempDir, { recursive: true, force: true }));
   try {
-    const devVarsFile = join(tempDir, "peer.dev.vars");
-    writeFileSync(devVarsFile, `JWT_SECRET=${readDevSecret()}\n`);
     const serviceDb = `locust_${tag}`;
     const serviceDbUrl = await createDatabase(pgServer, serviceDb);
     cleanups.add("service database", () => dropDatabase(pgServer, serviceDb));
@@ -196,22 +191,7 @@ async function main(): Promise<number> {
       () => service.killNow(),
     );
     await service.start();
-    const peerDb = `locustpeer_${tag}`;
-    const peerUrl = new URL(pgServer);
-    const peer = new ReferencePeer({
-      port: await freePort(HOST),
-      database: peerDb,
-      pgRoot: `${peerUrl.protocol}//${peerUrl.username ? `${peerUrl.username}@` : ""}${peerUrl.host}`,
-      devVarsFile,
-      logFile: join(tempDir, "peer-uvicorn.log"),
-    });
-    cleanups.add("reference database", () => dropDatabase(pgServer, peerDb));
-    cleanups.add(
-      "reference design",
-      () => peer.stop(),
-      () => peer.stopNow(),
-    );
-    await peer.start();
+    const { peer } = await startPeer(pgServer, `locustpeer_${tag}`, tempDir, cleanups);
 
     const adminToken = await signAdminToken(TOKEN_SECONDS);
     const systems: SystemUnderTest[] = [

@@ -13,14 +13,13 @@
 // plus the platform floor (load/floor/, served the same way) and CPU per process tree. Prints the
 // tables, writes load/results/reference-bench-*.json, and leaves nothing running.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { errorMessage, freePort, redactUrl } from "../../tools/net.js";
+import { errorMessage, redactUrl } from "../../tools/net.js";
 import { createDatabase, databaseUrlOf, dropDatabase } from "../../tools/scratch-database.js";
 import { ServiceProcess } from "../../tools/service-process.js";
-import { readDevSecret } from "../../tools/token.js";
 import { ReceiverProcess } from "../../tools/webhook-receiver.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
@@ -28,7 +27,7 @@ import * as cli from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { writeReport } from "../kit/report.js";
 import type { FaultPlan } from "./reference/fault-run.js";
-import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
+import { missingPeerPackages, PEER_DIR, ReferencePeer, startPeer } from "./reference/peer.js";
 import { emptyResults, runRounds } from "./reference/rounds.js";
 import {
   formatCpu,
@@ -47,7 +46,6 @@ const USAGE = `usage: npm run bench:reference -- [--rounds 2] [--duration 10s] [
                                [--w2-raises own|top] [--no-webhooks] [--runner start|dev]
                                [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]`;
 
-const HOST = "127.0.0.1";
 const TOKEN_SECONDS = 6 * 3600;
 const W4_DOWN_MS = 3_000;
 /** Past this the load generator is no longer negligible next to the servers on 2 cores. */
@@ -56,13 +54,6 @@ const LOADER_CORES_WARNING = 0.2;
 const startedAt = Date.now();
 const log = (line: string) =>
   console.log(`${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)}s  ${line}`);
-
-/** `postgres://user@host:port` without a database, as run.sh's PG_ROOT. */
-function serverRoot(serverUrl: string): string {
-  const url = new URL(serverUrl);
-  const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ""}@` : "";
-  return `${url.protocol}//${auth}${url.host}`;
-}
 
 async function deleteCacheKeys(redisUrl: string, namespace: string): Promise<number> {
   const redis = new Redis(redisUrl, {
@@ -158,10 +149,6 @@ async function main(): Promise<number> {
   const results = emptyResults();
   const notes: string[] = [];
   try {
-    const secret = readDevSecret();
-    const devVarsFile = join(tempDir, "peer.dev.vars");
-    writeFileSync(devVarsFile, `JWT_SECRET=${secret}\n`);
-
     const serviceDb = `refbench_${tag}`;
     const serviceDbUrl = await createDatabase(pgServer, serviceDb);
     cleanups.add("service database", () => dropDatabase(pgServer, serviceDb));
@@ -191,21 +178,8 @@ async function main(): Promise<number> {
     await stack.start();
 
     const peerDb = `refpeer_${tag}`;
-    const peer = new ReferencePeer({
-      port: await freePort(HOST),
-      database: peerDb,
-      pgRoot: serverRoot(pgServer),
-      devVarsFile,
-      logFile: join(tempDir, "peer-uvicorn.log"),
-    });
-    cleanups.add("reference database", () => dropDatabase(pgServer, peerDb));
-    cleanups.add(
-      "reference design",
-      () => peer.stop(),
-      () => peer.stopNow(),
-    );
-    log(`reference design: run.sh start on ${peer.url.origin}, database ${peerDb}...`);
-    const peerStart = await peer.start();
+    log(`reference design: run.sh start, database ${peerDb}...`);
+    const { peer, output: peerStart } = await startPeer(pgServer, peerDb, tempDir, cleanups);
     if (peerStart) log(`  ${peerStart.replace(/\n/g, "\n        ")}`);
 
     log(`platform floor: load/benchmarks/floor/, served as ${stack.command} serves...`);

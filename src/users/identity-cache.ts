@@ -1,9 +1,9 @@
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { z } from "zod";
 import { readConfig } from "../config/config";
+import { cacheClient } from "./cache-client";
 import type { Identity } from "./identities";
 
-const CACHE_TIMEOUT_MS = 300;
 /** Long enough to carry known identities through an outage; an unlink deletes its entries at once. */
 const TTL_SECONDS = 24 * 60 * 60;
 
@@ -28,15 +28,8 @@ export class IdentityCache {
   ) {}
 
   static fromEnv(env: Env): IdentityCache | undefined {
-    if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
-    const redis = new Redis({
-      url: env.UPSTASH_REDIS_REST_URL,
-      token: env.UPSTASH_REDIS_REST_TOKEN,
-      retry: false,
-      signal: () => AbortSignal.timeout(CACHE_TIMEOUT_MS),
-      enableTelemetry: false,
-      enableAutoPipelining: false,
-    });
+    const redis = cacheClient(env);
+    if (!redis) return undefined;
     return new IdentityCache(redis, readConfig(env).cacheNamespace);
   }
 

@@ -1,8 +1,8 @@
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { readConfig } from "../config/config";
+import { cacheClient } from "./cache-client";
 import { logCacheFailure } from "./username-cache";
 
-const CACHE_TIMEOUT_MS = 300;
 /** Far longer than a flush takes to land (every 5 s), and than most outages it waits out. */
 const KEEP_MS = 15 * 60_000;
 /** After a failed write, first bids skip the cache this long instead of each waiting out its timeout. */
@@ -27,15 +27,8 @@ export class RecentFirstBids {
   ) {}
 
   static fromEnv(env: Env): RecentFirstBids | undefined {
-    if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
-    const redis = new Redis({
-      url: env.UPSTASH_REDIS_REST_URL,
-      token: env.UPSTASH_REDIS_REST_TOKEN,
-      retry: false,
-      signal: () => AbortSignal.timeout(CACHE_TIMEOUT_MS),
-      enableTelemetry: false,
-      enableAutoPipelining: false,
-    });
+    const redis = cacheClient(env);
+    if (!redis) return undefined;
     return new RecentFirstBids(redis, readConfig(env).cacheNamespace);
   }
 

@@ -1,8 +1,7 @@
-import { Redis } from "@upstash/redis/cloudflare";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { usernameCacheKey } from "../api/username-cache-key";
 import { readConfig } from "../config/config";
-
-const CACHE_TIMEOUT_MS = 300;
+import { cacheClient } from "./cache-client";
 
 /**
  * Usernames in Upstash Redis. Usernames never change, so entries only expire
@@ -24,17 +23,8 @@ export class UsernameCache {
   }
 
   static fromEnv(env: Env): UsernameCache | undefined {
-    if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return undefined;
-    const redis = new Redis({
-      url: env.UPSTASH_REDIS_REST_URL,
-      token: env.UPSTASH_REDIS_REST_TOKEN,
-      retry: false,
-      signal: () => AbortSignal.timeout(CACHE_TIMEOUT_MS),
-      enableTelemetry: false,
-      // Calls are already batched (one MGET, one pipeline); auto-pipelining
-      // would only add a promise nobody awaits when Redis is unreachable.
-      enableAutoPipelining: false,
-    });
+    const redis = cacheClient(env);
+    if (!redis) return undefined;
     const config = readConfig(env);
     return new UsernameCache(redis, config.usernameCacheTtlSeconds, config.cacheNamespace);
   }

@@ -36,7 +36,7 @@ describe("SQL statements per page", () => {
     }
   });
 
-  it("GET /v1/me/bids: one per page", async () => {
+  it("GET /v1/me/bids: one per page, and one more on the first while the caller has recent first bids", async () => {
     const [me] = await createUsers(1);
     if (!me) throw new Error("users");
     for (let i = 0; i < 3; i += 1) {
@@ -53,7 +53,9 @@ describe("SQL statements per page", () => {
       const statements = await statementsDuring(async () => {
         next = (await call("GET", path, { token, schema: MyBidsSchema })).body.nextCursor;
       });
-      expect(statements).toBe(1);
+      // Which of the sessions the cache of recent first bids names PostgreSQL has no bid of mine in yet.
+      const firstBidsCheck = pages === 0 && env.UPSTASH_REDIS_REST_URL ? 1 : 0;
+      expect(statements).toBe(1 + firstBidsCheck);
       cursor = next;
       pages += 1;
     } while (cursor !== null);

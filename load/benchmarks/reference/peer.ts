@@ -3,9 +3,13 @@
 // Debian's system Python; this module installs nothing, it only says what is
 // missing.
 import { execFile, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../tools/net.js";
+import { dropDatabase } from "../../../tools/scratch-database.js";
+import { readDevSecret } from "../../../tools/token.js";
+import type { Cleanups } from "../../kit/cleanups.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 export const PEER_DIR = resolve(ROOT, "../shared/peers/reference-fastapi");
@@ -171,4 +175,40 @@ export class ReferencePeer {
       );
     });
   }
+}
+
+/** `postgres://user@host:port` without a database, as run.sh's PG_ROOT. */
+function serverRoot(serverUrl: string): string {
+  const url = new URL(serverUrl);
+  const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ""}@` : "";
+  return `${url.protocol}//${auth}${url.host}`;
+}
+
+/**
+ * Starts the peer on a free port with a fresh `database` on `pgServer`,
+ * signing with this checkout's dev secret; `cleanups` stops it and drops the
+ * database. Returns it with what run.sh printed.
+ */
+export async function startPeer(
+  pgServer: string,
+  database: string,
+  tempDir: string,
+  cleanups: Cleanups,
+): Promise<{ peer: ReferencePeer; output: string }> {
+  const devVarsFile = join(tempDir, "peer.dev.vars");
+  writeFileSync(devVarsFile, `JWT_SECRET=${readDevSecret()}\n`);
+  const peer = new ReferencePeer({
+    port: await freePort("127.0.0.1"),
+    database,
+    pgRoot: serverRoot(pgServer),
+    devVarsFile,
+    logFile: join(tempDir, "peer-uvicorn.log"),
+  });
+  cleanups.add("reference database", () => dropDatabase(pgServer, database));
+  cleanups.add(
+    "reference design",
+    () => peer.stop(),
+    () => peer.stopNow(),
+  );
+  return { peer, output: await peer.start() };
 }

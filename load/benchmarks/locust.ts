@@ -33,41 +33,36 @@ interface SystemUnderTest {
   roots(): number[];
 }
 
-interface EndpointStats {
-  name: string;
-  requests: number;
-  failures: number;
-  requestsPerSecond: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+const COLUMNS = ["Request Count", "Failure Count", "Requests/s", "50%", "95%", "99%", "Max Response Time"];
+const HEADER = [
+  "system",
+  "endpoint",
+  "requests",
+  "failures",
+  "req/s",
+  "p50 ms",
+  "p95 ms",
+  "p99 ms",
+  "max ms",
+  "server cores",
+];
 
 interface LocustRun {
   label: string;
-  endpoints: EndpointStats[];
-  serverCores: number;
+  /** Table rows, one per endpoint and one for all requests, as HEADER names them. */
+  rows: string[][];
   failureSamples: string[];
 }
 
-/** Locust's `--csv` stats: one row per endpoint and an "Aggregated" one. */
-function readStats(csvPrefix: string): EndpointStats[] {
-  const [header, ...rows] = readFileSync(`${csvPrefix}_stats.csv`, "utf8").trim().split("\n");
+/** Locust's `--csv` stats (one line per endpoint and an "Aggregated" one) as table rows. */
+function readStats(label: string, csvPrefix: string, serverCores: number): string[][] {
+  const [header, ...lines] = readFileSync(`${csvPrefix}_stats.csv`, "utf8").trim().split("\n");
   const columns = (header ?? "").split(",");
-  const at = (cells: string[], name: string) => Number(cells[columns.indexOf(name)] ?? Number.NaN);
-  return rows.map((line) => {
+  return lines.map((line) => {
     const cells = line.split(",");
-    return {
-      name: cells[1] === "Aggregated" ? "all requests" : (cells[1] ?? "?"),
-      requests: at(cells, "Request Count"),
-      failures: at(cells, "Failure Count"),
-      requestsPerSecond: at(cells, "Requests/s"),
-      p50: at(cells, "50%"),
-      p95: at(cells, "95%"),
-      p99: at(cells, "99%"),
-      max: at(cells, "Max Response Time"),
-    };
+    const name = cells[1] === "Aggregated" ? "all requests" : (cells[1] ?? "?");
+    const figures = COLUMNS.map((column) => String(Math.round(Number(cells[columns.indexOf(column)]))));
+    return [label, name, ...figures, name === "all requests" ? serverCores.toFixed(2) : ""];
   });
 }
 
@@ -110,31 +105,9 @@ async function runLocust(
   if (code !== 0 && code !== 1) throw new Error(`locust exited ${code} against ${system.label}`);
   return {
     label: system.label,
-    endpoints: readStats(options.csvPrefix),
-    serverCores: cpu.total / cpu.seconds,
+    rows: readStats(system.label, options.csvPrefix, cpu.total / cpu.seconds),
     failureSamples: readFailures(options.csvPrefix),
   };
-}
-
-function formatRuns(runs: readonly LocustRun[]): string {
-  const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms` : "—");
-  return formatTable(
-    ["system", "endpoint", "requests", "failures", "req/s", "p50", "p95", "p99", "max", "server cores"],
-    runs.flatMap((run) =>
-      run.endpoints.map((e) => [
-        run.label,
-        e.name,
-        String(e.requests),
-        String(e.failures),
-        e.requestsPerSecond.toFixed(0),
-        ms(e.p50),
-        ms(e.p95),
-        ms(e.p99),
-        ms(e.max),
-        e.name === "all requests" ? run.serverCores.toFixed(2) : "",
-      ]),
-    ),
-  );
 }
 
 async function main(): Promise<number> {
@@ -234,7 +207,12 @@ async function main(): Promise<number> {
     console.log(
       `\nLocust, ${users} users, spawn rate ${spawnRate}/s, ${runTimeMs / 1000} s each, one after the other:`,
     );
-    console.log(formatRuns(runs));
+    console.log(
+      formatTable(
+        HEADER,
+        runs.flatMap((run) => run.rows),
+      ),
+    );
     for (const run of runs) {
       if (run.failureSamples.length > 0)
         console.log(`\n${run.label}, failures:\n${run.failureSamples.join("\n")}`);

@@ -49,14 +49,24 @@ export class BidPlacement {
 
   async place(requests: readonly BidRequest[]): Promise<Outcome<PlacedBid>[]> {
     const { gate, users, env } = this.parts;
-    const found = await gate.withSession(async (record) => ({
-      ok: true,
-      value: { sessionId: record.params.id, bidders: await users.lookUp(requests.map((r) => r.userId)) },
-    }));
+    let unseen = new Set<number>();
+    let recorded: Promise<void> | undefined;
+    const found = await gate.withSession(async (record) => {
+      unseen = new Set(requests.map((r) => r.userId).filter((id) => !users.has(id)));
+      // GET /v1/me/bids lists the sessions of recent first bids (src/users/recent-first-bids.ts): written
+      // for the new bidders while they are looked up, so it costs the batch no wait of its own. A bid
+      // then refused is harmless there: the route shows only what the object holds.
+      recorded = this.firstBids?.add(record.params.id, [...unseen], Date.now());
+      return { ok: true, value: { sessionId: record.params.id, bidders: await users.lookUp([...unseen]) } };
+    });
     if (!found.ok) return requests.map(() => found);
     const { outcomes, firstBidders, now } = this.decideAndStore(requests, found.value.bidders);
-    // Before the 201 (it runs while the storage commit does): GET /v1/me/bids lists the session at once.
-    if (firstBidders.length > 0) await this.firstBids?.add(found.value.sessionId, firstBidders, now);
+    // A first bid by a user this session had already seen (an earlier bid refused): recorded now.
+    const late = firstBidders.filter((id) => !unseen.has(id));
+    await Promise.all([
+      recorded,
+      late.length > 0 ? this.firstBids?.add(found.value.sessionId, late, now) : undefined,
+    ]);
     requests.forEach((request, i) => {
       const outcome = outcomes[i];
       if (!outcome || (outcome.ok && outcome.value.replayed)) return;

@@ -7,6 +7,13 @@ import { logCacheFailure } from "./username-cache";
 const KEEP_MS = 15 * 60_000;
 /** After a failed write, first bids skip the cache this long instead of each waiting out its timeout. */
 const BACK_OFF_MS = 10_000;
+/** KEYS: each user's set; ARGV: now, keep ms, session id. One round trip and one small body per batch. */
+const ADD_SCRIPT = `
+for _, key in ipairs(KEYS) do
+  redis.call("ZADD", key, ARGV[1], ARGV[3])
+  redis.call("PEXPIRE", key, ARGV[2])
+end
+return #KEYS`;
 
 /**
  * The sessions where a user placed a first bid lately, in Upstash Redis.
@@ -36,18 +43,12 @@ export class RecentFirstBids {
     return `${this.namespace}:first-bids:${userId}`;
   }
 
-  /** One pipeline for a batch: each user's set gets the session, sheds entries past KEEP_MS, and expires with them. */
+  /** One command for a batch: each user's set gets the session and expires KEEP_MS after its newest (old entries are shed on reading). */
   async add(sessionId: string, userIds: readonly number[], now: number): Promise<void> {
     if (userIds.length === 0 || now < this.skipUntil) return;
     try {
-      const pipeline = this.redis.pipeline();
-      for (const userId of userIds) {
-        const key = this.key(userId);
-        pipeline.zadd(key, { score: now, member: sessionId });
-        pipeline.zremrangebyscore(key, 0, now - KEEP_MS);
-        pipeline.pexpire(key, KEEP_MS);
-      }
-      await pipeline.exec();
+      const keys = userIds.map((userId) => this.key(userId));
+      await this.redis.eval(ADD_SCRIPT, keys, [String(now), String(KEEP_MS), sessionId]);
     } catch (error) {
       this.skipUntil = now + BACK_OFF_MS;
       logCacheFailure("first_bids_add", error);
@@ -57,10 +58,11 @@ export class RecentFirstBids {
   /** The sessions of the user's recent first bids, newest first, with when they were placed (epoch ms). */
   async of(userId: number, now: number): Promise<{ sessionId: string; placedAt: number }[]> {
     try {
-      const found = await this.redis.zrange<(string | number)[]>(this.key(userId), now - KEEP_MS, "+inf", {
-        byScore: true,
-        withScores: true,
-      });
+      const key = this.key(userId);
+      const pipeline = this.redis.pipeline();
+      pipeline.zremrangebyscore(key, 0, now - KEEP_MS);
+      pipeline.zrange(key, now - KEEP_MS, "+inf", { byScore: true, withScores: true });
+      const [, found] = await pipeline.exec<[number, (string | number)[]]>();
       const entries: { sessionId: string; placedAt: number }[] = [];
       for (let i = 0; i + 1 < found.length; i += 2) {
         entries.push({ sessionId: String(found[i]), placedAt: Number(found[i + 1]) });

@@ -416,6 +416,9 @@ describe("GET /v1/me/bids", () => {
       await bid(session.id, rival.id, 140);
       await fireAlarm(session.id);
 
+      // Refused first: the session has seen me before my first accepted bid.
+      expect((await bid(session.id, me.id, 1)).status).toBe(422);
+      expect(await myRow(me.id, session.id)).toBeUndefined();
       expect((await bid(session.id, me.id, 150)).status).toBe(201);
       expect(await myRow(me.id, session.id)).toMatchObject({
         title: session.title,

@@ -2,7 +2,7 @@ import { and, eq, inArray, notExists } from "drizzle-orm";
 import { sessionStatus } from "../bidding/rules";
 import type { Database } from "../db/client";
 import { biddingSessions, bids } from "../db/schema";
-import { RecentFirstBids } from "../users/recent-first-bids";
+import { recentFirstBidsOf } from "../users/recent-first-bids";
 import { standingsOf } from "./live-standings";
 import type { MyBidEntry } from "./my-bids";
 
@@ -10,7 +10,7 @@ import type { MyBidEntry } from "./my-bids";
  * A user's first bids that PostgreSQL has not seen yet (they reach it with
  * the session's next flush), newest first: the sessions from the cache of
  * recent first bids that have no row of this user in `bids`, with the
- * figures their objects hold now. Empty without the cache.
+ * figures their objects hold now.
  */
 export async function unflushedFirstBids(
   env: Env,
@@ -18,7 +18,7 @@ export async function unflushedFirstBids(
   userId: number,
   now: number,
 ): Promise<MyBidEntry[]> {
-  const recent = (await RecentFirstBids.fromEnv(env)?.of(userId, now)) ?? [];
+  const recent = await recentFirstBidsOf(env).of(userId, now);
   if (recent.length === 0) return [];
   const ids = recent.map((entry) => entry.sessionId);
   const sessions = await db

@@ -4,7 +4,7 @@ import { decideBatch } from "../bidding/batch-decision";
 import type { RateLimiter } from "../bidding/rate-limit";
 import type { Pseudonyms } from "../history/pseudonym";
 import { recordBid } from "../observability/analytics";
-import { RecentFirstBids } from "../users/recent-first-bids";
+import { type RecentFirstBids, recentFirstBidsOf } from "../users/recent-first-bids";
 import { batchEvents } from "../webhooks/events";
 import type { Alarm } from "./alarm";
 import type { KnownUsers } from "./known-users";
@@ -41,10 +41,10 @@ export interface BidPlacementParts {
  * batch and leaves memory as it was.
  */
 export class BidPlacement {
-  private readonly firstBids: RecentFirstBids | undefined;
+  private readonly firstBids: RecentFirstBids;
 
   constructor(private readonly parts: BidPlacementParts) {
-    this.firstBids = RecentFirstBids.fromEnv(parts.env);
+    this.firstBids = recentFirstBidsOf(parts.env);
   }
 
   async place(requests: readonly BidRequest[]): Promise<Outcome<PlacedBid>[]> {
@@ -56,7 +56,7 @@ export class BidPlacement {
       // GET /v1/me/bids lists the sessions of recent first bids (src/users/recent-first-bids.ts): written
       // for the new bidders while they are looked up, so it costs the batch no wait of its own. A bid
       // then refused is harmless there: the route shows only what the object holds.
-      recorded = this.firstBids?.add(record.params.id, [...unseen], Date.now());
+      recorded = this.firstBids.add(record.params.id, [...unseen], Date.now());
       return { ok: true, value: { sessionId: record.params.id, bidders: await users.lookUp([...unseen]) } };
     });
     if (!found.ok) return requests.map(() => found);
@@ -65,7 +65,7 @@ export class BidPlacement {
     const late = firstBidders.filter((id) => !unseen.has(id));
     await Promise.all([
       recorded,
-      late.length > 0 ? this.firstBids?.add(found.value.sessionId, late, now) : undefined,
+      late.length > 0 ? this.firstBids.add(found.value.sessionId, late, now) : undefined,
     ]);
     requests.forEach((request, i) => {
       const outcome = outcomes[i];

@@ -39,8 +39,8 @@ const myBids = createRoute({
     "One SQL statement a page, keyset-paged with an opaque cursor that only its own user can use (any other: 400). " +
     "Which sessions, and their order, come from PostgreSQL (as of each session's last flush, 5 s); for every " +
     "session whose results are not fixed yet, `status`, `amount`, `rank` and `winning` come from the session's " +
-    "object, so a raise shows the instant after its 201 (a first bid in a session joins the list with the next " +
-    "flush). `rank` counts the live bids above yours (a higher amount, or the same amount placed earlier); " +
+    "object, so a raise shows the instant after its 201, and so does a first bid in a session (at the front of the " +
+    "first page until the session's next flush puts it in its place). `rank` counts the live bids above yours (a higher amount, or the same amount placed earlier); " +
     "`winning` is, once the results are fixed, whether you are among the winners, and before, whether your rank " +
     "is within the session's units at or above its reserve. A bid you (or your maximum) raise while you page " +
     "moves to the front on a first page after the next flush.",

@@ -5,6 +5,8 @@ import { logCacheFailure } from "./username-cache";
 
 /** Far longer than a flush takes to land (every 5 s), and than most outages it waits out. */
 const KEEP_MS = 15 * 60_000;
+/** Bounds the memory that stands in for the cache. */
+const MAX_USERS_IN_MEMORY = 100_000;
 /** After a failed write, first bids skip the cache this long instead of each waiting out its timeout. */
 const BACK_OFF_MS = 10_000;
 /** KEYS: each user's set; ARGV: now, keep ms, session id. One round trip and one small body per batch. */
@@ -15,29 +17,40 @@ for _, key in ipairs(KEYS) do
 end
 return #KEYS`;
 
+/** The sessions of a user's recent first bids, newest first, with when they were placed (epoch ms). */
+export type RecentSessions = { sessionId: string; placedAt: number }[];
+
 /**
- * The sessions where a user placed a first bid lately, in Upstash Redis.
- * PostgreSQL learns of a user's first bid in a session only at the object's
- * next flush, so `GET /v1/me/bids`, which finds a user's sessions there, would
- * not list it until then. The object records the session here before its 201;
- * the route asks that session's object for the figures. The cache holds which
- * sessions, never a figure a bid could change. Like the other caches, every
- * call is bounded by a short timeout and never throws: without it a first bid
- * shows after the flush, as before.
+ * The sessions where a user placed a first bid lately. PostgreSQL learns of a
+ * user's first bid in a session only at the object's next flush, so
+ * `GET /v1/me/bids`, which finds a user's sessions there, would not list it
+ * until then. The object records the session here before its 201; the route
+ * asks that session's object for the figures. This holds which sessions,
+ * never a figure a bid could change.
  */
-export class RecentFirstBids {
+export interface RecentFirstBids {
+  add(sessionId: string, userIds: readonly number[], now: number): Promise<void>;
+  of(userId: number, now: number): Promise<RecentSessions>;
+}
+
+/** In Upstash Redis when the cache is configured, else in this isolate's memory. */
+export function recentFirstBidsOf(env: Env): RecentFirstBids {
+  const redis = cacheClient(env);
+  return redis ? new CachedFirstBids(redis, readConfig(env).cacheNamespace) : isolateFirstBids;
+}
+
+/**
+ * Shared by every Worker and object isolate through Upstash. Like the other
+ * caches, every call is bounded by a short timeout and never throws: while it
+ * is down a first bid shows after the flush, as it did before.
+ */
+class CachedFirstBids implements RecentFirstBids {
   private skipUntil = 0;
 
-  private constructor(
+  constructor(
     private readonly redis: Redis,
     private readonly namespace: string,
   ) {}
-
-  static fromEnv(env: Env): RecentFirstBids | undefined {
-    const redis = cacheClient(env);
-    if (!redis) return undefined;
-    return new RecentFirstBids(redis, readConfig(env).cacheNamespace);
-  }
 
   private key(userId: number): string {
     return `${this.namespace}:first-bids:${userId}`;
@@ -55,15 +68,14 @@ export class RecentFirstBids {
     }
   }
 
-  /** The sessions of the user's recent first bids, newest first, with when they were placed (epoch ms). */
-  async of(userId: number, now: number): Promise<{ sessionId: string; placedAt: number }[]> {
+  async of(userId: number, now: number): Promise<RecentSessions> {
     try {
       const key = this.key(userId);
       const pipeline = this.redis.pipeline();
       pipeline.zremrangebyscore(key, 0, now - KEEP_MS);
       pipeline.zrange(key, now - KEEP_MS, "+inf", { byScore: true, withScores: true });
       const [, found] = await pipeline.exec<[number, (string | number)[]]>();
-      const entries: { sessionId: string; placedAt: number }[] = [];
+      const entries: RecentSessions = [];
       for (let i = 0; i + 1 < found.length; i += 2) {
         entries.push({ sessionId: String(found[i]), placedAt: Number(found[i + 1]) });
       }
@@ -74,3 +86,36 @@ export class RecentFirstBids {
     }
   }
 }
+
+/**
+ * Without the cache (the quick start's embedded default): the isolate's own
+ * memory. Exact where one process runs the Worker and its objects in one
+ * isolate (npm start, npm run dev); on Cloudflare a session's object and the
+ * route run in isolates of their own, which is what the cache is for.
+ */
+class IsolateFirstBids implements RecentFirstBids {
+  /** Users in the order they last placed a first bid: the front is the stalest. */
+  private readonly byUser = new Map<number, { last: number; sessions: Map<string, number> }>();
+
+  async add(sessionId: string, userIds: readonly number[], now: number): Promise<void> {
+    for (const userId of userIds) {
+      const sessions = this.byUser.get(userId)?.sessions ?? new Map<string, number>();
+      this.byUser.delete(userId);
+      this.byUser.set(userId, { last: now, sessions: sessions.set(sessionId, now) });
+    }
+    for (const [userId, { last }] of this.byUser) {
+      if (last > now - KEEP_MS && this.byUser.size <= MAX_USERS_IN_MEMORY) break;
+      this.byUser.delete(userId);
+    }
+  }
+
+  async of(userId: number, now: number): Promise<RecentSessions> {
+    const sessions = this.byUser.get(userId)?.sessions ?? new Map<string, number>();
+    return [...sessions]
+      .filter(([, placedAt]) => placedAt > now - KEEP_MS)
+      .map(([sessionId, placedAt]) => ({ sessionId, placedAt }))
+      .sort((a, b) => b.placedAt - a.placedAt);
+  }
+}
+
+const isolateFirstBids = new IsolateFirstBids();

@@ -1,4 +1,4 @@
-// npm run profile -- [--workload bids|leaderboard] [--seconds 10] [--runner start|dev] [--interval-us 500]
+// npm run profile -- [--workload bids|leaderboard|first-bids] [--seconds 10] [--runner start|dev] [--interval-us 500]
 //                    [--out load/results/profile.cpuprofile]
 // npm run profile -- --inspector-port N [--seconds 10]   (a running `npm start -- --inspector-port N`)
 // npm run profile -- --in FILE.cpuprofile [--bundle DIR]
@@ -10,7 +10,8 @@
 // `npm run dev` with --runner dev) on a scratch database on DATABASE_URL's
 // server, creates 1000 bidders and a session, and drives the benchmark's
 // workload while it samples: W2's closed loop of raises (100 connections), or
-// W3's leaderboard reads.
+// W3's leaderboard reads, or W1's burst of 1000 first bids, once a second on
+// a new session each time.
 import {
   copyFileSync,
   existsSync,
@@ -26,7 +27,7 @@ import { z } from "zod";
 import { errorMessage } from "../../tools/net.js";
 import type { Runner, ServiceProcess } from "../../tools/service-process.js";
 import { targetOf } from "../benchmarks/reference/systems.js";
-import { runLeaderboardReads, runRaises } from "../benchmarks/reference/workloads.js";
+import { runLeaderboardReads, runRaises, runSimultaneousBids } from "../benchmarks/reference/workloads.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { integerOption, parseOptions, runCommand, runnerOption, UsageError } from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, describeCpu } from "../kit/cpu.js";
@@ -34,7 +35,7 @@ import { HttpClient } from "../kit/http.js";
 import { withScratchService } from "../kit/scratch-service.js";
 import { type CpuProfile, formatSummary, SourceFiles, summarise } from "./summary.js";
 
-const USAGE = `usage: npm run profile -- [--workload bids|leaderboard] [--seconds 10] [--runner start|dev]
+const USAGE = `usage: npm run profile -- [--workload bids|leaderboard|first-bids] [--seconds 10] [--runner start|dev]
                        [--interval-us 500] [--out load/results/profile.cpuprofile]
        npm run profile -- --inspector-port N [--seconds 10] [--bundle DIR]
        npm run profile -- --in FILE.cpuprofile [--in …] [--bundle DIR]`;
@@ -138,9 +139,12 @@ function report(profile: CpuProfile, out: string, bundleDir: string | undefined,
   console.log(`\nwritten: ${out}, ${summaryPath} (open the .cpuprofile in Chrome DevTools › Performance)`);
 }
 
+const WORKLOADS = ["bids", "leaderboard", "first-bids"] as const;
+type Workload = (typeof WORKLOADS)[number];
+
 interface ProfileOptions {
   runner: Runner;
-  workload: "bids" | "leaderboard";
+  workload: Workload;
   seconds: number;
   intervalUs: number;
   out: string;
@@ -178,6 +182,31 @@ async function profileService(
   if (port === undefined) throw new Error("the service has no inspector port");
   // The leaderboard needs bids on it; either way the first seconds warm the isolate up.
   if (options.workload === "leaderboard") await runRaises(system, session, users, WARM_UP_MS, [], signal);
+  if (options.workload === "first-bids") {
+    // One profile of one burst: the rounds before it warm the isolate up.
+    let profile: CpuProfile | undefined;
+    for (let round = 1; round <= options.seconds; round++) {
+      const fresh = await api.createSession(`profile ${tag} ${round}`, {
+        startsAt: new Date(Date.now() - 60_000),
+      });
+      const last = round === options.seconds;
+      const { result } = await runSimultaneousBids(system, fresh, users, [], async (fire) => {
+        if (!last) return fire();
+        let fired: ReturnType<typeof fire> | undefined;
+        profile = await captureProfile(port, options.intervalUs, async () => {
+          fired = fire();
+          await fired;
+        });
+        return fired as ReturnType<typeof fire>;
+      });
+      console.log(
+        `profile: burst ${round}: all answered in ${result.allAnsweredMs.toFixed(0)} ms, ${JSON.stringify(result.outcomes)}`,
+      );
+      await sleep(1000);
+    }
+    if (profile) report(profile, options.out, newestBundleDir());
+    return;
+  }
   const totalMs = WARM_UP_MS + options.seconds * 1000;
   const load =
     options.workload === "bids"
@@ -235,10 +264,16 @@ async function main(): Promise<number> {
     return 0;
   }
   const workload = values.workload ?? "bids";
-  if (workload !== "bids" && workload !== "leaderboard")
-    throw new UsageError("--workload must be bids or leaderboard");
+  if (!WORKLOADS.includes(workload as Workload))
+    throw new UsageError(`--workload must be ${WORKLOADS.join(", ")}`);
   try {
-    await profileOwnService({ runner: runnerOption(values.runner), workload, seconds, intervalUs, out });
+    await profileOwnService({
+      runner: runnerOption(values.runner),
+      workload: workload as Workload,
+      seconds,
+      intervalUs,
+      out,
+    });
   } catch (error) {
     throw new Error(`profile: ${errorMessage(error)}`);
   }

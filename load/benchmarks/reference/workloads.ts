@@ -34,12 +34,14 @@ function bidRequest(sessionId: string, token: string, amount: number): string {
 /**
  * W1: every user's first bid, each on its own connection opened beforehand,
  * all written at once. Amounts differ per user, so the board W3 reads is stable.
+ * `around` wraps the burst itself, not the connections' opening (the profiler samples only it).
  */
 export async function runSimultaneousBids(
   system: LoadTarget,
   session: Session,
   users: readonly Bidder[],
   acknowledged: AcknowledgedAmount[],
+  around: <T>(fire: () => Promise<T>) => Promise<T> = (fire) => fire(),
 ): Promise<Measured<BurstResult>> {
   const burst: Burst = await openBurst(
     system.url,
@@ -49,12 +51,14 @@ export async function runSimultaneousBids(
   try {
     const amounts = users.map((_, index) => session.minBid + index * session.minIncrement);
     const requests = users.map((user, index) => bidRequest(session.id, user.token, amounts[index] ?? 0));
-    return await measured(system.cpuRoots(), () =>
-      burst.fire(requests, (index, status) => {
-        const user = users[index];
-        const amount = amounts[index];
-        if (status === 201 && user && amount !== undefined) acknowledged.push({ userId: user.id, amount });
-      }),
+    return await around(() =>
+      measured(system.cpuRoots(), () =>
+        burst.fire(requests, (index, status) => {
+          const user = users[index];
+          const amount = amounts[index];
+          if (status === 201 && user && amount !== undefined) acknowledged.push({ userId: user.id, amount });
+        }),
+      ),
     );
   } finally {
     burst.close();

@@ -142,7 +142,7 @@ export class SessionStore {
     events: readonly WebhookEvent[] = [],
   ): void {
     this.storage.transactionSync(() => {
-      for (const one of accepted) this.writeBid(one);
+      this.writeBids(accepted);
       // The head once per batch, not a link on every live bid.
       const head = accepted.at(-1)?.hash;
       if (head) this.sql.exec("INSERT OR REPLACE INTO bid_log_head (id, hash) VALUES (1, ?)", head);
@@ -168,13 +168,14 @@ export class SessionStore {
     return row ? textOrNull(row, "hash") : null;
   }
 
-  private writeBid({ bid, bidder, hash, receipt, idempotency, requestId }: AcceptedBid): void {
-    this.sql.exec(
-      `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (user_id) DO UPDATE SET amount = excluded.amount, seq = excluded.seq,
-         tie_seq = excluded.tie_seq, bid_count = excluded.bid_count, placed_at = excluded.placed_at,
-         max_amount = excluded.max_amount, auto = excluded.auto`,
+  /**
+   * The batch's live bids and history rows, one statement per table (the rows
+   * as one JSON array, in order; a user who bid twice ends with the later):
+   * two statements per bid were ~12 % of a busy isolate.
+   */
+  private writeBids(accepted: readonly AcceptedBid[]): void {
+    if (accepted.length === 0) return;
+    const live = accepted.map(({ bid }) => [
       bid.userId,
       bid.amount,
       bid.seq,
@@ -183,10 +184,17 @@ export class SessionStore {
       bid.placedAt,
       bid.maxAmount,
       bid.auto ? 1 : 0,
-    );
+    ]);
     this.sql.exec(
-      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
+       FROM json_each(?) WHERE true ORDER BY key
+       ON CONFLICT (user_id) DO UPDATE SET amount = excluded.amount, seq = excluded.seq,
+         tie_seq = excluded.tie_seq, bid_count = excluded.bid_count, placed_at = excluded.placed_at,
+         max_amount = excluded.max_amount, auto = excluded.auto`,
+      JSON.stringify(live),
+    );
+    const history = accepted.map(({ bid, requestId, bidder, hash }) => [
       bid.seq,
       bid.userId,
       bid.amount,
@@ -195,17 +203,25 @@ export class SessionStore {
       requestId ?? null,
       bidder,
       hash,
-    );
-    if (receipt === undefined || idempotency === undefined) return;
+    ]);
     this.sql.exec(
-      "INSERT INTO idempotency_keys (user_id, key, amount, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      bid.userId,
-      idempotency.key,
-      receipt.amount,
-      idempotency.body,
-      JSON.stringify(receipt),
-      bid.placedAt,
+      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
+       FROM json_each(?) ORDER BY key`,
+      JSON.stringify(history),
     );
+    for (const { bid, receipt, idempotency } of accepted) {
+      if (receipt === undefined || idempotency === undefined) continue;
+      this.sql.exec(
+        "INSERT INTO idempotency_keys (user_id, key, amount, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        bid.userId,
+        idempotency.key,
+        receipt.amount,
+        idempotency.body,
+        JSON.stringify(receipt),
+        bid.placedAt,
+      );
+    }
   }
 
   /** Pending bids after `afterSeq`, oldest first, at most `limit`. */

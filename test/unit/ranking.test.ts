@@ -50,4 +50,21 @@ describe("Ranking", () => {
     const expected = [...live.values()].sort((a, b) => b.amount - a.amount || a.seq - b.seq);
     expect(ranking.top(500)).toEqual(expected);
   });
+
+  it("answers every move's rank as a full sort would, lower amounts too (an undo puts one back)", () => {
+    const ranking = new Ranking();
+    const live = new Map<number, ReturnType<typeof bid>>();
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    for (let seq = 1; seq <= 2_000; seq++) {
+      const next = bid(1 + random(50), 1 + random(40), seq);
+      live.set(next.userId, next);
+      const sorted = [...live.values()].sort((a, b) => b.amount - a.amount || a.seq - b.seq);
+      expect(ranking.place(next)).toBe(sorted.indexOf(next) + 1);
+      expect(ranking.top(50)).toEqual(sorted);
+    }
+  });
 });

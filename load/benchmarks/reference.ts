@@ -9,7 +9,8 @@
 //   W2 closed loop, 100 connections, a fresh raise per request; this service
 //      also with a webhook subscription to a receiver process, same rounds
 //   W3 closed loop, 50 connections, the leaderboard (top 50 with usernames)
-//   W4 open-loop bids, the system's fault mid-run, then the 201s PostgreSQL lost
+//   W4 open-loop bids, the system's fault mid-run, then the 201s PostgreSQL lost (W4's rounds
+//      come after W1–W3's: this service's fault restarts its server, the reference's only Redis)
 // plus the platform floor (load/floor/, served the same way) and CPU per process tree. Prints the
 // tables, writes load/results/reference-bench-*.json, and leaves nothing running.
 import { randomBytes } from "node:crypto";

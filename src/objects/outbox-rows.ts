@@ -7,14 +7,13 @@ export class OutboxRows {
 
   /** Inside the transaction of the change that caused them; an event already there (the same id) is not written twice. */
   write(events: readonly WebhookEvent[]): void {
-    for (const event of events) {
-      this.sql.exec(
-        "INSERT OR IGNORE INTO outbox (id, event, created_at) VALUES (?, ?, ?)",
-        event.id,
-        JSON.stringify(event),
-        Date.parse(event.timestamp),
-      );
-    }
+    if (events.length === 0) return;
+    // One statement for them all, in order (a burst of first bids outbids one bidder after another).
+    this.sql.exec(
+      `INSERT OR IGNORE INTO outbox (id, event, created_at)
+       SELECT value->>'id', value->'event', value->>'at' FROM json_each(?) ORDER BY key`,
+      JSON.stringify(events.map((event) => ({ id: event.id, at: Date.parse(event.timestamp), event }))),
+    );
   }
 
   /** The oldest `limit` events not yet taken by the queue, with the position to delete through. */

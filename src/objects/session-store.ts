@@ -249,8 +249,10 @@ export class SessionStore {
   }
 
   rememberUsers(users: Map<number, string>): void {
-    for (const [id, name] of users) {
-      this.sql.exec("INSERT OR REPLACE INTO known_users (user_id, username) VALUES (?, ?)", id, name);
-    }
+    if (users.size === 0) return;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO known_users (user_id, username) SELECT value->>0, value->>1 FROM json_each(?)",
+      JSON.stringify([...users]),
+    );
   }
 }

@@ -3,6 +3,8 @@
 // start's pid covers the script, the stack beside it, and workerd, which runs
 // the Worker and the Durable Objects).
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { allProcStats, type ProcStat, readProcStat } from "../../tools/process-group.js";
 import { UsageError } from "./cli.js";
 
@@ -109,4 +111,32 @@ export async function measured<T>(roots: readonly number[], run: () => Promise<T
     serverCores: server.total / server.seconds,
     loaderCores: (used.user + used.system) / 1e6 / seconds,
   };
+}
+
+/** The machine's busy and total jiffies so far, from /proc/stat's first line. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields =
+    readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  // idle and iowait
+  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+}
+
+/**
+ * Waits until the whole machine has spent a second with under `cores` busy,
+ * or `maxMs` passed; returns the milliseconds waited. What a measurement
+ * leaves running (the other system's flush, PostgreSQL's autovacuum and
+ * checkpoints) then weighs on neither system's next one.
+ */
+export async function waitForQuietMachine(maxMs = 30_000, cores = 0.3): Promise<number> {
+  const started = performance.now();
+  const cpus = availableParallelism();
+  for (;;) {
+    const before = machineJiffies();
+    await new Promise((done) => setTimeout(done, 1_000));
+    const after = machineJiffies();
+    const busyCores = ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * cpus;
+    const waited = performance.now() - started;
+    if (busyCores < cores || waited >= maxMs) return waited;
+  }
 }

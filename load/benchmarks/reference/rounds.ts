@@ -8,7 +8,7 @@ import type { BurstResult } from "../../bids/burst.js";
 import type { RawLoopResult } from "../../bids/closed-loop.js";
 import type { Raises } from "../../bids/ledger.js";
 import type { Session } from "../../kit/api.js";
-import type { Measured } from "../../kit/cpu.js";
+import { type Measured, waitForQuietMachine } from "../../kit/cpu.js";
 import { type FaultPlan, type FaultRunResult, runFaultRound } from "./fault-run.js";
 import { type AcknowledgedAmount, checkLiveBids, type LiveBidCheck } from "./live-bids.js";
 import type { Contender, SystemKey } from "./systems.js";
@@ -89,9 +89,11 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
     await sleep(PAUSE_MS);
     return check;
   };
-  // Once interrupted, no further workload starts (the cleanup is already under way).
-  const next = () => {
+  // Once interrupted, no further workload starts; each starts on a quiet machine.
+  const next = async () => {
     if (plan.signal.aborted) throw new Error("interrupted");
+    const waited = await waitForQuietMachine();
+    if (waited >= 30_000) log("  (the machine was not quiet after 30 s; measuring anyway)");
   };
 
   for (let round = 0; round < plan.rounds; round++) {
@@ -100,7 +102,7 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
     const boards = new Map<Contender, string>();
     for (const contender of order) {
       const { system } = contender;
-      next();
+      await next();
       const session = await newSession(contender, `W1 round ${round + 1}`);
       const acknowledged: AcknowledgedAmount[] = [];
       const w1 = await runSimultaneousBids(system, session, contender.users, acknowledged);
@@ -116,7 +118,7 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
       const withWebhooks = plan.webhooks && contender.system.key === "service" ? [plan.webhooks] : [];
       const variants = round % 2 === 0 ? [undefined, ...withWebhooks] : [...withWebhooks, undefined];
       for (const webhooks of variants) {
-        next();
+        await next();
         if (webhooks) await runWebhookW2(plan, contender, webhooks, round, settle);
         else {
           const session = await newSession(contender, `W2 round ${round + 1}`);
@@ -138,13 +140,13 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
     }
     for (const contender of order) {
       const { system } = contender;
-      next();
+      await next();
       const w3 = await runLeaderboardReads(system, boards.get(contender) ?? "", plan.durationMs, plan.signal);
       log(loopLine(`W3 ${system.label}`, w3, "req/s"));
       results.w3[system.key].push(w3);
       await sleep(PAUSE_MS);
     }
-    next();
+    await next();
     const floorRound = await measureFloor(plan.floor, plan.durationMs, plan.signal);
     log(
       `  floor: ${Object.entries(floorRound)
@@ -159,7 +161,7 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
     const order = round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse();
     for (const contender of order) {
       const { system } = contender;
-      next();
+      await next();
       const session = await newSession(contender, `W4 round ${round + 1}`);
       const users = contender.users.slice(0, W4_USERS);
       const w4 = await runFaultRound(system, session, users, plan.faultPlan, plan.signal);

@@ -5,7 +5,7 @@ import type { PendingBid, SessionRecord, SessionResults } from "../bidding/sessi
 import type { WebhookEvent } from "../webhooks/events";
 import { OutboxRows } from "./outbox-rows";
 import { RequestRows } from "./request-rows";
-import { num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
+import { jsonChunks, num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /**
@@ -169,12 +169,11 @@ export class SessionStore {
   }
 
   /**
-   * The batch's live bids and history rows, one statement per table (the rows
-   * as one JSON array, in order; a user who bid twice ends with the later):
+   * The batch's live bids and history rows, a statement per table and 1,000
+   * rows (JSON arrays, in order; a user who bid twice ends with the later):
    * two statements per bid were ~12 % of a busy isolate.
    */
   private writeBids(accepted: readonly AcceptedBid[]): void {
-    if (accepted.length === 0) return;
     const live = accepted.map(({ bid }) => [
       bid.userId,
       bid.amount,
@@ -185,15 +184,17 @@ export class SessionStore {
       bid.maxAmount,
       bid.auto ? 1 : 0,
     ]);
-    this.sql.exec(
-      `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
+    for (const chunk of jsonChunks(live)) {
+      this.sql.exec(
+        `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
        FROM json_each(?) WHERE true ORDER BY key
        ON CONFLICT (user_id) DO UPDATE SET amount = excluded.amount, seq = excluded.seq,
          tie_seq = excluded.tie_seq, bid_count = excluded.bid_count, placed_at = excluded.placed_at,
          max_amount = excluded.max_amount, auto = excluded.auto`,
-      JSON.stringify(live),
-    );
+        chunk,
+      );
+    }
     const history = accepted.map(({ bid, requestId, bidder, hash }) => [
       bid.seq,
       bid.userId,
@@ -204,12 +205,14 @@ export class SessionStore {
       bidder,
       hash,
     ]);
-    this.sql.exec(
-      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
+    for (const chunk of jsonChunks(history)) {
+      this.sql.exec(
+        `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
        FROM json_each(?) ORDER BY key`,
-      JSON.stringify(history),
-    );
+        chunk,
+      );
+    }
     for (const { bid, receipt, idempotency } of accepted) {
       if (receipt === undefined || idempotency === undefined) continue;
       this.sql.exec(
@@ -249,10 +252,11 @@ export class SessionStore {
   }
 
   rememberUsers(users: Map<number, string>): void {
-    if (users.size === 0) return;
-    this.sql.exec(
-      "INSERT OR REPLACE INTO known_users (user_id, username) SELECT value->>0, value->>1 FROM json_each(?)",
-      JSON.stringify([...users]),
-    );
+    for (const chunk of jsonChunks([...users])) {
+      this.sql.exec(
+        "INSERT OR REPLACE INTO known_users (user_id, username) SELECT value->>0, value->>1 FROM json_each(?)",
+        chunk,
+      );
+    }
   }
 }

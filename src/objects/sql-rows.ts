@@ -20,3 +20,19 @@ export const pendingBidOf = (row: Row): PendingBid => ({
   bidder: textOrNull(row, "bidder"),
   hash: textOrNull(row, "hash"),
 });
+
+/** Rows per `INSERT … SELECT … FROM json_each(?)`: a history row is ~180 bytes of JSON, an outbox event under 1 KB. */
+const JSON_ROWS_PER_STATEMENT = 1_000;
+
+/**
+ * `rows` as JSON arrays of at most 1,000, one statement's parameter each: a
+ * statement per chunk instead of one per row, and never a string near the
+ * 2 MB a SQLite value may hold on Cloudflare, whatever a batch's size.
+ */
+export function jsonChunks(rows: readonly unknown[]): string[] {
+  const chunks: string[] = [];
+  for (let i = 0; i < rows.length; i += JSON_ROWS_PER_STATEMENT) {
+    chunks.push(JSON.stringify(rows.slice(i, i + JSON_ROWS_PER_STATEMENT)));
+  }
+  return chunks;
+}

@@ -5,8 +5,9 @@ import { logCacheFailure } from "./username-cache";
 
 /** Far longer than a flush takes to land (every 5 s), and than most outages it waits out. */
 const KEEP_MS = 15 * 60_000;
-/** Bounds the memory that stands in for the cache. */
+/** Bound the memory that stands in for the cache. */
 const MAX_USERS_IN_MEMORY = 100_000;
+const MAX_SESSIONS_PER_USER = 1_000;
 /** After a failed write, first bids skip the cache this long instead of each waiting out its timeout. */
 const BACK_OFF_MS = 10_000;
 /** KEYS: each user's set; ARGV: now, keep ms, session id. One round trip and one small body per batch. */
@@ -100,6 +101,12 @@ class IsolateFirstBids implements RecentFirstBids {
   async add(sessionId: string, userIds: readonly number[], now: number): Promise<void> {
     for (const userId of userIds) {
       const sessions = this.byUser.get(userId)?.sessions ?? new Map<string, number>();
+      // Oldest first: the user's stale sessions go, and the oldest beyond the bound.
+      sessions.delete(sessionId);
+      for (const [id, placedAt] of sessions) {
+        if (placedAt > now - KEEP_MS && sessions.size < MAX_SESSIONS_PER_USER) break;
+        sessions.delete(id);
+      }
       this.byUser.delete(userId);
       this.byUser.set(userId, { last: now, sessions: sessions.set(sessionId, now) });
     }

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { BidReceiptSchema } from "../../src/api/contract";
 import type { BidRequest, Outcome, PlacedBid } from "../../src/api/session-protocol";
 import { bid, createSession, createUsers, readResponse, tokenFor } from "../support/api";
-import { objectBoard, sessionStub, statsOf } from "../support/objects";
+import { readSessionFromPostgres } from "../support/database";
+import { fireAlarm, objectBoard, sessionStub, statsOf } from "../support/objects";
 
 const summary = (outcome: Outcome<PlacedBid> | undefined) =>
   outcome?.ok
@@ -137,6 +138,30 @@ describe("a batch of bids in one object call", () => {
       { seq: 3, replayed: false },
       { seq: 4, replayed: false },
     ]);
+  });
+});
+
+describe("a batch larger than one statement's 1,000 rows", () => {
+  it("is stored whole and in order: 1,100 first bids, then each user's raise, in one call", async () => {
+    const session = await createSession({ minBid: 100, minIncrement: 1 });
+    const users = await createUsers(1_100);
+    const firsts = users.map((u, i) => ({ userId: u.id, amount: 100 + i }));
+    const raises = users.map((u, i) => ({ userId: u.id, amount: 5_000 + i }));
+    const outcomes = await sessionStub(session.id).placeBids([...firsts, ...raises]);
+    expect(outcomes.map((o) => (o.ok ? o.value.receipt.seq : o.code))).toEqual(
+      Array.from({ length: 2_200 }, (_, i) => i + 1),
+    );
+    // Each user's raise (chunks 2 and 3) won over their first bid (chunks 1 and 2), with their name.
+    const board = await objectBoard(session.id);
+    expect(board.entries.map((e) => [e.userId, e.username, e.amount])).toEqual(
+      users.map((u, i) => [u.id, u.username, 5_000 + i]).reverse(),
+    );
+    for (let i = 0; i < 5 && (await statsOf(session.id)).pendingBids > 0; i++) await fireAlarm(session.id);
+    const stored = await readSessionFromPostgres(session.id);
+    expect(stored.events.map((e) => [e.seq, e.userId, e.amount])).toEqual(
+      [...firsts, ...raises].map((b, i) => [i + 1, b.userId, b.amount]),
+    );
+    expect(stored.bids.map((b) => b.amount).sort((x, y) => x - y)).toEqual(raises.map((b) => b.amount));
   });
 });
 

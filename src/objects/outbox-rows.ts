@@ -1,5 +1,5 @@
 import type { WebhookEvent } from "../webhooks/events";
-import { jsonChunks, num, type Row } from "./sql-rows";
+import { insertJsonRows, num, type Row } from "./sql-rows";
 
 /** The outbox table: events waiting for the webhook queue, in the order they were written. */
 export class OutboxRows {
@@ -7,15 +7,13 @@ export class OutboxRows {
 
   /** Inside the transaction of the change that caused them; an event already there (the same id) is not written twice. */
   write(events: readonly WebhookEvent[]): void {
-    // A statement per 1,000, in order (a burst of first bids outbids one bidder after another).
-    const rows = events.map((event) => ({ id: event.id, at: Date.parse(event.timestamp), event }));
-    for (const chunk of jsonChunks(rows)) {
-      this.sql.exec(
-        `INSERT OR IGNORE INTO outbox (id, event, created_at)
-         SELECT value->>'id', value->'event', value->>'at' FROM json_each(?) ORDER BY key`,
-        chunk,
-      );
-    }
+    // In order: a burst of first bids outbids one bidder after another.
+    insertJsonRows(
+      this.sql,
+      `INSERT OR IGNORE INTO outbox (id, event, created_at)
+       SELECT value->>'id', value->'event', value->>'at' FROM json_each(?) ORDER BY key`,
+      events.map((event) => ({ id: event.id, at: Date.parse(event.timestamp), event })),
+    );
   }
 
   /** The oldest `limit` events not yet taken by the queue, with the position to delete through. */

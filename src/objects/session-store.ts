@@ -5,7 +5,7 @@ import type { PendingBid, SessionRecord, SessionResults } from "../bidding/sessi
 import type { WebhookEvent } from "../webhooks/events";
 import { OutboxRows } from "./outbox-rows";
 import { RequestRows } from "./request-rows";
-import { jsonChunks, num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
+import { insertJsonRows, num, numOrNull, pendingBidOf, type Row, textOrNull } from "./sql-rows";
 import { STORE_VERSION, storeMigrations } from "./store-migrations";
 
 /**
@@ -184,17 +184,16 @@ export class SessionStore {
       bid.maxAmount,
       bid.auto ? 1 : 0,
     ]);
-    for (const chunk of jsonChunks(live)) {
-      this.sql.exec(
-        `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
+    insertJsonRows(
+      this.sql,
+      `INSERT INTO live_bids (user_id, amount, seq, tie_seq, bid_count, placed_at, max_amount, auto)
        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
        FROM json_each(?) WHERE true ORDER BY key
        ON CONFLICT (user_id) DO UPDATE SET amount = excluded.amount, seq = excluded.seq,
          tie_seq = excluded.tie_seq, bid_count = excluded.bid_count, placed_at = excluded.placed_at,
          max_amount = excluded.max_amount, auto = excluded.auto`,
-        chunk,
-      );
-    }
+      live,
+    );
     const history = accepted.map(({ bid, requestId, bidder, hash }) => [
       bid.seq,
       bid.userId,
@@ -205,14 +204,13 @@ export class SessionStore {
       bidder,
       hash,
     ]);
-    for (const chunk of jsonChunks(history)) {
-      this.sql.exec(
-        `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
+    insertJsonRows(
+      this.sql,
+      `INSERT INTO pending_bids (seq, user_id, amount, placed_at, auto, request_id, bidder, hash)
        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
        FROM json_each(?) ORDER BY key`,
-        chunk,
-      );
-    }
+      history,
+    );
     for (const { bid, receipt, idempotency } of accepted) {
       if (receipt === undefined || idempotency === undefined) continue;
       this.sql.exec(
@@ -252,11 +250,10 @@ export class SessionStore {
   }
 
   rememberUsers(users: Map<number, string>): void {
-    for (const chunk of jsonChunks([...users])) {
-      this.sql.exec(
-        "INSERT OR REPLACE INTO known_users (user_id, username) SELECT value->>0, value->>1 FROM json_each(?)",
-        chunk,
-      );
-    }
+    insertJsonRows(
+      this.sql,
+      "INSERT OR REPLACE INTO known_users (user_id, username) SELECT value->>0, value->>1 FROM json_each(?)",
+      [...users],
+    );
   }
 }

@@ -21,18 +21,17 @@ export const pendingBidOf = (row: Row): PendingBid => ({
   hash: textOrNull(row, "hash"),
 });
 
-/** Rows per `INSERT … SELECT … FROM json_each(?)`: a history row is ~180 bytes of JSON, an outbox event under 1 KB. */
+/** Rows per statement of `insertJsonRows`: a history row is ~180 bytes of JSON, an outbox event under 1 KB. */
 const JSON_ROWS_PER_STATEMENT = 1_000;
 
 /**
- * `rows` as JSON arrays of at most 1,000, one statement's parameter each: a
- * statement per chunk instead of one per row, and never a string near the
- * 2 MB a SQLite value may hold on Cloudflare, whatever a batch's size.
+ * Runs `statement` (an INSERT that reads its rows from `json_each(?)`) once
+ * per 1,000 of `rows`, in order: a statement per chunk instead of one per
+ * row, and never a parameter near the 2 MB a SQLite value may hold on
+ * Cloudflare, whatever a batch's size.
  */
-export function jsonChunks(rows: readonly unknown[]): string[] {
-  const chunks: string[] = [];
+export function insertJsonRows(sql: SqlStorage, statement: string, rows: readonly unknown[]): void {
   for (let i = 0; i < rows.length; i += JSON_ROWS_PER_STATEMENT) {
-    chunks.push(JSON.stringify(rows.slice(i, i + JSON_ROWS_PER_STATEMENT)));
+    sql.exec(statement, JSON.stringify(rows.slice(i, i + JSON_ROWS_PER_STATEMENT)));
   }
-  return chunks;
 }

@@ -99,21 +99,15 @@ class IsolateFirstBids implements RecentFirstBids {
   private readonly byUser = new Map<number, { last: number; sessions: Map<string, number> }>();
 
   async add(sessionId: string, userIds: readonly number[], now: number): Promise<void> {
+    const fresh = (placedAt: number) => placedAt > now - KEEP_MS;
     for (const userId of userIds) {
       const sessions = this.byUser.get(userId)?.sessions ?? new Map<string, number>();
-      // Oldest first: the user's stale sessions go, and the oldest beyond the bound.
       sessions.delete(sessionId);
-      for (const [id, placedAt] of sessions) {
-        if (placedAt > now - KEEP_MS && sessions.size < MAX_SESSIONS_PER_USER) break;
-        sessions.delete(id);
-      }
       this.byUser.delete(userId);
       this.byUser.set(userId, { last: now, sessions: sessions.set(sessionId, now) });
+      shedOldest(sessions, fresh, MAX_SESSIONS_PER_USER);
     }
-    for (const [userId, { last }] of this.byUser) {
-      if (last > now - KEEP_MS && this.byUser.size <= MAX_USERS_IN_MEMORY) break;
-      this.byUser.delete(userId);
-    }
+    shedOldest(this.byUser, ({ last }) => fresh(last), MAX_USERS_IN_MEMORY);
   }
 
   async of(userId: number, now: number): Promise<RecentSessions> {
@@ -122,6 +116,14 @@ class IsolateFirstBids implements RecentFirstBids {
       .filter(([, placedAt]) => placedAt > now - KEEP_MS)
       .map(([sessionId, placedAt]) => ({ sessionId, placedAt }))
       .sort((a, b) => b.placedAt - a.placedAt);
+  }
+}
+
+/** Drops `map`'s entries from the front (the oldest) while they are stale or more than `max`. */
+function shedOldest<K, V>(map: Map<K, V>, isFresh: (value: V) => boolean, max: number): void {
+  for (const [key, value] of map) {
+    if (isFresh(value) && map.size <= max) break;
+    map.delete(key);
   }
 }
 

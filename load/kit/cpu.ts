@@ -123,12 +123,12 @@ function machineJiffies(): { busy: number; total: number } {
 }
 
 /**
- * Waits until the whole machine has spent a second with under `cores` busy,
- * or `maxMs` passed; returns the milliseconds waited. What a measurement
- * leaves running (the other system's flush, PostgreSQL's autovacuum and
- * checkpoints) then weighs on neither system's next one.
+ * Waits until the whole machine has spent a second with under `cores` busy
+ * (true), or `maxMs` passed (false). What a measurement leaves running (the
+ * other system's flush, PostgreSQL's autovacuum and checkpoints) then weighs
+ * on neither system's next one.
  */
-export async function waitForQuietMachine(maxMs = 30_000, cores = 0.3): Promise<number> {
+export async function waitForQuietMachine(maxMs = 30_000, cores = 0.3): Promise<boolean> {
   const started = performance.now();
   const cpus = availableParallelism();
   for (;;) {
@@ -136,7 +136,7 @@ export async function waitForQuietMachine(maxMs = 30_000, cores = 0.3): Promise<
     await new Promise((done) => setTimeout(done, 1_000));
     const after = machineJiffies();
     const busyCores = ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * cpus;
-    const waited = performance.now() - started;
-    if (busyCores < cores || waited >= maxMs) return waited;
+    if (busyCores < cores) return true;
+    if (performance.now() - started >= maxMs) return false;
   }
 }

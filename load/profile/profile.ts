@@ -192,12 +192,12 @@ async function profileService(
       const last = round === options.seconds;
       const { result } = await runSimultaneousBids(system, fresh, users, [], async (fire) => {
         if (!last) return fire();
-        let fired: ReturnType<typeof fire> | undefined;
+        let fired!: ReturnType<typeof fire>;
         profile = await captureProfile(port, options.intervalUs, async () => {
           fired = fire();
           await fired;
         });
-        return fired as ReturnType<typeof fire>;
+        return fired;
       });
       console.log(
         `profile: burst ${round}: all answered in ${result.allAnsweredMs.toFixed(0)} ms, ${JSON.stringify(result.outcomes)}`,

@@ -92,12 +92,13 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
   // Once interrupted, no further workload starts; each starts on a quiet machine.
   const next = async () => {
     if (plan.signal.aborted) throw new Error("interrupted");
-    const waited = await waitForQuietMachine();
-    if (waited >= 30_000) log("  (the machine was not quiet after 30 s; measuring anyway)");
+    if (!(await waitForQuietMachine())) log("  (the machine was not quiet after 30 s; measuring anyway)");
   };
 
+  // Alternating which system goes first.
+  const orderOf = (round: number) => (round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse());
   for (let round = 0; round < plan.rounds; round++) {
-    const order = round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse();
+    const order = orderOf(round);
     log(`round ${round + 1}/${plan.rounds}: ${order.map((c) => c.system.label).join(" first, then ")}`);
     const boards = new Map<Contender, string>();
     for (const contender of order) {
@@ -158,7 +159,7 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
   // The faults after every clean round: this service's W4 restarts its whole server, the reference's
   // only its Redis, so a W1 right after it compared a restarted runtime (a cold JIT) with a warm one.
   for (let round = 0; round < plan.rounds; round++) {
-    const order = round % 2 === 0 ? plan.contenders : [...plan.contenders].reverse();
+    const order = orderOf(round);
     for (const contender of order) {
       const { system } = contender;
       await next();

@@ -58,6 +58,8 @@ export interface BidRequest {
 export interface PlacedBid {
   receipt: BidReceipt;
   replayed: boolean;
+  /** The caller's first bid in this session, accepted now: the Worker records it for `GET /v1/me/bids`. */
+  first?: boolean;
 }
 
 /** A history row as either holder has it (the object, PostgreSQL): times in epoch ms. */

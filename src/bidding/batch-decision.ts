@@ -199,7 +199,7 @@ export function decideBatch(state: BiddingState, inputs: BatchInputs): BatchDeci
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, body };
     accepted.push({ ...own, receipt, idempotency, requestId });
     accepted.push(...raises);
-    return { ok: true, value: { receipt, replayed: false } };
+    return { ok: true, value: { receipt, replayed: false, first: own.bid.bidCount === 1 } };
   };
 
   const outcomes = inputs.requests.map(decide);

@@ -4,7 +4,6 @@ import { decideBatch } from "../bidding/batch-decision";
 import type { RateLimiter } from "../bidding/rate-limit";
 import type { Pseudonyms } from "../history/pseudonym";
 import { recordBid } from "../observability/analytics";
-import { type RecentFirstBids, recentFirstBidsOf } from "../users/recent-first-bids";
 import { batchEvents } from "../webhooks/events";
 import type { Alarm } from "./alarm";
 import type { KnownUsers } from "./known-users";
@@ -41,32 +40,16 @@ export interface BidPlacementParts {
  * batch and leaves memory as it was.
  */
 export class BidPlacement {
-  private readonly firstBids: RecentFirstBids;
-
-  constructor(private readonly parts: BidPlacementParts) {
-    this.firstBids = recentFirstBidsOf(parts.env);
-  }
+  constructor(private readonly parts: BidPlacementParts) {}
 
   async place(requests: readonly BidRequest[]): Promise<Outcome<PlacedBid>[]> {
     const { gate, users, env } = this.parts;
-    let unseen = new Set<number>();
-    let recorded: Promise<void> | undefined;
     const found = await gate.withSession(async (record) => {
-      unseen = new Set(requests.map((r) => r.userId).filter((id) => !users.has(id)));
-      // GET /v1/me/bids lists the sessions of recent first bids (src/users/recent-first-bids.ts): written
-      // for the new bidders while they are looked up, so it costs the batch no wait of its own. A bid
-      // then refused is harmless there: the route shows only what the object holds.
-      recorded = this.firstBids.add(record.params.id, [...unseen], Date.now());
-      return { ok: true, value: { sessionId: record.params.id, bidders: await users.lookUp([...unseen]) } };
+      const unseen = requests.map((r) => r.userId).filter((id) => !users.has(id));
+      return { ok: true, value: { sessionId: record.params.id, bidders: await users.lookUp(unseen) } };
     });
     if (!found.ok) return requests.map(() => found);
-    const { outcomes, firstBidders, now } = this.decideAndStore(requests, found.value.bidders);
-    // A first bid by a user this session had already seen (an earlier bid refused): recorded now.
-    const late = firstBidders.filter((id) => !unseen.has(id));
-    await Promise.all([
-      recorded,
-      late.length > 0 ? this.firstBids.add(found.value.sessionId, late, now) : undefined,
-    ]);
+    const outcomes = this.decideAndStore(requests, found.value.bidders);
     requests.forEach((request, i) => {
       const outcome = outcomes[i];
       if (!outcome || (outcome.ok && outcome.value.replayed)) return;
@@ -79,13 +62,11 @@ export class BidPlacement {
   private decideAndStore(
     requests: readonly BidRequest[],
     bidders: Awaited<ReturnType<KnownUsers["lookUp"]>>,
-  ): { outcomes: Outcome<PlacedBid>[]; firstBidders: number[]; now: number } {
+  ): Outcome<PlacedBid>[] {
     const { memory, limiter, requests: answered, store, live, outbox, alarm, config } = this.parts;
     const { record, book, seq, headHash: head } = memory;
     const now = Date.now();
-    const refused = (outcomes: Outcome<PlacedBid>[]) => ({ outcomes, firstBidders: [], now });
-    if (!record)
-      return refused(requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." })));
+    if (!record) return requests.map(() => ({ ok: false, code: "session_not_found", detail: "No session." }));
     const decision = decideBatch(
       { record, seq, head, book, limiter, bidsPerSecond: config.bidRatePerSecond },
       {
@@ -96,7 +77,7 @@ export class BidPlacement {
         answeredBefore: (request, body) => answered.answeredBefore(request, body),
       },
     );
-    if (decision.accepted.length === 0) return refused(decision.outcomes);
+    if (decision.accepted.length === 0) return decision.outcomes;
     const { params } = decision.record;
     const extension = decision.extended
       ? { endsAt: toIso(params.endsAt), extensions: params.extensions }
@@ -108,9 +89,7 @@ export class BidPlacement {
       decision.undo();
       this.parts.log("error", "bid_write_failed", { bids: decision.accepted.length, error: String(error) });
       const detail = "The session could not store the bid; retry shortly.";
-      return refused(
-        requests.map(() => ({ ok: false, code: "service_unavailable", detail, retryAfterSeconds: 1 })),
-      );
+      return requests.map(() => ({ ok: false, code: "service_unavailable", detail, retryAfterSeconds: 1 }));
     }
     memory.record = decision.record;
     memory.seq = decision.seq;
@@ -120,7 +99,6 @@ export class BidPlacement {
     live.tellBatch(ranks, extension, decision.outbid);
     if (events.length > 0) outbox.sendSoon();
     alarm.armBy(now + config.flushIntervalMs);
-    const firstBidders = decision.accepted.filter((a) => a.bid.bidCount === 1).map((a) => a.bid.userId);
-    return { outcomes: decision.outcomes, firstBidders, now };
+    return decision.outcomes;
   }
 }

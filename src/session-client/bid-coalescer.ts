@@ -12,8 +12,9 @@ import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
  * hung), so each bid waits on a promise of its own, made before any await,
  * beside a timer of its own. One of the waiting requests makes the call, with
  * its own stub and `waitUntil`, and every bid is answered with plain data;
- * when the call returns, the first bid still waiting leads the next one, so
- * no request outlives its own bid by more than one call. A bid whose call
+ * when the call returns, the first bid still waiting leads the next one (it
+ * does not wait for what the answers still wait on, `settled`), so no
+ * request outlives its own bid by more than one call. A bid whose call
  * failed, or that waited too long, is the caller's to send alone again under
  * the same request id: the object recognises the id and answers what it
  * decided the first time.
@@ -24,7 +25,10 @@ const WAIT_MS = 10_000;
 /** The most bids one call carries. */
 const MAX_CALL_BIDS = 500;
 
-export type SendBids = (requests: BidRequest[]) => Promise<Outcome<PlacedBid>[]>;
+/** One call with the bids; `settled`: what their answers still wait for once it has returned (never rejects). */
+export type SendBids = (
+  requests: BidRequest[],
+) => Promise<{ outcomes: Outcome<PlacedBid>[]; settled?: Promise<void> }>;
 
 type Turn =
   | { kind: "waiting" }
@@ -128,18 +132,12 @@ export class BidCoalescer {
   }
 
   private async call(queue: SessionQueue, batch: WaitingBid[], send: SendBids): Promise<void> {
-    let outcomes: Outcome<PlacedBid>[] = [];
+    let sent: Awaited<ReturnType<SendBids>> = { outcomes: [] };
     try {
-      outcomes = await send(batch.map((bid) => bid.request));
+      sent = await send(batch.map((bid) => bid.request));
     } catch {
       // Every bid of the batch goes alone.
     }
-    batch.forEach((bid, i) => {
-      if (bid.turn.kind !== "waiting") return;
-      const outcome = outcomes[i];
-      bid.turn = outcome ? { kind: "answered", outcome } : { kind: "alone" };
-      bid.wake();
-    });
     const next = queue.waiting[0];
     if (next) {
       next.turn = { kind: "lead" };
@@ -147,5 +145,12 @@ export class BidCoalescer {
     } else {
       queue.callingSince = null;
     }
+    await sent.settled;
+    batch.forEach((bid, i) => {
+      if (bid.turn.kind !== "waiting") return;
+      const outcome = sent.outcomes[i];
+      bid.turn = outcome ? { kind: "answered", outcome } : { kind: "alone" };
+      bid.wake();
+    });
   }
 }

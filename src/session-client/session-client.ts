@@ -1,6 +1,7 @@
 import { ApiError } from "../api/problem";
 import type { BidRequest, Outcome, PlacedBid } from "../api/session-protocol";
-import { BidCoalescer, type WaitUntil } from "./bid-coalescer";
+import { type RecentFirstBids, recentFirstBidsOf } from "../users/recent-first-bids";
+import { BidCoalescer, type SendBids, type WaitUntil } from "./bid-coalescer";
 
 /** The stub of the one object that owns session `id`. */
 export function sessionObject(env: Env, id: string) {
@@ -36,22 +37,61 @@ export async function placeBidInSession(
   requestIdPrefix ??= crypto.randomUUID();
   requestsSent += 1;
   const sent: BidRequest = { ...request, requestId: `${requestIdPrefix}:${requestsSent}` };
+  const send = async (requests: BidRequest[]) => {
+    const outcomes = await sessionObject(env, id).placeBids(requests);
+    return { outcomes, settled: recordFirstBids(env, id, requests, outcomes) };
+  };
   try {
     const outcome =
       env.BID_COALESCING === "off"
-        ? (await sessionObject(env, id).placeBids([sent]))[0]
-        : await coalescer.place(ctx, id, sent, (requests) => sessionObject(env, id).placeBids(requests));
+        ? await answerOf(send([sent]))
+        : await coalescer.place(ctx, id, sent, send);
     if (outcome) return outcome;
   } catch (error) {
     logUnavailable(error);
   }
-  const [outcome] = await sessionObject(env, id).placeBids([{ ...sent, resend: true }]);
+  const outcome = await answerOf(send([{ ...sent, resend: true }]));
   return (
     outcome ?? {
       ok: false,
       code: "service_unavailable",
       detail: "The session gave no answer; retry shortly.",
     }
+  );
+}
+
+/** The one bid's outcome, once what it waits for has settled. */
+async function answerOf(sending: ReturnType<SendBids>): Promise<Outcome<PlacedBid> | undefined> {
+  const { outcomes, settled } = await sending;
+  await settled;
+  return outcomes[0];
+}
+
+let firstBids: RecentFirstBids | undefined;
+
+/**
+ * GET /v1/me/bids finds a user's sessions in PostgreSQL, which learns of a
+ * first bid only at the object's next flush: the sessions of the first bids
+ * just accepted are recorded (src/users/recent-first-bids.ts) before their
+ * 201s. Here in the Worker, after the call, so the object's next call does
+ * not wait for it.
+ */
+function recordFirstBids(
+  env: Env,
+  sessionId: string,
+  requests: readonly BidRequest[],
+  outcomes: readonly Outcome<PlacedBid>[],
+): Promise<void> | undefined {
+  const users = requests.filter((_, i) => {
+    const outcome = outcomes[i];
+    return outcome?.ok === true && outcome.value.first === true;
+  });
+  if (users.length === 0) return undefined;
+  firstBids ??= recentFirstBidsOf(env);
+  return firstBids.add(
+    sessionId,
+    users.map((request) => request.userId),
+    Date.now(),
   );
 }
 

@@ -166,6 +166,18 @@ describe("npm start", () => {
           ),
         );
         expect(answers.filter((a) => a.status !== 201)).toEqual([]);
+        if (wave === 0) {
+          // Before the flush, GET /v1/me/bids knows the session only from what the coalesced calls recorded.
+          const mine = await Promise.all(
+            [0, 299].map(async (i) => JSON.parse((await api("GET", "/v1/me/bids", tokens[i])).text)),
+          );
+          const flushed = JSON.parse((await api("GET", `/v1/sessions/${sessionId}/stats`, admin)).text);
+          expect(flushed.flushedSeq).toBe(0);
+          expect(mine.map((page) => page.bids.map((b: { sessionId: string }) => b.sessionId))).toEqual([
+            [sessionId],
+            [sessionId],
+          ]);
+        }
       }
       const stats = await api("GET", `/v1/sessions/${sessionId}/leaderboard?limit=1`);
       expect(parse(LeaderboardSchema, stats.text)).toMatchObject({ total: 300, seq: 600 });

@@ -70,6 +70,8 @@ describe("decideBatch", () => {
       { code: "bid_increment_too_small" },
     ]);
     expect(decision.seq).toBe(3);
+    // A bidder's first bid is marked so: the Worker records it for GET /v1/me/bids.
+    expect(decision.outcomes.map((o) => o.ok && o.value.first)).toEqual([true, true, false, false]);
     expect(decision.accepted.map((a) => [a.bid.userId, a.bid.amount, a.bid.seq])).toEqual([
       [1, 100, 1],
       [2, 105, 2],

@@ -27,13 +27,13 @@ const accepted = (request: BidRequest): Outcome<PlacedBid> => ({
 });
 
 /** An object that answers each call when the test says so, and records the calls. */
-function fakeObject() {
+function fakeObject(settled?: Promise<void>) {
   const calls: { requests: BidRequest[]; answer: () => void; fail: () => void }[] = [];
   const send: SendBids = (requests) =>
     new Promise((resolve, reject) => {
       calls.push({
         requests,
-        answer: () => resolve(requests.map(accepted)),
+        answer: () => resolve({ outcomes: requests.map(accepted), settled }),
         fail: () => reject(new Error("gone")),
       });
     });
@@ -60,6 +60,28 @@ describe("BidCoalescer", () => {
     object.calls[1]?.answer();
     const answers = await Promise.all(later);
     expect(answers.map((a) => (a?.ok ? a.value.receipt.userId : null))).toEqual([2, 3, 4]);
+  });
+
+  it("makes the next call as soon as a call returns, while that call's bids still wait for what they settle", async () => {
+    const coalescer = new BidCoalescer();
+    let settle = () => {};
+    const object = fakeObject(new Promise<void>((resolve) => (settle = resolve)));
+    let firstAnswered = false;
+    const first = coalescer.place(requestContext(), "s", bid(1), object.send).then((answer) => {
+      firstAnswered = true;
+      return answer;
+    });
+    await tick();
+    const second = coalescer.place(requestContext(), "s", bid(2), object.send);
+    object.calls[0]?.answer();
+    await tick();
+    await tick();
+    expect(object.calls.map((c) => c.requests.map((r) => r.userId))).toEqual([[1], [2]]);
+    expect(firstAnswered).toBe(false);
+    settle();
+    expect(await first).toMatchObject({ ok: true, value: { receipt: { userId: 1 } } });
+    object.calls[1]?.answer();
+    expect(await second).toMatchObject({ ok: true, value: { receipt: { userId: 2 } } });
   });
 
   it("makes the next call in a waiting request of its own, never in the finished one's", async () => {

@@ -1,5 +1,6 @@
 import type { BidderLookup } from "../bidding/batch-decision";
 import { lookupUsernames } from "../users/lookup";
+import { recallUsernames } from "../users/username-memory";
 import type { SessionStore } from "./session-store";
 
 interface Waiter {
@@ -37,9 +38,11 @@ export class KnownUsers {
     return this.names.get(userId);
   }
 
-  /** Looks up every unseen user among `userIds` in one batch. */
+  /** Looks up every unseen user among `userIds` in one batch; those this isolate remembers, at once. */
   async lookUp(userIds: readonly number[]): Promise<Map<number, BidderLookup>> {
-    const unseen = [...new Set(userIds)].filter((id) => !this.names.has(id));
+    const fresh = [...new Set(userIds)].filter((id) => !this.names.has(id));
+    this.learn(recallUsernames(fresh));
+    const unseen = fresh.filter((id) => !this.names.has(id));
     const settled = await Promise.allSettled(unseen.map((id) => this.ensure(id)));
     const found = new Map<number, BidderLookup>();
     settled.forEach((result, i) => {
@@ -64,14 +67,19 @@ export class KnownUsers {
     });
   }
 
+  private learn(found: Map<number, string>): void {
+    if (found.size === 0) return;
+    this.store.rememberUsers(found);
+    for (const [id, name] of found) this.names.set(id, name);
+  }
+
   private async lookUpWaiting(): Promise<void> {
     const batch = new Map(this.waiting);
     this.waiting.clear();
     this.batchScheduled = false;
     try {
       const found = await lookupUsernames(this.env, [...batch.keys()]);
-      this.store.rememberUsers(found);
-      for (const [id, name] of found) this.names.set(id, name);
+      this.learn(found);
       for (const [id, waiters] of batch) for (const w of waiters) w.resolve(found.has(id));
     } catch (error) {
       for (const waiters of batch.values()) for (const w of waiters) w.reject(error);

@@ -7,8 +7,8 @@ import { bearerSecurity, createRouter, problems } from "../http/app";
 import { callerRoleIfAny, requireRole } from "../http/auth";
 import { identitiesOf } from "../users/identities";
 import { unlinkUserIdentities } from "../users/identity-users";
+import { learnUsernames } from "../users/lookup";
 import { createUsers, findUser, type User } from "../users/store";
-import { UsernameCache } from "../users/username-cache";
 
 const toJson = (user: User) => ({
   id: user.id,
@@ -98,8 +98,7 @@ const deleteIdentities = createRoute({
 
 async function insertAndCache(env: Env, usernames: string[]): Promise<User[]> {
   const created = await withDatabase(env, (db) => createUsers(db, usernames));
-  // Warm the leaderboard's username cache now, while the names are at hand.
-  await UsernameCache.fromEnv(env)?.putMany(new Map(created.map((u) => [u.id, u.username])));
+  await learnUsernames(env, new Map(created.map((u) => [u.id, u.username])));
   return created;
 }
 

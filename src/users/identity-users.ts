@@ -8,9 +8,9 @@ import {
   userForIdentity,
 } from "./identities";
 import { IdentityCache } from "./identity-cache";
+import { learnUsernames } from "./lookup";
 import { RecentIdentities } from "./recent-identities";
 import { findUser } from "./store";
-import { UsernameCache } from "./username-cache";
 
 /** Tens of thousands of signed-in people per isolate, at ~200 bytes each. */
 const RECENT_CAPACITY = 20_000;
@@ -49,8 +49,8 @@ export async function userIdForIdentity(env: Env, identity: Identity, username: 
   recentIdentities.remember(identity, resolved.userId, now);
   await cache?.put(identity, resolved.userId);
   if (resolved.created) {
-    // A new user's first bid then finds its name in the cache, even while PostgreSQL is down.
-    await UsernameCache.fromEnv(env)?.putMany(new Map([[resolved.created.id, resolved.created.username]]));
+    // A new user's first bid then finds its name, even while PostgreSQL is down.
+    await learnUsernames(env, new Map([[resolved.created.id, resolved.created.username]]));
   }
   return resolved.userId;
 }

@@ -1,5 +1,3 @@
-// npm run corpus -- [--runner start|dev | --url http://127.0.0.1:8787 --database-url URL] [--all]
-//   [--theme auth] [--report load/results/corpus.json] [--request-timeout 10s] [--deadline 5m]
 // The bad-input cases only a raw socket can send (targets the URL parser
 // would rewrite, repeated headers, chunked bodies, header bytes a Headers
 // object refuses: test/corpus/raw-only.ts), against a live server: one it
@@ -17,9 +15,9 @@ import type { Theme } from "../../test/corpus/case.js";
 import { runControls } from "../../test/corpus/controls.js";
 import { connectDatabase } from "../../test/corpus/database.js";
 import { type CaseResult, CaseRunner } from "../../test/corpus/execute.js";
-import { createFixtures, type Fixtures, placeholderValues } from "../../test/corpus/fixtures.js";
+import { createFixtures, FIXTURE_SESSIONS, placeholderValues } from "../../test/corpus/fixtures.js";
 import { rawTransport } from "../../test/corpus/http.js";
-import { type BuiltCase, buildCases } from "../../test/corpus/raw-only.js";
+import { buildCases } from "../../test/corpus/raw-only.js";
 import { RequestBuilder } from "../../test/corpus/request.js";
 import { diffStates, namesSent, StateReader } from "../../test/corpus/snapshot.js";
 import { type CorpusSummary, isServerError, printSummary, tallyThemes } from "../../test/corpus/summary.js";
@@ -45,55 +43,19 @@ themes: ${THEMES.map((t) => t.theme).join(", ")}`;
 const SETTLE_BEFORE_MS = 30_000;
 const SETTLE_AFTER_MS = 15_000;
 
-function selectThemes(names: readonly string[] | undefined): readonly Theme[] {
-  if (names === undefined || names.length === 0) return THEMES;
-  for (const name of names) {
-    if (!THEMES.some((t) => t.theme === name)) throw new UsageError(`unknown theme ${name}`);
-  }
-  return THEMES.filter((t) => names.includes(t.theme));
+/** The themes --theme names, every one when it is left out. */
+function selectThemes(names: readonly string[] = []): readonly Theme[] {
+  const unknown = names.find((name) => !THEMES.some((t) => t.theme === name));
+  if (unknown !== undefined) throw new UsageError(`unknown theme ${unknown}`);
+  return names.length === 0 ? THEMES : THEMES.filter((t) => names.includes(t.theme));
 }
 
-/** Every case in order, one at a time (the bid rules are rate-limited per user); those past the deadline are not run. */
-async function runCases(
-  runner: CaseRunner,
-  cases: readonly BuiltCase[],
-  deadline: number,
-): Promise<{ results: CaseResult[]; notRun: number }> {
-  const results: CaseResult[] = [];
-  let notRun = 0;
-  for (const { theme, corpusCase, request } of cases) {
-    if (Date.now() > deadline) notRun += 1;
-    else results.push(await runner.run(theme, corpusCase, request));
-  }
-  return { results, notRun };
-}
-
-function describeFixtures(fixtures: Fixtures) {
-  const { active, scheduled, ended, multiUnit } = fixtures.sessions;
-  return {
-    tag: fixtures.tag,
-    bidders: fixtures.bidders,
-    sessions: { active: active.id, scheduled: scheduled.id, ended: ended.id, multiUnit: multiUnit.id },
-  };
-}
-
-/** The server the cases go to: the one at --url, or one of the run's own on a scratch database. */
-async function withServer(
-  values: { url?: string; "database-url"?: string; runner?: string },
-  run: (url: URL, databaseUrl: string) => Promise<number>,
-): Promise<number> {
-  if (values.url !== undefined) {
-    if (!values["database-url"] && !process.env.DATABASE_URL) {
-      throw new UsageError("the state check reads PostgreSQL: pass --database-url or set DATABASE_URL");
-    }
-    return run(loopbackApiUrl(values.url), databaseUrlOption(values["database-url"]));
-  }
-  const serverUrl = values["database-url"];
-  return withScratchService(
-    "corpus",
-    { runner: runnerOption(values.runner), serverUrl },
-    (service, databaseUrl) => run(service.url, databaseUrl),
-  );
+interface CorpusOptions {
+  themes: readonly Theme[];
+  requestTimeoutMs: number;
+  deadlineMs: number;
+  all: boolean;
+  report: string | undefined;
 }
 
 async function main(): Promise<number> {
@@ -110,42 +72,37 @@ async function main(): Promise<number> {
   if (values.url !== undefined && values.runner !== undefined) {
     throw new UsageError("--runner starts a server of the run's own; --url names a running one: not both");
   }
-  const requestTimeoutMs = durationOption("request-timeout", values["request-timeout"], 10_000, {
-    minMs: 500,
-    maxMs: 60_000,
-  });
-  const deadlineMs = durationOption("deadline", values.deadline, 5 * 60_000, {
-    minMs: 10_000,
-    maxMs: 60 * 60_000,
-  });
-  const themes = selectThemes(values.theme);
-  return withServer(values, (url, databaseUrl) =>
-    runCorpus({
-      url,
-      databaseUrl,
-      themes,
-      requestTimeoutMs,
-      deadlineMs,
-      all: values.all === true,
-      report: values.report,
+  const options: CorpusOptions = {
+    requestTimeoutMs: durationOption("request-timeout", values["request-timeout"], 10_000, {
+      minMs: 500,
+      maxMs: 60_000,
     }),
+    deadlineMs: durationOption("deadline", values.deadline, 5 * 60_000, {
+      minMs: 10_000,
+      maxMs: 60 * 60_000,
+    }),
+    themes: selectThemes(values.theme),
+    all: values.all === true,
+    report: values.report,
+  };
+  // The server the cases go to: the one at --url, or one of the run's own on a scratch database.
+  if (values.url !== undefined) {
+    if (!values["database-url"] && !process.env.DATABASE_URL) {
+      throw new UsageError("the state check reads PostgreSQL: pass --database-url or set DATABASE_URL");
+    }
+    return runCorpus(loopbackApiUrl(values.url), databaseUrlOption(values["database-url"]), options);
+  }
+  return withScratchService(
+    "corpus",
+    { runner: runnerOption(values.runner), serverUrl: values["database-url"] },
+    (service, databaseUrl) => runCorpus(service.url, databaseUrl, options),
   );
 }
 
-async function runCorpus(options: {
-  url: URL;
-  databaseUrl: string;
-  themes: readonly Theme[];
-  requestTimeoutMs: number;
-  deadlineMs: number;
-  all: boolean;
-  report: string | undefined;
-}): Promise<number> {
-  const { url, databaseUrl, themes, requestTimeoutMs } = options;
+async function runCorpus(url: URL, databaseUrl: string, options: CorpusOptions): Promise<number> {
   const startedAt = new Date();
   const deadline = startedAt.getTime() + options.deadlineMs;
-
-  const transport = rawTransport(url, requestTimeoutMs);
+  const transport = rawTransport(url, options.requestTimeoutMs);
   const api = new CorpusApi(transport);
   const health = await api.call("GET", "/health").catch((error: unknown) => {
     throw new Error(`cannot reach the API at ${url.origin} (${errorMessage(error)}): start the stack first`);
@@ -164,7 +121,7 @@ async function runCorpus(options: {
       signToken({ ...subject, secret, expiresInSeconds }),
     );
     const runner = new CaseRunner(transport, new RequestBuilder(fixtures.kit, placeholderValues(fixtures)));
-    const built = await buildCases(runner.builder, themes);
+    const built = await buildCases(runner.builder, options.themes);
     const cases = options.all ? built : built.filter((c) => c.rawOnly !== undefined);
     const total = cases.length;
     const state = new StateReader(db.query, api, {
@@ -192,10 +149,15 @@ async function runCorpus(options: {
     );
 
     const controls = await runControls(runner);
-    // Without working controls a pass proves nothing: the cases are not run.
-    const { results, notRun } = controls.every((c) => c.passed)
-      ? await runCases(runner, cases, deadline)
-      : { results: [], notRun: total };
+    // Without working controls a pass proves nothing: the cases are not run. They go one at a time
+    // (the bid rules are rate-limited per user); those past the deadline are not run.
+    const controlsPassed = controls.every((c) => c.passed);
+    const results: CaseResult[] = [];
+    for (const { theme, corpusCase, request } of cases) {
+      if (controlsPassed && Date.now() <= deadline)
+        results.push(await runner.run(theme, corpusCase, request));
+    }
+    const notRun = total - results.length;
 
     // Anything a case slipped through would be flushed within 5 s: wait for it, bounded.
     await state.settle(SETTLE_AFTER_MS);
@@ -219,13 +181,17 @@ async function runCorpus(options: {
       stateChanged: stateChanges.length > 0,
       ok: failed.length === 0 && notRun === 0 && controlsFailed === 0 && stateChanges.length === 0,
     };
-    const reportPath = writeReport("corpus", {
+    const report = {
       url: url.origin,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       summary,
       themes: tallyThemes(results),
-      fixtures: describeFixtures(fixtures),
+      fixtures: {
+        tag: fixtures.tag,
+        bidders: fixtures.bidders,
+        sessions: Object.fromEntries(FIXTURE_SESSIONS.map((name) => [name, fixtures.sessions[name].id])),
+      },
       controls,
       failures: failed,
       serverErrors: serverErrors.map(({ theme, name, request, response }) => ({
@@ -238,7 +204,8 @@ async function runCorpus(options: {
       before,
       after,
       results,
-    });
+    };
+    const reportPath = writeReport("corpus", report, options.report);
     printSummary({ url: url.origin, results, controls, stateChanges, summary, reportPath });
     return summary.ok ? 0 : 1;
   } finally {

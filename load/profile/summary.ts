@@ -11,83 +11,64 @@
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { basename, join } from "node:path";
+import type CDP from "chrome-remote-interface";
 import { formatTable } from "../../tools/table.js";
 
-interface CallFrame {
-  functionName: string;
-  scriptId: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  hitCount?: number;
-  children?: number[];
-  positionTicks?: { line: number; ticks: number }[];
-}
-
-export interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples?: number[];
-  timeDeltas?: number[];
-}
+/** The DevTools protocol's profile: what the inspector answers and a .cpuprofile file holds. */
+export type CpuProfile = Awaited<ReturnType<CDP.Client["Profiler"]["stop"]>>["profile"];
+type ProfileNode = CpuProfile["nodes"][number];
 
 /** Where a sample's time went. The order is the order of the printed table. */
-export const BUCKETS = [
-  "Hono routing, middleware, route handlers",
-  "zod / openapi validation",
-  "JWT verification (hono/jwt, crypto.subtle)",
-  "JSON parse / stringify, body reading",
-  "calls to the object (stub, RPC)",
-  "object: rules, ranking, state",
-  "object: SQLite (sql.exec, transactionSync)",
-  "object: flush to PostgreSQL (drizzle, pg)",
-  "usernames: cache / directory",
-  "logging / analytics",
-  "wrangler dev middleware",
-  "front door (assets routing, npm start)",
-  "runtime built-ins, node compat",
-  "other JS",
-  "(program): runtime native with the isolate locked",
-  "(garbage collector)",
-] as const;
-export type Bucket = (typeof BUCKETS)[number];
+const BUCKET = {
+  hono: "Hono routing, middleware, route handlers",
+  validation: "zod / openapi validation",
+  jwt: "JWT verification (hono/jwt, crypto.subtle)",
+  json: "JSON parse / stringify, body reading",
+  stub: "calls to the object (stub, RPC)",
+  rules: "object: rules, ranking, state",
+  sqlite: "object: SQLite (sql.exec, transactionSync)",
+  flush: "object: flush to PostgreSQL (drizzle, pg)",
+  usernames: "usernames: cache / directory",
+  logging: "logging / analytics",
+  wrangler: "wrangler dev middleware",
+  frontDoor: "front door (assets routing, npm start)",
+  builtins: "runtime built-ins, node compat",
+  other: "other JS",
+  program: "(program): runtime native with the isolate locked",
+  gc: "(garbage collector)",
+} as const;
+type Bucket = (typeof BUCKET)[keyof typeof BUCKET];
+const BUCKETS: readonly Bucket[] = Object.values(BUCKET);
 
 /** Source files (as the source map names them) to buckets; the first match wins. */
 const FILE_BUCKETS: [RegExp, Bucket][] = [
   [
     /hono\/dist\/(utils|middleware)\/jwt\/|hono\/dist\/utils\/encode\.js|^src\/http\/(auth|jwks|token-cache|token-verifier)\.ts$/,
-    BUCKETS[2],
+    BUCKET.jwt,
   ],
   [
     /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator|@asteasolutions\/zod-to-openapi)\/|hono\/dist\/validator\/|^src\/api\/(schemas|contract|currencies)\.ts$/,
-    BUCKETS[1],
+    BUCKET.validation,
   ],
-  [/hono\/dist\/utils\/body\.js/, BUCKETS[3]],
+  [/hono\/dist\/utils\/body\.js/, BUCKET.json],
   [
     /node_modules\/hono\/|node_modules\/@hono\/|^src\/http\/|^src\/api\/problem\.ts$|^src\/worker\.ts$|^src\/routes\//,
-    BUCKETS[0],
+    BUCKET.hono,
   ],
-  [/^src\/session-client\//, BUCKETS[4]],
-  [/^src\/objects\/(session-store|store-migrations|sql-rows|request-rows|outbox-rows)\.ts$/, BUCKETS[6]],
-  [/^src\/objects\/(postgres-flusher|flush-progress)\.ts$|^src\/db\//, BUCKETS[7]],
-  [/^src\/observability\/|^src\/objects\/session-log\.ts$/, BUCKETS[9]],
-  [/^src\/objects\/|^src\/bidding\/|^src\/config\//, BUCKETS[5]],
+  [/^src\/session-client\//, BUCKET.stub],
+  [/^src\/objects\/(session-store|store-migrations|sql-rows|request-rows|outbox-rows)\.ts$/, BUCKET.sqlite],
   [
-    /node_modules\/(pg|pg-[a-z-]+|postgres-[a-z]+|drizzle-orm|@neondatabase\/serverless|pgpass|split2|xtend)\//,
-    BUCKETS[7],
+    /^src\/objects\/(postgres-flusher|flush-progress)\.ts$|^src\/db\/|node_modules\/(pg|pg-[a-z-]+|postgres-[a-z]+|drizzle-orm|@neondatabase\/serverless|pgpass|split2|xtend)\//,
+    BUCKET.flush,
   ],
-  [/node_modules\/(@upstash|uncrypto)\/|^src\/users\/|^src\/api\/username-cache-key\.ts$/, BUCKETS[8]],
-  [/wrangler\/templates\/|(^|\/)bundle-[A-Za-z0-9]+\/middleware-/, BUCKETS[10]],
-  [/^src\/front-door\.ts$|^served\.ts$/, BUCKETS[11]],
+  [/^src\/observability\/|^src\/objects\/session-log\.ts$/, BUCKET.logging],
+  [/^src\/objects\/|^src\/bidding\/|^src\/config\//, BUCKET.rules],
+  [/node_modules\/(@upstash|uncrypto)\/|^src\/users\/|^src\/api\/username-cache-key\.ts$/, BUCKET.usernames],
+  [/wrangler\/templates\/|(^|\/)bundle-[A-Za-z0-9]+\/middleware-/, BUCKET.wrangler],
+  [/^src\/front-door\.ts$|^served\.ts$/, BUCKET.frontDoor],
   // The rest of src/api/, the vocabulary both sides share (times, the object's RPC shapes), with
   // the runtime's node-compat internals: their time counts where they were called from.
-  [/^(node-internal|cloudflare-internal|node|internal):|^src\/api\//, BUCKETS[12]],
+  [/^(node-internal|cloudflare-internal|node|internal):|^src\/api\//, BUCKET.builtins],
 ];
 
 /**
@@ -97,11 +78,25 @@ const FILE_BUCKETS: [RegExp, Bucket][] = [
  * to that call's bucket.
  */
 const LINE_BUCKETS: [RegExp, Bucket][] = [
-  [/\.(getByName|idFromName|placeBids?|myBid|standing|getSession)\(|\bsessionObject\(/, BUCKETS[4]],
-  [/\bsql\.exec\(|transactionSync\(/, BUCKETS[6]],
-  [/\bJSON\.(parse|stringify)\(|\.json\(\)/, BUCKETS[3]],
-  [/crypto\.subtle\./, BUCKETS[2]],
-  [/\bconsole\.(log|error|warn|info|debug)\(|\.writeDataPoint\(/, BUCKETS[9]],
+  [/\.(getByName|idFromName|placeBids?|myBid|standing|getSession)\(|\bsessionObject\(/, BUCKET.stub],
+  [/\bsql\.exec\(|transactionSync\(/, BUCKET.sqlite],
+  [/\bJSON\.(parse|stringify)\(|\.json\(\)/, BUCKET.json],
+  [/crypto\.subtle\./, BUCKET.jwt],
+  [/\bconsole\.(log|error|warn|info|debug)\(|\.writeDataPoint\(/, BUCKET.logging],
+];
+
+/** Native functions (no script) that name their own bucket; the rest take their caller's. */
+const NATIVE_BUCKETS: [RegExp, Bucket][] = [
+  [/^\(program\)$/, BUCKET.program],
+  [/^\(garbage collector\)$/, BUCKET.gc],
+  [/^(parse|stringify|json|text|arrayBuffer)$/, BUCKET.json],
+  [/^(verify|importKey|sign|digest)$/, BUCKET.jwt],
+  [/^(exec|transactionSync|transaction|toArray|one|raw)$/, BUCKET.sqlite],
+  [/^(log|error|warn|info|debug|writeDataPoint)$/, BUCKET.logging],
+  [
+    /^(getByName|idFromName|idFromString|newUniqueId|placeBid|placeBids|myBid|standing|getSession|updateSession|initialize|leaderboard|stats|board)$/,
+    BUCKET.stub,
+  ],
 ];
 
 /**
@@ -110,98 +105,80 @@ const LINE_BUCKETS: [RegExp, Bucket][] = [
  */
 const OBJECT_FILES = /^src\/objects\/|^src\/bidding\//;
 
-/** Native functions (no script) that name their own bucket; the rest take their caller's. */
-const NATIVE_BUCKETS: [RegExp, Bucket][] = [
-  [/^(parse|stringify|json|text|arrayBuffer)$/, BUCKETS[3]],
-  [/^(verify|importKey|sign|digest)$/, BUCKETS[2]],
-  [/^(exec|transactionSync|transaction|toArray|one|raw)$/, BUCKETS[6]],
-  [/^(log|error|warn|info|debug|writeDataPoint)$/, BUCKETS[9]],
-  [
-    /^(getByName|idFromName|idFromString|newUniqueId|placeBid|placeBids|myBid|standing|getSession|updateSession|initialize|leaderboard|stats|board)$/,
-    BUCKETS[4],
-  ],
-];
+/** `read()`, or undefined when it throws: a bundle folder may lack a file or hold a broken one. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
 
-type Side = "Worker" | "object" | "runtime";
+const bucketOf = (rules: [RegExp, Bucket][], text: string) =>
+  rules.find(([pattern]) => pattern.test(text))?.[1];
+
+/**
+ * A source map's path as the rules read it. wrangler's maps name sources relative to the build
+ * directory (.wrangler/tmp/dev-…/): `../../../src/x.ts` is the project's `src/x.ts`, and
+ * `../bundle-…/middleware-loader.entry.ts` is wrangler's own. The leading `../` go, so a copy of
+ * the bundle saved elsewhere reads the same.
+ */
+function normalise(source: string): string {
+  const path = source.replace(/^file:\/\//, "");
+  const nodeModules = path.lastIndexOf("node_modules/");
+  return nodeModules >= 0 ? path.slice(nodeModules) : path.replace(/^(\.\.?\/)+/, "");
+}
 
 /** Maps a bundle's positions to original files with its source map. */
 export class SourceFiles {
-  private readonly maps = new Map<string, SourceMap | null>();
-  private readonly lines = new Map<string, string[]>();
+  private readonly bundles = new Map<string, { lines: string[]; map: SourceMap | undefined }>();
 
   constructor(private readonly bundleDir: string | undefined) {}
 
-  private mapFor(url: string): SourceMap | null {
+  /** A bundled script's lines and source map, read once; none when the folder does not hold them. */
+  private bundle(url: string) {
     const name = basename(url);
-    let map = this.maps.get(name);
-    if (map !== undefined) return map;
-    map = null;
-    if (this.bundleDir) {
-      try {
-        map = new SourceMap(JSON.parse(readFileSync(join(this.bundleDir, `${name}.map`), "utf8")));
-      } catch {
-        map = null;
-      }
+    let bundle = this.bundles.get(name);
+    if (!bundle) {
+      const dir = this.bundleDir;
+      bundle = dir
+        ? {
+            lines: attempt(() => readFileSync(join(dir, name), "utf8").split("\n")) ?? [],
+            map: attempt(() => new SourceMap(JSON.parse(readFileSync(join(dir, `${name}.map`), "utf8")))),
+          }
+        : { lines: [], map: undefined };
+      this.bundles.set(name, bundle);
     }
-    this.maps.set(name, map);
-    return map;
+    return bundle;
+  }
+
+  /** The original file and 0-based line of a 0-based position in the bundle. */
+  private original(url: string, line: number, column: number) {
+    const entry = this.bundle(url).map?.findEntry(line, column);
+    if (!entry || !("originalSource" in entry) || !entry.originalSource) return undefined;
+    return { file: normalise(entry.originalSource), line: entry.originalLine };
   }
 
   /** Line `line` (1-based) of the bundled script, for the line rules. */
   bundleLine(url: string, line: number): string {
-    const name = basename(url);
-    let lines = this.lines.get(name);
-    if (!lines) {
-      lines = [];
-      if (this.bundleDir) {
-        try {
-          lines = readFileSync(join(this.bundleDir, name), "utf8").split("\n");
-        } catch {
-          lines = [];
-        }
-      }
-      this.lines.set(name, lines);
-    }
-    return lines[line - 1] ?? "";
+    return this.bundle(url).lines[line - 1] ?? "";
   }
 
   /** `src/routes/bids.ts:66` for line `line` (1-based) of the bundle. */
   lineOf(url: string, line: number): string {
-    const map = this.mapFor(url);
-    if (!map) return "";
-    const text = this.bundleLine(url, line);
-    const column = Math.max(0, text.search(/\S/));
-    const entry = map.findEntry(line - 1, column) as { originalSource?: string; originalLine?: number };
-    if (!entry.originalSource || entry.originalLine === undefined) return "";
-    return `${this.normalise(entry.originalSource)}:${entry.originalLine + 1}`;
-  }
-
-  /**
-   * A source map's path as the rules read it. wrangler's maps name sources relative to the build
-   * directory (.wrangler/tmp/dev-…/): `../../../src/x.ts` is the project's `src/x.ts`, and
-   * `../bundle-…/middleware-loader.entry.ts` is wrangler's own. The leading `../` go, so a copy of
-   * the bundle saved elsewhere reads the same.
-   */
-  private normalise(source: string): string {
-    const path = source.replace(/^file:\/\//, "");
-    const nodeModules = path.lastIndexOf("node_modules/");
-    if (nodeModules >= 0) return path.slice(nodeModules);
-    return path.replace(/^(\.\.?\/)+/, "");
+    const column = Math.max(0, this.bundleLine(url, line).search(/\S/));
+    const original = this.original(url, line - 1, column);
+    return original ? `${original.file}:${original.line + 1}` : "";
   }
 
   /** `src/objects/session-store.ts`, `node_modules/hono/dist/context.js`, or the url itself. */
-  fileOf(frame: CallFrame): string {
-    if (!frame.url) return "";
-    const map = this.mapFor(frame.url);
-    if (!map || frame.lineNumber < 0) return frame.url;
-    const entry = map.findEntry(frame.lineNumber, Math.max(frame.columnNumber, 0)) as {
-      originalSource?: string;
-    };
-    return entry.originalSource ? this.normalise(entry.originalSource) : frame.url;
+  fileOf(frame: ProfileNode["callFrame"]): string {
+    if (!frame.url || frame.lineNumber < 0) return frame.url;
+    return this.original(frame.url, frame.lineNumber, Math.max(frame.columnNumber, 0))?.file ?? frame.url;
   }
 }
 
-export interface BucketRow {
+interface BucketRow {
   bucket: Bucket;
   selfMs: number;
   inclusiveMs: number;
@@ -238,135 +215,119 @@ function samplePeriod(deltas: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 10)] ?? 0;
 }
 
+/** What a node's samples count as: (root) and (idle) have no bucket and count as idle. */
+interface NodeInfo {
+  node: ProfileNode;
+  file: string;
+  bucket: Bucket | null;
+  side: "Worker" | "object" | "runtime";
+  /** The buckets of its callers, for inclusive time. */
+  above: ReadonlySet<Bucket>;
+  shares?: [Bucket, number][];
+}
+
+/** Every node's bucket, file and side, from the root down: a node can take its caller's bucket. */
+function describeNodes(profile: CpuProfile, files: SourceFiles): Map<number, NodeInfo> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const children = new Set(profile.nodes.flatMap((node) => node.children ?? []));
+  const pending: { node: ProfileNode; caller?: NodeInfo }[] = profile.nodes
+    .filter((node) => !children.has(node.id))
+    .map((node) => ({ node }));
+  const described = new Map<number, NodeInfo>();
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { node, caller } = next;
+    const { functionName, url } = node.callFrame;
+    const idle = functionName === "(root)" || functionName === "(idle)";
+    const file = idle ? "" : files.fileOf(node.callFrame);
+    let bucket: Bucket | null = null;
+    if (!idle) {
+      bucket =
+        url === ""
+          ? (bucketOf(NATIVE_BUCKETS, functionName) ?? BUCKET.builtins)
+          : (bucketOf(FILE_BUCKETS, file) ?? BUCKET.other);
+      // Unnamed natives and node-compat internals count where they were called from.
+      if (bucket === BUCKET.builtins) bucket = caller?.bucket ?? BUCKET.builtins;
+    }
+    const side =
+      OBJECT_FILES.test(file) || caller?.side === "object"
+        ? "object"
+        : file || caller?.side === "Worker"
+          ? "Worker"
+          : "runtime";
+    const above = new Set(caller?.above);
+    if (caller?.bucket) above.add(caller.bucket);
+    const info: NodeInfo = { node, file, bucket, side, above };
+    described.set(node.id, info);
+    for (const child of node.children ?? []) {
+      const childNode = byId.get(child);
+      if (childNode) pending.push({ node: childNode, caller: info });
+    }
+  }
+  return described;
+}
+
 /** Self and inclusive time by bucket, and the Worker / object split, for one profile. */
 export function summarise(label: string, profile: CpuProfile, files: SourceFiles): ProfileSummary {
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-
-  // Per node: its own bucket (native frames inherit their caller's unless named), and its file.
-  const fileOf = new Map<number, string>();
-  const bucketOf = new Map<number, Bucket | null>();
-  const resolveBucket = (id: number): Bucket | null => {
-    const known = bucketOf.get(id);
-    if (known !== undefined) return known;
-    const node = nodes.get(id);
-    if (!node) return null;
-    const { functionName, url } = node.callFrame;
-    let bucket: Bucket | null = null;
-    if (functionName === "(root)" || functionName === "(idle)") bucket = null;
-    else if (functionName === "(program)") bucket = BUCKETS[14];
-    else if (functionName === "(garbage collector)") bucket = BUCKETS[15];
-    else {
-      const file = files.fileOf(node.callFrame);
-      fileOf.set(id, file);
-      if (url === "") {
-        const named = NATIVE_BUCKETS.find(([pattern]) => pattern.test(functionName))?.[1];
-        const up = parent.get(id);
-        bucket = named ?? (up === undefined ? null : resolveBucket(up)) ?? BUCKETS[12];
-      } else {
-        bucket = FILE_BUCKETS.find(([pattern]) => pattern.test(file))?.[1] ?? BUCKETS[13];
-        if (bucket === BUCKETS[12]) {
-          // Node-compat internals count where they were called from.
-          const up = parent.get(id);
-          bucket = (up === undefined ? null : resolveBucket(up)) ?? BUCKETS[12];
-        }
-      }
-    }
-    bucketOf.set(id, bucket);
-    return bucket;
-  };
-
-  const sideOf = new Map<number, Side>();
-  const resolveSide = (id: number): Side => {
-    const known = sideOf.get(id);
-    if (known) return known;
-    let side: Side = "runtime";
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      resolveBucket(at);
-      const file = fileOf.get(at);
-      if (file && OBJECT_FILES.test(file)) {
-        side = "object";
-        break;
-      }
-      if (file) side = "Worker";
-    }
-    sideOf.set(id, side);
-    return side;
-  };
+  const nodes = describeNodes(profile, files);
 
   // A JS frame's self time, split by the line rules over its lines' ticks.
-  const sharesOf = new Map<number, [Bucket, number][]>();
   const lineTicks = new Map<string, { where: string; bucket: Bucket; ticks: number }>();
-  const selfShares = (id: number, bucket: Bucket): [Bucket, number][] => {
-    const known = sharesOf.get(id);
-    if (known) return known;
-    const node = nodes.get(id);
-    const ticks = node?.positionTicks ?? [];
-    let shares: [Bucket, number][] = [[bucket, 1]];
-    if (node && node.callFrame.url !== "" && ticks.length > 0) {
-      const total = ticks.reduce((sum, t) => sum + t.ticks, 0);
-      const byBucket = new Map<Bucket, number>();
-      for (const tick of ticks) {
-        const text = files.bundleLine(node.callFrame.url, tick.line);
-        let lineBucket = LINE_BUCKETS.find(([pattern]) => pattern.test(text))?.[1] ?? bucket;
-        // The token's own JSON stays with the JWT.
-        if (bucket === BUCKETS[2] && lineBucket === BUCKETS[3]) lineBucket = bucket;
-        byBucket.set(lineBucket, (byBucket.get(lineBucket) ?? 0) + tick.ticks / total);
-        const where = files.lineOf(node.callFrame.url, tick.line) || `${node.callFrame.url}:${tick.line}`;
-        const entry = lineTicks.get(where) ?? { where, bucket: lineBucket, ticks: 0 };
-        entry.ticks += tick.ticks;
-        lineTicks.set(where, entry);
-      }
-      shares = [...byBucket];
+  const selfShares = ({ node }: NodeInfo, bucket: Bucket): [Bucket, number][] => {
+    const ticks = node.positionTicks ?? [];
+    if (node.callFrame.url === "" || ticks.length === 0) return [[bucket, 1]];
+    const total = ticks.reduce((sum, t) => sum + t.ticks, 0);
+    const byBucket = new Map<Bucket, number>();
+    for (const tick of ticks) {
+      let lineBucket = bucketOf(LINE_BUCKETS, files.bundleLine(node.callFrame.url, tick.line)) ?? bucket;
+      // The token's own JSON stays with the JWT.
+      if (bucket === BUCKET.jwt && lineBucket === BUCKET.json) lineBucket = bucket;
+      byBucket.set(lineBucket, (byBucket.get(lineBucket) ?? 0) + tick.ticks / total);
+      const where = files.lineOf(node.callFrame.url, tick.line) || `${node.callFrame.url}:${tick.line}`;
+      const entry = lineTicks.get(where) ?? { where, bucket: lineBucket, ticks: 0 };
+      entry.ticks += tick.ticks;
+      lineTicks.set(where, entry);
     }
-    sharesOf.set(id, shares);
-    return shares;
+    return [...byBucket];
   };
 
   const samples = profile.samples ?? [];
   const tickMs = samplePeriod(profile.timeDeltas ?? []) / 1000;
-  const self = new Map<Bucket, number>();
-  const inclusive = new Map<Bucket, number>();
-  const workerSelf = new Map<Bucket, number>();
-  const objectSelf = new Map<Bucket, number>();
-  const add = (map: Map<Bucket, number>, bucket: Bucket, weight: number) =>
-    map.set(bucket, (map.get(bucket) ?? 0) + weight);
+  const tally = new Map<Bucket, { self: number; inclusive: number; worker: number; object: number }>();
+  const tallyOf = (bucket: Bucket) => {
+    const known = tally.get(bucket);
+    if (known) return known;
+    const fresh = { self: 0, inclusive: 0, worker: 0, object: 0 };
+    tally.set(bucket, fresh);
+    return fresh;
+  };
   const functionSelf = new Map<string, { name: string; file: string; bucket: Bucket; count: number }>();
   let idle = 0;
   let worker = 0;
   let object = 0;
   for (const id of samples) {
-    const bucket = resolveBucket(id);
-    if (bucket === null) {
+    const info = nodes.get(id);
+    const bucket = info?.bucket;
+    if (!info || !bucket) {
       idle++;
       continue;
     }
-    const side = resolveSide(id);
+    const { side, above } = info;
     if (side === "Worker") worker++;
     else if (side === "object") object++;
-    const shares = selfShares(id, bucket);
-    const above = new Set<Bucket>();
-    for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
-      const b = resolveBucket(at);
-      if (b) above.add(b);
+    info.shares ??= selfShares(info, bucket);
+    for (const [share, weight] of info.shares) {
+      const row = tallyOf(share);
+      row.self += weight;
+      if (side === "Worker") row.worker += weight;
+      else if (side === "object") row.object += weight;
+      if (!above.has(share)) row.inclusive += weight;
     }
-    for (const [share, weight] of shares) {
-      add(self, share, weight);
-      if (side === "Worker") add(workerSelf, share, weight);
-      else if (side === "object") add(objectSelf, share, weight);
-      if (!above.has(share)) add(inclusive, share, weight);
-    }
-    for (const b of above) add(inclusive, b, 1);
-    const node = nodes.get(id);
-    if (node) {
-      const name = node.callFrame.functionName || "(anonymous)";
-      const file = fileOf.get(id) ?? "";
-      const key = `${name} ${file}`;
-      const entry = functionSelf.get(key) ?? { name, file, bucket, count: 0 };
-      entry.count++;
-      functionSelf.set(key, entry);
-    }
+    for (const b of above) tallyOf(b).inclusive += 1;
+    const name = info.node.callFrame.functionName || "(anonymous)";
+    const key = `${name} ${info.file}`;
+    const entry = functionSelf.get(key) ?? { name, file: info.file, bucket, count: 0 };
+    entry.count++;
+    functionSelf.set(key, entry);
   }
   const ms = (count: number) => count * tickMs;
   return {
@@ -378,26 +339,29 @@ export function summarise(label: string, profile: CpuProfile, files: SourceFiles
     busyMs: ms(samples.length - idle),
     workerMs: ms(worker),
     objectMs: ms(object),
-    rows: BUCKETS.filter((bucket) => self.has(bucket) || inclusive.has(bucket)).map((bucket) => ({
-      bucket,
-      selfMs: ms(self.get(bucket) ?? 0),
-      inclusiveMs: ms(inclusive.get(bucket) ?? 0),
-      workerSelfMs: ms(workerSelf.get(bucket) ?? 0),
-      objectSelfMs: ms(objectSelf.get(bucket) ?? 0),
-    })),
+    rows: BUCKETS.flatMap((bucket) => {
+      const row = tally.get(bucket);
+      if (!row) return [];
+      const { self, inclusive, worker, object } = row;
+      return [
+        {
+          bucket,
+          selfMs: ms(self),
+          inclusiveMs: ms(inclusive),
+          workerSelfMs: ms(worker),
+          objectSelfMs: ms(object),
+        },
+      ];
+    }),
     topFunctions: [...functionSelf.values()]
       .sort((a, b) => b.count - a.count)
       .slice(0, 15)
       .map(({ name, file, bucket, count }) => ({ name, file, bucket, selfMs: ms(count) })),
+    // positionTicks are sample counts too.
     topLines: [...lineTicks.values()]
       .sort((a, b) => b.ticks - a.ticks)
       .slice(0, 15)
-      .map(({ where, bucket, ticks }) => ({
-        where,
-        bucket,
-        // positionTicks are sample counts too.
-        selfMs: ms(ticks),
-      })),
+      .map(({ where, bucket, ticks }) => ({ where, bucket, selfMs: ms(ticks) })),
   };
 }
 

@@ -178,32 +178,6 @@ export class SourceFiles {
   }
 }
 
-interface BucketRow {
-  bucket: Bucket;
-  selfMs: number;
-  inclusiveMs: number;
-  workerSelfMs: number;
-  objectSelfMs: number;
-}
-
-export interface ProfileSummary {
-  label: string;
-  /** Wall-clock span of the profile. */
-  spanMs: number;
-  /** One sample's worth of time (the sampling period, see samplePeriod). */
-  tickMs: number;
-  samples: number;
-  idleMs: number;
-  /** Sampled time that is not idle: the isolate ran, JS or runtime code under its lock. */
-  busyMs: number;
-  workerMs: number;
-  objectMs: number;
-  rows: BucketRow[];
-  topFunctions: { name: string; file: string; bucket: Bucket; selfMs: number }[];
-  /** Source lines with the most self time (JS frames only), `src/routes/bids.ts:66`. */
-  topLines: { where: string; bucket: Bucket; selfMs: number }[];
-}
-
 /**
  * One sample's worth of time. V8 samples an isolate only while it runs, so the gaps between
  * samples are the sampling period when it runs on and longer when it does not (workerd runs every
@@ -267,7 +241,7 @@ function describeNodes(profile: CpuProfile, files: SourceFiles): Map<number, Nod
 }
 
 /** Self and inclusive time by bucket, and the Worker / object split, for one profile. */
-export function summarise(label: string, profile: CpuProfile, files: SourceFiles): ProfileSummary {
+export function summarise(label: string, profile: CpuProfile, files: SourceFiles) {
   const nodes = describeNodes(profile, files);
 
   // A JS frame's self time, split by the line rules over its lines' ticks.
@@ -332,44 +306,45 @@ export function summarise(label: string, profile: CpuProfile, files: SourceFiles
   const ms = (count: number) => count * tickMs;
   return {
     label,
+    /** Wall-clock span of the profile. */
     spanMs: (profile.endTime - profile.startTime) / 1000,
+    /** One sample's worth of time (the sampling period, see samplePeriod). */
     tickMs,
     samples: samples.length,
     idleMs: ms(idle),
+    /** Sampled time that is not idle: the isolate ran, JS or runtime code under its lock. */
     busyMs: ms(samples.length - idle),
     workerMs: ms(worker),
     objectMs: ms(object),
-    rows: BUCKETS.flatMap((bucket) => {
-      const row = tally.get(bucket);
-      if (!row) return [];
-      const { self, inclusive, worker, object } = row;
-      return [
-        {
-          bucket,
-          selfMs: ms(self),
-          inclusiveMs: ms(inclusive),
-          workerSelfMs: ms(worker),
-          objectSelfMs: ms(object),
-        },
-      ];
-    }),
+    rows: [...tally]
+      .sort(([a], [b]) => BUCKETS.indexOf(a) - BUCKETS.indexOf(b))
+      .map(([bucket, row]) => ({
+        bucket,
+        selfMs: ms(row.self),
+        inclusiveMs: ms(row.inclusive),
+        workerSelfMs: ms(row.worker),
+        objectSelfMs: ms(row.object),
+      })),
     topFunctions: [...functionSelf.values()]
       .sort((a, b) => b.count - a.count)
       .slice(0, 15)
       .map(({ name, file, bucket, count }) => ({ name, file, bucket, selfMs: ms(count) })),
-    // positionTicks are sample counts too.
+    /** Source lines with the most self time (JS frames only), `src/routes/bids.ts:66`. */
     topLines: [...lineTicks.values()]
       .sort((a, b) => b.ticks - a.ticks)
       .slice(0, 15)
+      // positionTicks are sample counts too.
       .map(({ where, bucket, ticks }) => ({ where, bucket, selfMs: ms(ticks) })),
   };
 }
+
+type ProfileSummary = ReturnType<typeof summarise>;
 
 const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : "–");
 
 export function formatSummary(summary: ProfileSummary): string {
   const { busyMs } = summary;
-  const lines = [
+  return [
     `${summary.label}: ${summary.samples} samples over ${(summary.spanMs / 1000).toFixed(1)} s (one sample ≈ ${summary.tickMs.toFixed(2)} ms)`,
     `  isolate busy ${(busyMs / 1000).toFixed(2)} s (${pct(busyMs, summary.spanMs)} of the span), idle samples ${(summary.idleMs / 1000).toFixed(2)} s;` +
       ` Worker ${pct(summary.workerMs, busyMs)}, object ${pct(summary.objectMs, busyMs)}, unattributed (program, GC) ${pct(busyMs - summary.workerMs - summary.objectMs, busyMs)}`,
@@ -391,14 +366,7 @@ export function formatSummary(summary: ProfileSummary): string {
       (f) =>
         `    ${pct(f.selfMs, busyMs).padStart(7)}  ${f.name}  ${f.file ? `(${f.file})` : ""}  [${f.bucket}]`,
     ),
-    ...(summary.topLines.length > 0
-      ? [
-          "  top source lines by self time (JS frames):",
-          ...summary.topLines.map(
-            (l) => `    ${pct(l.selfMs, busyMs).padStart(7)}  ${l.where}  [${l.bucket}]`,
-          ),
-        ]
-      : []),
-  ];
-  return lines.join("\n");
+    ...(summary.topLines.length > 0 ? ["  top source lines by self time (JS frames):"] : []),
+    ...summary.topLines.map((l) => `    ${pct(l.selfMs, busyMs).padStart(7)}  ${l.where}  [${l.bucket}]`),
+  ].join("\n");
 }

@@ -1,17 +1,14 @@
-// npm run profile -- [--workload bids|leaderboard|first-bids] [--seconds 10] [--runner start|dev] [--interval-us 500]
-//                    [--out load/results/profile.cpuprofile]
-// npm run profile -- --inspector-port N [--seconds 10]   (a running `npm start -- --inspector-port N`)
-// npm run profile -- --in FILE.cpuprofile [--bundle DIR]
-//
-// A V8 CPU profile of the Worker's isolate (the Worker and its Durable Objects
-// run in one), taken through the runtime's inspector, summarised by where the
-// time goes (load/profile/summary.ts), beside the CPU of the whole process
-// tree from /proc. By default it starts the service itself (`npm start`, or
-// `npm run dev` with --runner dev) on a scratch database on DATABASE_URL's
-// server, creates 1000 bidders and a session, and drives the benchmark's
-// workload while it samples: W2's closed loop of raises (100 connections), or
-// W3's leaderboard reads, or W1's burst of 1000 first bids, once a second on
-// a new session each time.
+// npm run profile: a V8 CPU profile of the Worker's isolate (the Worker and
+// its Durable Objects run in one), taken through the runtime's inspector,
+// summarised by where the time goes (load/profile/summary.ts), beside the CPU
+// of the whole process tree from /proc. By default it starts the service
+// itself (`npm start`, or `npm run dev` with --runner dev) on a scratch
+// database on DATABASE_URL's server, creates 1000 bidders and a session, and
+// drives the benchmark's workload while it samples: W2's closed loop of raises
+// (100 connections), or W3's leaderboard reads, or W1's burst of 1000 first
+// bids, once a second on a new session each time. --inspector-port samples a
+// running `npm start -- --inspector-port N` while you drive the load; --in
+// summarises profiles written before.
 import {
   copyFileSync,
   existsSync,
@@ -22,14 +19,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import CDP from "chrome-remote-interface";
 import { z } from "zod";
-import { errorMessage } from "../../tools/net.js";
-import type { Runner, ServiceProcess } from "../../tools/service-process.js";
+import type { Runner } from "../../tools/service-process.js";
 import { targetOf } from "../benchmarks/reference/systems.js";
 import { runLeaderboardReads, runRaises, runSimultaneousBids } from "../benchmarks/reference/workloads.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
-import { integerOption, parseOptions, runCommand, runnerOption, UsageError } from "../kit/cli.js";
+import { choiceOption, integerOption, parseOptions, runCommand, runnerOption } from "../kit/cli.js";
 import { CpuMeter, type CpuWindow, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
 import { withScratchService } from "../kit/scratch-service.js";
@@ -44,8 +41,6 @@ const ROOT = join(import.meta.dirname, "../..");
 const BIDDERS = 1000;
 const WARM_UP_MS = 3_000;
 const TOKEN_SECONDS = 3600;
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 const Targets = z.array(
   z.object({ id: z.string(), title: z.string().optional(), webSocketDebuggerUrl: z.string() }),
@@ -67,44 +62,43 @@ async function workerTarget(port: number): Promise<string> {
 }
 
 /** Samples the Worker's isolate while `during` runs. */
-async function captureProfile(
+async function captureProfile<T>(
   port: number,
   intervalUs: number,
-  during: () => Promise<void>,
-): Promise<CpuProfile> {
+  during: () => Promise<T>,
+): Promise<{ profile: CpuProfile; value: T }> {
   const client = await CDP({ target: await workerTarget(port), local: true });
   try {
     await client.Profiler.enable();
     await client.Profiler.setSamplingInterval({ interval: intervalUs });
     await client.Profiler.start();
-    await during();
+    const value = await during();
     const { profile } = await client.Profiler.stop();
-    return profile;
+    return { profile, value };
   } finally {
     await client.close();
   }
 }
 
-/** The newest build folder holding a source map: npm start's (.wrangler/serve), else wrangler dev's. */
+/**
+ * The newest build folder with a source map: npm start's (.wrangler/serve/…/bundle) or wrangler
+ * dev's (.wrangler/tmp/…).
+ */
 function newestBundleDir(): string | undefined {
-  const candidates: { dir: string; mtime: number }[] = [];
-  for (const [root, sub] of [
-    [join(ROOT, ".wrangler/serve"), "bundle"],
-    [join(ROOT, ".wrangler/tmp"), ""],
-  ] as const) {
-    for (const entry of existsSync(root) ? readdirSync(root) : []) {
-      const dir = join(root, entry, sub);
-      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-        if (name.endsWith(".js.map")) candidates.push({ dir, mtime: statSync(join(dir, name)).mtimeMs });
-      }
-    }
-  }
-  return candidates.sort((a, b) => b.mtime - a.mtime)[0]?.dir;
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : []);
+  const builds = [
+    ...list(join(ROOT, ".wrangler/serve")).map((dir) => join(dir, "bundle")),
+    ...list(join(ROOT, ".wrangler/tmp")),
+  ];
+  const maps = builds.flatMap((dir) => list(dir)).filter((file) => file.endsWith(".js.map"));
+  return maps.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).map(dirname)[0];
 }
 
-/** Copies the bundle and its map next to the profile, so `--in` can name the files later. */
+/** Where the bundle of a profile is kept beside it, so `--in` can name the files later. */
+const bundleDirOf = (profilePath: string) => `${profilePath.replace(/\.cpuprofile$/, "")}.bundle`;
+
 function saveBundle(bundleDir: string, profilePath: string): string {
-  const target = `${profilePath.replace(/\.cpuprofile$/, "")}.bundle`;
+  const target = bundleDirOf(profilePath);
   mkdirSync(target, { recursive: true });
   for (const name of readdirSync(bundleDir)) {
     if (name.endsWith(".js") || name.endsWith(".js.map"))
@@ -140,90 +134,78 @@ function report(profile: CpuProfile, out: string, bundleDir: string | undefined,
 }
 
 const WORKLOADS = ["bids", "leaderboard", "first-bids"] as const;
-type Workload = (typeof WORKLOADS)[number];
 
 interface ProfileOptions {
   runner: Runner;
-  workload: Workload;
+  workload: (typeof WORKLOADS)[number];
   seconds: number;
   intervalUs: number;
   out: string;
 }
 
-/** Starts the service on a scratch database, drives `workload` and profiles it. */
+/** Starts the service on a scratch database with bidders and a session, drives `workload` and profiles it. */
 function profileOwnService(options: ProfileOptions): Promise<void> {
   const vars = { BID_RATE_PER_SECOND: "100000", BID_RATE_BURST: "100000" };
   return withScratchService("profile", { runner: options.runner, inspector: true, vars }, async (service) => {
+    const port = service.inspectorPort;
+    if (port === undefined) throw new Error("the service has no inspector port");
     const api = new BiddingApi(
       new HttpClient(service.url, { maxSockets: 4 }),
       await signAdminToken(TOKEN_SECONDS),
     );
     try {
-      await profileService(service, api, options);
+      const tag = Date.now().toString(36);
+      const usernames = Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`);
+      const users = await api.createBidders(usernames, TOKEN_SECONDS);
+      const newSession = (title: string) =>
+        api.createSession(title, { startsAt: new Date(Date.now() - 60_000) });
+      const system = targetOf(service);
+      if (options.workload === "first-bids") {
+        // One profile of one burst: the rounds before it warm the isolate up.
+        let profile: CpuProfile | undefined;
+        for (let round = 1; round <= options.seconds; round++) {
+          const session = await newSession(`profile ${tag} ${round}`);
+          const { result } = await runSimultaneousBids(system, session, users, [], async (fire) => {
+            if (round < options.seconds) return fire();
+            const captured = await captureProfile(port, options.intervalUs, fire);
+            profile = captured.profile;
+            return captured.value;
+          });
+          console.log(
+            `profile: burst ${round}: all answered in ${result.allAnsweredMs.toFixed(0)} ms, ${JSON.stringify(result.outcomes)}`,
+          );
+          await sleep(1000);
+        }
+        if (profile) report(profile, options.out, newestBundleDir());
+        return;
+      }
+      const session = await newSession(`profile ${tag}`);
+      const signal = new AbortController().signal;
+      // The leaderboard needs bids on it; either way the first seconds warm the isolate up.
+      if (options.workload === "leaderboard") await runRaises(system, session, users, WARM_UP_MS, [], signal);
+      const totalMs = WARM_UP_MS + options.seconds * 1000;
+      const load =
+        options.workload === "bids"
+          ? runRaises(system, session, users, totalMs, [], signal)
+          : runLeaderboardReads(system, session.id, totalMs, signal);
+      await sleep(WARM_UP_MS);
+      const meter = new CpuMeter(system.cpuRoots());
+      meter.start();
+      console.log(
+        `profile: ${options.workload}, ${options.seconds} s, sampling every ${options.intervalUs} µs…`,
+      );
+      const { profile } = await captureProfile(port, options.intervalUs, () => sleep(options.seconds * 1000));
+      const cpu = meter.stop();
+      const { result } = await load;
+      console.log(
+        `profile: ${result.okPerSecond.toFixed(0)} ${options.workload === "bids" ? "bids" : "reads"}/s over the run, ` +
+          `non-2xx ${result.non2xx}, errors ${result.errors}, p50 ${result.latency.p50.toFixed(1)} ms`,
+      );
+      report(profile, options.out, newestBundleDir(), cpu);
     } finally {
       api.client.close();
     }
   });
-}
-
-/** Creates bidders and a session on `service`, drives `workload` and profiles it. */
-async function profileService(
-  service: ServiceProcess,
-  api: BiddingApi,
-  options: ProfileOptions,
-): Promise<void> {
-  const tag = Date.now().toString(36);
-  const usernames = Array.from({ length: BIDDERS }, (_, i) => `prof${tag}_${i + 1}`);
-  const users = await api.createBidders(usernames, TOKEN_SECONDS);
-  const session = await api.createSession(`profile ${tag}`, { startsAt: new Date(Date.now() - 60_000) });
-  const system = targetOf(service);
-  const signal = new AbortController().signal;
-  const port = service.inspectorPort;
-  if (port === undefined) throw new Error("the service has no inspector port");
-  // The leaderboard needs bids on it; either way the first seconds warm the isolate up.
-  if (options.workload === "leaderboard") await runRaises(system, session, users, WARM_UP_MS, [], signal);
-  if (options.workload === "first-bids") {
-    // One profile of one burst: the rounds before it warm the isolate up.
-    let profile: CpuProfile | undefined;
-    for (let round = 1; round <= options.seconds; round++) {
-      const fresh = await api.createSession(`profile ${tag} ${round}`, {
-        startsAt: new Date(Date.now() - 60_000),
-      });
-      const last = round === options.seconds;
-      const { result } = await runSimultaneousBids(system, fresh, users, [], async (fire) => {
-        if (!last) return fire();
-        let fired!: ReturnType<typeof fire>;
-        profile = await captureProfile(port, options.intervalUs, async () => {
-          fired = fire();
-          await fired;
-        });
-        return fired;
-      });
-      console.log(
-        `profile: burst ${round}: all answered in ${result.allAnsweredMs.toFixed(0)} ms, ${JSON.stringify(result.outcomes)}`,
-      );
-      await sleep(1000);
-    }
-    if (profile) report(profile, options.out, newestBundleDir());
-    return;
-  }
-  const totalMs = WARM_UP_MS + options.seconds * 1000;
-  const load =
-    options.workload === "bids"
-      ? runRaises(system, session, users, totalMs, [], signal)
-      : runLeaderboardReads(system, session.id, totalMs, signal);
-  await sleep(WARM_UP_MS);
-  const meter = new CpuMeter(system.cpuRoots());
-  meter.start();
-  console.log(`profile: ${options.workload}, ${options.seconds} s, sampling every ${options.intervalUs} µs…`);
-  const profile = await captureProfile(port, options.intervalUs, () => sleep(options.seconds * 1000));
-  const cpu = meter.stop();
-  const { result } = await load;
-  console.log(
-    `profile: ${result.okPerSecond.toFixed(0)} ${options.workload === "bids" ? "bids" : "reads"}/s over the run, ` +
-      `non-2xx ${result.non2xx}, errors ${result.errors}, p50 ${result.latency.p50.toFixed(1)} ms`,
-  );
-  report(profile, options.out, newestBundleDir(), cpu);
 }
 
 async function main(): Promise<number> {
@@ -240,8 +222,7 @@ async function main(): Promise<number> {
   if (values.in) {
     for (const path of values.in) {
       const profile: CpuProfile = JSON.parse(readFileSync(path, "utf8"));
-      const saved = `${path.replace(/\.cpuprofile$/, "")}.bundle`;
-      const bundleDir = values.bundle ?? (existsSync(saved) ? saved : undefined);
+      const bundleDir = values.bundle ?? (existsSync(bundleDirOf(path)) ? bundleDirOf(path) : undefined);
       console.log(`${formatSummary(summarise(basename(path), profile, new SourceFiles(bundleDir)))}\n`);
     }
     return 0;
@@ -255,28 +236,12 @@ async function main(): Promise<number> {
     console.log(
       `profile: sampling the Worker at inspector port ${port} for ${seconds} s (drive the load yourself)…`,
     );
-    const profile = await captureProfile(
-      port,
-      intervalUs,
-      () => new Promise((done) => setTimeout(done, seconds * 1000)),
-    );
+    const { profile } = await captureProfile(port, intervalUs, () => sleep(seconds * 1000));
     report(profile, out, values.bundle ?? newestBundleDir());
     return 0;
   }
-  const workload = values.workload ?? "bids";
-  if (!WORKLOADS.includes(workload as Workload))
-    throw new UsageError(`--workload must be ${WORKLOADS.join(", ")}`);
-  try {
-    await profileOwnService({
-      runner: runnerOption(values.runner),
-      workload: workload as Workload,
-      seconds,
-      intervalUs,
-      out,
-    });
-  } catch (error) {
-    throw new Error(`profile: ${errorMessage(error)}`);
-  }
+  const workload = choiceOption("workload", values.workload, WORKLOADS);
+  await profileOwnService({ runner: runnerOption(values.runner), workload, seconds, intervalUs, out });
   return 0;
 }
 

@@ -42,9 +42,7 @@ const BIDDERS = 1000;
 const WARM_UP_MS = 3_000;
 const TOKEN_SECONDS = 3600;
 
-const Targets = z.array(
-  z.object({ id: z.string(), title: z.string().optional(), webSocketDebuggerUrl: z.string() }),
-);
+const Targets = z.array(z.object({ id: z.string(), webSocketDebuggerUrl: z.string() }));
 
 /**
  * The Worker's isolate among the inspector's targets: `core:user:<name>` on

@@ -7,16 +7,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { setWireProxy } from "../../tools/pg-wire-proxy.js";
 import { consistencyFigures } from "../bids/consistency.js";
+import type { SessionStats } from "../kit/admin-figures.js";
 import { outcomeLabel } from "../kit/http.js";
-import {
-  consistencyProblems,
-  logConsistency,
-  type ScenarioContext,
-  type ScenarioOutcome,
-  SessionLoad,
-  StatsPoller,
-  unexpectedBidOutcomes,
-} from "./harness.js";
+import { type FaultApi, type ScenarioContext, type ScenarioOutcome, SessionLoad } from "./harness.js";
 
 const USERS = 60;
 const RATE = 60;
@@ -28,24 +21,46 @@ const RECOVERY_TIMEOUT_MS = 75_000;
 /** Samples this long after the cut show the outage, not a flush that was already committing. */
 const SETTLE_MS = 2_000;
 
-export async function databaseOutage({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
-  const problems: string[] = [];
+/** Reads the session's stats every second until stopped; failed reads are counted, not thrown. */
+function pollStats(api: FaultApi, sessionId: string, startedAt: number) {
+  const samples: { atMs: number; stats: SessionStats }[] = [];
+  let failedReads = 0;
+  let stopped = false;
+  const loop = (async () => {
+    for (; !stopped; await sleep(1_000)) {
+      try {
+        samples.push({ atMs: Date.now() - startedAt, stats: await api.admin.stats(sessionId) });
+      } catch {
+        failedReads += 1;
+      }
+    }
+  })();
+  return {
+    samples,
+    failedReads: () => failedReads,
+    between: (fromMs: number, toMs: number) => samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs),
+    stop: () => {
+      stopped = true;
+      return loop;
+    },
+  };
+}
+
+export async function databaseOutage(context: ScenarioContext): Promise<ScenarioOutcome> {
+  const { stack, api, log, problems } = context;
   const users = await api.createUsers(USERS, "dbout");
-  const session = await api.createSession("faults: database unreachable");
-  const load = new SessionLoad(api, session);
-  const cold = await load.warmUp(users);
-  if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);
+  const load = await SessionLoad.open(context, "faults: database unreachable", users);
+  const { session } = load;
   log(
     `${USERS} users warmed up in session ${session.id}; ${RATE} bids/s for ${(LEAD_MS + OUTAGE_MS + TAIL_MS) / 1000} s`,
   );
 
   const startedAt = Date.now();
-  const poller = new StatsPoller(api, session.id, 1_000, startedAt);
-  poller.start();
+  const poller = pollStats(api, session.id, startedAt);
   const running = load.run(users, RATE, LEAD_MS + OUTAGE_MS + TAIL_MS);
 
   await sleep(LEAD_MS);
-  const before = await api.stats(session.id);
+  const before = await api.admin.stats(session.id);
   const acksBefore = load.acknowledged;
   await setWireProxy(stack.proxy.controlUrl, "down");
   const downAt = Date.now() - startedAt;
@@ -62,13 +77,8 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
     ? (await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)))).filter((name) => name !== null)
         .length
     : null;
-  const boardDuringOutage = await api.client.request(
-    "GET",
-    `/v1/sessions/${session.id}/leaderboard?limit=10`,
-    {
-      timeoutMs: 15_000,
-    },
-  );
+  const boardPath = `/v1/sessions/${session.id}/leaderboard?limit=10`;
+  const boardDuringOutage = await api.client.request("GET", boardPath, { timeoutMs: 15_000 });
   log(
     `GET /health ${health.status}, GET leaderboard ${outcomeLabel(boardDuringOutage)} during the outage` +
       (namesCached === null ? " (no cache)" : ` (${namesCached}/${USERS} names in the cache)`),
@@ -125,18 +135,9 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
     );
   }
 
-  const totals = load.metrics.totals();
-  problems.push(...unexpectedBidOutcomes(totals));
-  if (totals.serverErrors > 0) problems.push(`${totals.serverErrors} answers with a 5xx status`);
-
   // The wait for the flush is over (above): the check only reads, after the session's end flushed.
-  await load.finish(users);
-  const consistency = await load.consistency(stack, 5_000);
-  logConsistency(consistency, log);
-  problems.push(...consistencyProblems(consistency));
-
+  const { totals, consistency } = await load.conclude(users, 5_000);
   return {
-    problems,
     summary:
       `${load.ledger.accepted} bids accepted (${load.ledger.refused} raises refused), ${acksDuring} during the ${OUTAGE_MS / 1000} s outage; ` +
       `pending rose ${first?.pendingBids ?? "?"} -> ${atUp.pendingBids}; ${failuresCounted} flush failures counted ` +
@@ -164,7 +165,7 @@ export async function databaseOutage({ stack, api, log }: ScenarioContext): Prom
         consecutiveFlushFailures: s.stats.consecutiveFlushFailures,
         totalFlushFailures: s.stats.totalFlushFailures,
       })),
-      statsReadFailures: poller.failedReads,
+      statsReadFailures: poller.failedReads(),
       bids: totals,
       openLoop,
       ledger: {

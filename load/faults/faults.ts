@@ -12,14 +12,14 @@ import type { Runner } from "../../tools/service-process.js";
 import { Cleanups } from "../kit/cleanups.js";
 import { databaseUrlOption, parseOptions, runCommand, runnerOption, UsageError } from "../kit/cli.js";
 import { RESULTS_DIR, writeReport } from "../kit/report.js";
+import { DEFAULT_SERVER_URL } from "../kit/scratch-service.js";
 import { databaseOutage } from "./database-outage.js";
-import { FaultApi, type ScenarioContext, type ScenarioOutcome, type ScenarioResult } from "./harness.js";
+import { FaultApi, type ScenarioContext, type ScenarioOutcome } from "./harness.js";
 import { redisOutage } from "./redis-outage.js";
 import { type FaultStack, startStack } from "./stack.js";
 import { workerKill } from "./worker-kill.js";
 
 const USAGE = "usage: npm run test:faults [-- --only 1,2,4] [--runner start|dev]";
-const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 /** CI allows 6 minutes; past this the run stops, cleans up (bounded too) and fails. A normal run takes 1.5–2 minutes. */
 const OVERALL_DEADLINE_MS = 300_000;
 
@@ -40,9 +40,6 @@ const SCENARIOS: Scenario[] = [
     id: 3,
     title: "the same flush twice, two flushes racing",
     run: async () => ({
-      problems: [],
-      summary: "",
-      details: {},
       skipped:
         'covered by the workerd suite, test/worker/flush.test.ts: "running the alarm twice, or replaying an ' +
         'old batch late, changes nothing" and "two flushes racing for the same rows"',
@@ -51,9 +48,24 @@ const SCENARIOS: Scenario[] = [
   { id: 4, title: "username cache (Redis) unreachable", run: redisOutage },
 ];
 
+type ScenarioStatus = "PASS" | "FAIL" | "SKIP";
+
+interface ScenarioResult {
+  id: number;
+  title: string;
+  status: ScenarioStatus;
+  /** The figures, on one line. */
+  summary: string;
+  /** Why it failed (or was skipped); empty when it passed. */
+  problems: string[];
+  durationMs: number;
+  details: Record<string, unknown>;
+}
+
 const startedAt = Date.now();
 const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)}s`;
 const results: ScenarioResult[] = [];
+const count = (status: ScenarioStatus) => results.filter((r) => r.status === status).length;
 const cleanups = new Cleanups();
 let stackInfo: Record<string, unknown> | undefined;
 let finishing = false;
@@ -61,77 +73,39 @@ let signalledAt = 0;
 
 function resultLine(result: ScenarioResult): string {
   const text = result.status === "SKIP" ? result.problems.join("; ") : result.summary;
-  const lines = [
-    `${result.status} ${result.id} ${result.title}: ${text} (${(result.durationMs / 1000).toFixed(1)} s)`,
-  ];
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  const lines = [`${result.status} ${result.id} ${result.title}: ${text} (${seconds} s)`];
   if (result.status === "FAIL") for (const problem of result.problems) lines.push(`    - ${problem}`);
   return lines.join("\n");
 }
 
-function writeJsonReport(extra: Record<string, unknown>): string {
-  const count = (status: ScenarioResult["status"]) => results.filter((r) => r.status === status).length;
-  const report = {
-    kind: "faults",
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date().toISOString(),
-    durationMs: Date.now() - startedAt,
-    ...extra,
-    passed: count("PASS"),
-    failed: count("FAIL"),
-    skipped: count("SKIP"),
-    scenarios: results,
-  };
-  return writeReport("faults", report, join(RESULTS_DIR, "faults.json"));
-}
-
 /** A failure of the run itself (id 0): interrupted, past its deadline, or its stack did not start. */
 function runFailure(title: string, problem: string, summary = problem): ScenarioResult {
-  return {
-    id: 0,
-    title,
-    status: "FAIL",
-    summary,
-    problems: [problem],
-    durationMs: Date.now() - startedAt,
-    details: {},
-  };
+  const durationMs = Date.now() - startedAt;
+  return { id: 0, title, status: "FAIL", summary, problems: [problem], durationMs, details: {} };
 }
 
 async function runScenario(scenario: Scenario, stack: FaultStack, api: FaultApi): Promise<ScenarioResult> {
   const started = Date.now();
   const log = (line: string) => console.log(`[${elapsed()}] ${scenario.id}: ${line}`);
-  const base = { id: scenario.id, title: scenario.title };
+  const problems: string[] = [];
+  const result = (status: ScenarioStatus, summary: string, details: Record<string, unknown> = {}) => {
+    const { id, title } = scenario;
+    return { id, title, status, summary, problems, durationMs: Date.now() - started, details };
+  };
   try {
     // A scenario that failed half-way may have left the Worker down; every scenario starts with it up.
     if (!stack.worker.running) {
       log(`${stack.worker.command} is not running: starting it again`);
       await stack.worker.start();
     }
-    const outcome = await scenario.run({ stack, api, log });
-    const durationMs = Date.now() - started;
-    if (outcome.skipped !== undefined) {
-      return { ...base, status: "SKIP", summary: "", problems: [outcome.skipped], durationMs, details: {} };
-    }
-    return {
-      ...base,
-      status: outcome.problems.length === 0 ? "PASS" : "FAIL",
-      summary: outcome.summary,
-      problems: outcome.problems,
-      durationMs,
-      details: outcome.details,
-    };
+    const outcome = await scenario.run({ stack, api, log, problems });
+    if ("skipped" in outcome) return { ...result("SKIP", ""), problems: [outcome.skipped] };
+    return result(problems.length === 0 ? "PASS" : "FAIL", outcome.summary, outcome.details);
   } catch (error) {
-    const tail = stack.worker.running
-      ? ""
-      : `\n${stack.worker.command} output:\n${stack.worker.outputTail()}`;
-    return {
-      ...base,
-      status: "FAIL",
-      summary: "did not complete",
-      problems: [`${errorMessage(error)}${tail}`],
-      durationMs: Date.now() - started,
-      details: {},
-    };
+    const { worker } = stack;
+    const tail = worker.running ? "" : `\n${worker.command} output:\n${worker.outputTail()}`;
+    return { ...result("FAIL", "did not complete"), problems: [`${errorMessage(error)}${tail}`] };
   }
 }
 
@@ -151,13 +125,8 @@ async function main(scenarios: Scenario[], runner: Runner): Promise<void> {
   const serverUrl = databaseUrlOption(process.env.DATABASE_URL || DEFAULT_SERVER_URL);
   const redisUrl = process.env.REDIS_URL || undefined;
   console.log(`faults: starting a stack of its own (PostgreSQL server ${redactUrl(serverUrl)})`);
-  const stack = await startStack({
-    serverUrl,
-    redisUrl,
-    runner,
-    cleanups,
-    log: (line) => console.log(`[${elapsed()}] stack: ${line}`),
-  });
+  const log = (line: string) => console.log(`[${elapsed()}] stack: ${line}`);
+  const stack = await startStack({ serverUrl, redisUrl, runner, cleanups, log });
   stackInfo = {
     scratchDatabase: stack.databaseName,
     api: stack.worker.url.origin,
@@ -166,7 +135,7 @@ async function main(scenarios: Scenario[], runner: Runner): Promise<void> {
     cache: stack.cache ? "Upstash adapter over REDIS_URL, behind gates" : `none (${stack.cacheSkipReason})`,
   };
   const api = await FaultApi.create(stack);
-  cleanups.add("API client", async () => api.close());
+  cleanups.add("API client", async () => api.client.close());
 
   for (const scenario of scenarios) {
     const result = await runScenario(scenario, stack, api);
@@ -180,8 +149,19 @@ async function finish(code: number, note?: string): Promise<never> {
   finishing = true;
   if (note) console.log(`faults: ${note}`);
   await cleanups.runAll();
-  const path = writeJsonReport({ exitReason: note ?? null, stack: stackInfo ?? null });
-  const count = (status: ScenarioResult["status"]) => results.filter((r) => r.status === status).length;
+  const report = {
+    kind: "faults",
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - startedAt,
+    exitReason: note ?? null,
+    stack: stackInfo ?? null,
+    passed: count("PASS"),
+    failed: count("FAIL"),
+    skipped: count("SKIP"),
+    scenarios: results,
+  };
+  const path = writeReport("faults", report, join(RESULTS_DIR, "faults.json"));
   console.log(`report: ${path}; total ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   console.log(`${count("PASS")} passed, ${count("FAIL")} failed, ${count("SKIP")} skipped`);
   process.exit(code);

@@ -11,22 +11,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../tools/net.js";
 import { readWireCounters, setWireProxy } from "../../tools/pg-wire-proxy.js";
 import { consistencyFigures } from "../bids/consistency.js";
+import type { BidLedger } from "../bids/ledger.js";
 import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
 import type { OpenLoopResult } from "../bids/open-loop.js";
 import { runReaders } from "../bids/readers.js";
+import type { CreatedBidder, Leaderboard } from "../kit/api.js";
 import { formatMs } from "../kit/report.js";
-import {
-  compareBoards,
-  consistencyProblems,
-  type FaultApi,
-  type LoadUser,
-  logConsistency,
-  type ScenarioContext,
-  type ScenarioOutcome,
-  SessionLoad,
-  unexpectedBidOutcomes,
-} from "./harness.js";
-import type { CachePath, FaultStack } from "./stack.js";
+import { type ScenarioContext, type ScenarioOutcome, SessionLoad } from "./harness.js";
+import type { CachePath } from "./stack.js";
 import type { GateMode, TcpGate } from "./tcp-gate.js";
 
 const WARM_USERS = 40;
@@ -37,14 +29,9 @@ const READERS = 2;
 const READ_INTERVAL_MS = 250;
 const FLUSH_TIMEOUT_MS = 15_000;
 const CACHE_RECOVERY_TIMEOUT_MS = 15_000;
+const BOARD_LIMIT = 100;
 
-interface Fault {
-  name: string;
-  gate: (cache: CachePath) => TcpGate;
-  mode: GateMode;
-}
-
-const FAULTS: Fault[] = [
+const FAULTS: { name: string; gate: (cache: CachePath) => TcpGate; mode: GateMode }[] = [
   { name: "Redis unreachable behind the REST endpoint", gate: (c) => c.redisGate, mode: "refuse" },
   { name: "REST endpoint refusing connections", gate: (c) => c.restGate, mode: "refuse" },
   { name: "REST endpoint never answering", gate: (c) => c.restGate, mode: "blackhole" },
@@ -72,31 +59,63 @@ interface BoardCheck {
   mismatches: string[];
 }
 
+/** A board row as the acknowledged bids imply it: when a bid was placed is not theirs to say. */
+type ExpectedEntry = Omit<Leaderboard["entries"][number], "placedAt">;
+
+/** Each user's last acknowledged bid, highest amount first, equal amounts by lower seq. */
+function expectedBoard(ledger: BidLedger, usernames: ReadonlyMap<number, string>): ExpectedEntry[] {
+  const last = new Map(ledger.acknowledged().map((ack) => [ack.userId, ack]));
+  return [...last.values()]
+    .sort((a, b) => b.amount - a.amount || a.seq - b.seq)
+    .map(({ userId, amount }, i) => ({
+      rank: i + 1,
+      userId,
+      amount,
+      username: usernames.get(userId) ?? null,
+    }));
+}
+
+/** Differences between the board served and the one expected, as readable lines (empty when equal). */
+function compareBoards(served: Leaderboard, expected: readonly ExpectedEntry[]): string[] {
+  const problems: string[] = [];
+  if (served.total !== expected.length) problems.push(`total ${served.total}, expected ${expected.length}`);
+  const want = expected.slice(0, BOARD_LIMIT);
+  if (served.entries.length !== want.length) {
+    problems.push(`${served.entries.length} entries, expected ${want.length}`);
+  }
+  const text = (entry: ExpectedEntry) => `${entry.userId} ${entry.username ?? "null"} ${entry.amount}`;
+  for (const [i, wanted] of want.entries()) {
+    const got = served.entries[i];
+    if (got && got.rank === wanted.rank && text(got) === text(wanted)) continue;
+    problems.push(`rank ${wanted.rank}: ${got ? text(got) : "nothing"}, expected ${text(wanted)}`);
+    if (problems.length >= 5) break;
+  }
+  return problems;
+}
+
 /** Reads the board `reads` times once the session is flushed, counting the SQL each read costs. */
 async function checkBoard(
-  stack: FaultStack,
-  api: FaultApi,
+  { stack, api }: ScenarioContext,
   load: SessionLoad,
   usernames: ReadonlyMap<number, string>,
   reads: number,
 ): Promise<BoardCheck> {
   await api.admin.waitForFlush(load.session.id, FLUSH_TIMEOUT_MS);
   const check: BoardCheck = { statementsPerRead: [], readMs: [], mismatches: [] };
-  if (load.ledger.unresolved().length > 0) {
-    check.mismatches.push(
-      `${load.ledger.unresolved().length} bids have an unknown outcome: the expected board is unknown`,
-    );
+  const unknown = load.ledger.unresolved().length;
+  if (unknown > 0) {
+    check.mismatches.push(`${unknown} bids have an unknown outcome: the expected board is unknown`);
     return check;
   }
-  const expected = load.expectedBoard(usernames);
+  // Only meaningful when no bid's outcome is unknown.
+  const expected = expectedBoard(load.ledger, usernames);
   for (let i = 0; i < reads; i++) {
     await setWireProxy(stack.proxy.controlUrl, "reset");
     const started = performance.now();
-    const board = await api.leaderboard(load.session.id, 100);
-    const ms = performance.now() - started;
+    const board = await api.leaderboard(load.session.id, BOARD_LIMIT);
+    check.readMs.push(Math.round(performance.now() - started));
     check.statementsPerRead.push((await readWireCounters(stack.proxy.controlUrl)).statements);
-    check.readMs.push(Math.round(ms));
-    check.mismatches.push(...compareBoards(board, expected, 100));
+    check.mismatches.push(...compareBoards(board, expected));
   }
   return check;
 }
@@ -124,37 +143,28 @@ async function waitForCache(cache: CachePath): Promise<boolean> {
   return false;
 }
 
-async function cachedNames(cache: CachePath, users: readonly LoadUser[]): Promise<number> {
+async function cachedNames(cache: CachePath, users: readonly CreatedBidder[]): Promise<number> {
   const values = await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)));
   return users.filter((u, i) => values[i] === u.username).length;
 }
 
-export async function redisOutage({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
+export async function redisOutage(context: ScenarioContext): Promise<ScenarioOutcome> {
+  const { stack, api, log, problems } = context;
   const cache = stack.cache;
-  if (!cache) {
-    return {
-      problems: [],
-      summary: "",
-      details: {},
-      skipped: `no username cache: ${stack.cacheSkipReason ?? "unknown reason"}`,
-    };
-  }
-  const problems: string[] = [];
+  if (!cache) return { skipped: `no username cache: ${stack.cacheSkipReason ?? "unknown reason"}` };
   const warm = await api.createUsers(WARM_USERS, "cache");
   const fresh = await api.createUsers(FRESH_USERS_PER_FAULT * FAULTS.length, "cachenew");
   // Creating users caches their names; these are to be as if evicted, so the
   // outage meets names only PostgreSQL has, and recovery must write them back.
   await cache.redis.del(...fresh.map((u) => cache.usernameKey(u.id)));
   const usernames = new Map([...warm, ...fresh].map((u) => [u.id, u.username]));
-  const session = await api.createSession("faults: username cache unreachable");
-  const load = new SessionLoad(api, session);
-  const cold = await load.warmUp(warm);
-  if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);
+  const load = await SessionLoad.open(context, "faults: username cache unreachable", warm);
+  const { session } = load;
   const cachedAfterWarmUp = await cachedNames(cache, warm);
   if (cachedAfterWarmUp !== warm.length) {
     problems.push(`only ${cachedAfterWarmUp} of ${warm.length} usernames reached the cache with Redis up`);
   }
-  const baseline = await checkBoard(stack, api, load, usernames, 2);
+  const baseline = await checkBoard(context, load, usernames, 2);
   problems.push(...baseline.mismatches.map((m) => `leaderboard with the cache up: ${m}`));
   // One slow cache call (the Worker gives it 300 ms) sends a read to PostgreSQL: only a cache never used is a fault.
   if (Math.min(...baseline.statementsPerRead) > 0) {
@@ -176,7 +186,7 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
     const [openLoop, , firstBids] = await Promise.all([
       load.run(warm, RATE, FAULT_MS),
       runReaders({
-        url: api.url,
+        url: stack.worker.url,
         sessionId: session.id,
         readers: READERS,
         intervalMs: READ_INTERVAL_MS,
@@ -187,7 +197,7 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
       }),
       sleep(FAULT_MS / 3).then(() => Promise.all(newcomers.map((user) => load.placeOne(user)))),
     ]);
-    const board = await checkBoard(stack, api, load, usernames, 2);
+    const board = await checkBoard(context, load, usernames, 2);
     const probe = await probeCache(cache);
     const newcomersCached = await cachedNames(cache, newcomers);
     gate.setMode("open");
@@ -239,7 +249,7 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
 
   // The board's names come from the session object, which looked each bidder up once on their first bid,
   // so after the outage no read needs the cache or SQL (at most one query, if a name is missing).
-  const after = await checkBoard(stack, api, load, usernames, 3);
+  const after = await checkBoard(context, load, usernames, 3);
   problems.push(...after.mismatches.map((m) => `leaderboard after the cache came back: ${m}`));
   const [firstAfter = 0, ...laterAfter] = after.statementsPerRead;
   if (firstAfter > 1 || Math.min(...laterAfter) > 0) {
@@ -251,26 +261,21 @@ export async function redisOutage({ stack, api, log }: ScenarioContext): Promise
   // (a first bid in another session); reported, not required.
   const cachedAtEnd = await cachedNames(cache, [...warm, ...fresh]);
 
-  const totals = load.metrics.totals();
-  problems.push(...unexpectedBidOutcomes(totals));
-  const serverErrors = totals.serverErrors + phases.reduce((sum, p) => sum + p.reads.serverErrors, 0);
-  if (serverErrors > 0) problems.push(`${serverErrors} answers with a 5xx status`);
-  await load.finish(warm);
-  const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
-  logConsistency(consistency, log);
-  problems.push(...consistencyProblems(consistency));
+  const readServerErrors = phases.reduce((sum, p) => sum + p.reads.serverErrors, 0);
+  const { totals, consistency } = await load.conclude(warm, FLUSH_TIMEOUT_MS, {
+    otherServerErrors: readServerErrors,
+  });
 
   const boards = [baseline, ...phases.map((p) => p.board), after];
   const exactBoards = boards.filter((b) => b.mismatches.length === 0).length;
   return {
-    problems,
     summary:
       `${load.ledger.accepted} bids accepted, ${phases.reduce((sum, p) => sum + p.acknowledged, 0)} during ` +
       `${FAULTS.length} cache faults of ${FAULT_MS / 1000} s (incl. ${fresh.length} first bids of new users); ` +
       `${phases.reduce((sum, p) => sum + p.reads.completed, 0)} leaderboard reads during the faults; ` +
       `${exactBoards}/${boards.length} board checks exact; SQL per read: cache up ${baseline.statementsPerRead.join("/")}, ` +
       `down ${phases.flatMap((p) => p.board.statementsPerRead).join("/")}, back ${after.statementsPerRead.join("/")}; ` +
-      `5xx ${serverErrors}; lost: ${consistency.lost}`,
+      `5xx ${totals.serverErrors + readServerErrors}; lost: ${consistency.lost}`,
     details: {
       sessionId: session.id,
       users: { warm: WARM_USERS, fresh: fresh.length },

@@ -6,16 +6,11 @@
 // yet flushed at the kill sit in the object's SQLite: the persisted alarm
 // must flush them after the restart without any new request waking the object.
 import { setTimeout as sleep } from "node:timers/promises";
+import type pg from "pg";
+import { z } from "zod";
+import { PgInteger, rowsOf, withClient } from "../../tools/pg-client.js";
 import { consistencyFigures } from "../bids/consistency.js";
-import {
-  consistencyProblems,
-  logConsistency,
-  maxStoredSeq,
-  type ScenarioContext,
-  type ScenarioOutcome,
-  SessionLoad,
-  unexpectedBidOutcomes,
-} from "./harness.js";
+import { type ScenarioContext, type ScenarioOutcome, SessionLoad } from "./harness.js";
 
 const USERS = 50;
 const RATE = 50;
@@ -25,16 +20,24 @@ const AFTER_KILL_MS = 3_000;
 const AFTER_RESTART_MS = 5_000;
 const ALARM_TIMEOUT_MS = 30_000;
 const FLUSH_TIMEOUT_MS = 30_000;
-/** How kit/http.ts labels a bid that got no answer because the server was gone. */
-const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
+/** How kit/http.ts labels a bid that got no answer because the server was gone: expected here. */
+const CONNECTION_ERRORS = ["ECONNREFUSED", "ECONNRESET", "EPIPE"];
 
-export async function workerKill({ stack, api, log }: ScenarioContext): Promise<ScenarioOutcome> {
-  const problems: string[] = [];
-  const users = await api.createUsers(USERS, "kill");
-  const session = await api.createSession("faults: the service killed");
-  const load = new SessionLoad(api, session);
-  const cold = await load.warmUp(users);
-  if (cold.length > 0) problems.push(`${cold.length} warm-up bids were not acknowledged`);
+const SeqRow = z.object({ seq: PgInteger });
+
+/** The highest seq of the session in bid_events (0 when none), read straight from PostgreSQL. */
+async function maxStoredSeq(databaseUrl: string, sessionId: string): Promise<number> {
+  const sql = "SELECT coalesce(max(seq), 0) AS seq FROM bid_events WHERE session_id = $1";
+  const read = (client: pg.Client) => rowsOf(client, SeqRow, sql, [sessionId]);
+  const [row] = await withClient(databaseUrl, read, { statementTimeoutMs: 10_000 });
+  return row?.seq ?? 0;
+}
+
+export async function workerKill(context: ScenarioContext): Promise<ScenarioOutcome> {
+  const { stack, log, problems } = context;
+  const users = await context.api.createUsers(USERS, "kill");
+  const load = await SessionLoad.open(context, "faults: the service killed", users);
+  const { session } = load;
   log(
     `${USERS} users warmed up in session ${session.id}; ${RATE} bids/s, SIGKILL after ${BEFORE_KILL_MS / 1000} s`,
   );
@@ -66,13 +69,12 @@ export async function workerKill({ stack, api, log }: ScenarioContext): Promise<
   log(`restarted in ${(restartMs / 1000).toFixed(1)} s; ${unknownOutcomes} bids have an unknown outcome`);
 
   // Nothing may touch the session here: only its own alarm can flush it now.
-  const alarmStarted = Date.now();
-  let stored = await maxStoredSeq(stack.databaseUrl, session.id);
-  while (stored < target && Date.now() - alarmStarted < ALARM_TIMEOUT_MS) {
-    await sleep(250);
-    stored = await maxStoredSeq(stack.databaseUrl, session.id);
+  let alarmFlushMs: number | null = null;
+  for (const started = Date.now(); Date.now() - started < ALARM_TIMEOUT_MS; await sleep(250)) {
+    if ((await maxStoredSeq(stack.databaseUrl, session.id)) < target) continue;
+    alarmFlushMs = Date.now() - started;
+    break;
   }
-  const alarmFlushMs = stored >= target ? Date.now() - alarmStarted : null;
   const pendingAtKill = target - storedAtKill;
   let alarmCheck: string;
   if (pendingAtKill <= 0) {
@@ -85,30 +87,17 @@ export async function workerKill({ stack, api, log }: ScenarioContext): Promise<
   }
   log(alarmCheck);
 
-  const afterRestart = await api.stats(session.id);
+  const afterRestart = await context.api.admin.stats(session.id);
   const afterRestartLoop = await load.run(users, RATE, AFTER_RESTART_MS);
   const newlyUnknown = load.ledger.unresolved().length - unknownOutcomes;
   if (newlyUnknown > 0) problems.push(`${newlyUnknown} bids after the restart have an unknown outcome`);
   log(`after the restart: ${afterRestartLoop.sent} more bids, ${newlyUnknown} with an unknown outcome`);
 
-  const totals = load.metrics.totals();
-  // Connection errors are expected here (the bids that met the dead server); anything else is not.
-  problems.push(
-    ...unexpectedBidOutcomes({
-      ...totals,
-      outcomes: Object.fromEntries(
-        Object.entries(totals.outcomes).filter(([label]) => !CONNECTION_ERRORS.has(label)),
-      ),
-    }),
-  );
-  if (totals.serverErrors > 0) problems.push(`${totals.serverErrors} answers with a 5xx status`);
-  await load.finish(users);
-  const consistency = await load.consistency(stack, FLUSH_TIMEOUT_MS);
-  logConsistency(consistency, log);
-  problems.push(...consistencyProblems(consistency));
+  const { totals, consistency } = await load.conclude(users, FLUSH_TIMEOUT_MS, {
+    expected: CONNECTION_ERRORS,
+  });
 
   return {
-    problems,
     summary:
       `${load.ledger.accepted} bids accepted (${acknowledgedAtKill} before the kill); process group of ${kill.killed.length} killed, ` +
       `${kill.survivors.length} survivors, ports ${kill.portsStillTaken.length === 0 ? `free after ${kill.releasedAfterMs} ms` : "still taken"}; ${unknownOutcomes} unknown outcome ` +

@@ -57,6 +57,14 @@ export interface FaultStack {
   createdUserIds: Set<number>;
 }
 
+interface StackOptions {
+  serverUrl: string;
+  redisUrl: string | undefined;
+  runner: Runner;
+  cleanups: Cleanups;
+  log: (line: string) => void;
+}
+
 async function probeRedis(url: string): Promise<Redis | string> {
   const redis = new Redis(url, {
     lazyConnect: true,
@@ -80,20 +88,42 @@ async function probeRedis(url: string): Promise<Redis | string> {
   }
 }
 
-function throughGate(url: string, gate: TcpGate): string {
-  const parsed = new URL(url);
-  parsed.hostname = HOST;
-  parsed.port = String(gate.port);
-  return parsed.toString();
+/** Redis behind a gate, the Upstash adapter over it behind another; or why there is no cache. */
+async function startCachePath(
+  { redisUrl, cleanups, log }: StackOptions,
+  createdUserIds: ReadonlySet<number>,
+): Promise<CachePath | string> {
+  if (redisUrl === undefined) return "REDIS_URL is not set";
+  const redis = await probeRedis(redisUrl);
+  if (typeof redis === "string") return redis;
+  const usernameKey = (userId: number) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, userId);
+  cleanups.add("cache entries", async () => {
+    const keys = [...createdUserIds].map(usernameKey);
+    if (keys.length > 0 && redis.status === "ready") await redis.del(...keys);
+    redis.disconnect();
+  });
+  const target = new URL(redisUrl);
+  const redisGate = await startTcpGate({
+    targetHost: target.hostname.replace(/^\[(.*)\]$/, "$1") || HOST,
+    targetPort: Number(target.port || "6379"),
+  });
+  cleanups.add("Redis gate", () => redisGate.close());
+  target.host = `${HOST}:${redisGate.port}`;
+  const restToken = randomBytes(16).toString("hex");
+  const adapter = await startUpstashAdapter({
+    redisUrl: target.toString(),
+    token: restToken,
+    host: HOST,
+    port: 0,
+  });
+  cleanups.add("Upstash adapter", () => adapter.close());
+  const restGate = await startTcpGate({ targetHost: HOST, targetPort: Number(new URL(adapter.url).port) });
+  cleanups.add("REST gate", () => restGate.close());
+  log(`username cache: Upstash adapter over ${redactUrl(redisUrl)}, both behind gates`);
+  return { redisGate, restGate, redis, restUrl: `http://${HOST}:${restGate.port}`, restToken, usernameKey };
 }
 
-export async function startStack(opts: {
-  serverUrl: string;
-  redisUrl: string | undefined;
-  runner: Runner;
-  cleanups: Cleanups;
-  log: (line: string) => void;
-}): Promise<FaultStack> {
+export async function startStack(opts: StackOptions): Promise<FaultStack> {
   const { cleanups, log } = opts;
   const tempDir = mkdtempSync(join(tmpdir(), "bidding-faults-"));
   const removeTemp = () => rmSync(tempDir, { recursive: true, force: true });
@@ -118,49 +148,8 @@ export async function startStack(opts: {
   log(`database ${databaseName} on ${redactUrl(opts.serverUrl)}, migrated through the pg wire proxy`);
 
   const createdUserIds = new Set<number>();
-  let cache: CachePath | undefined;
-  let cacheSkipReason: string | undefined;
-  if (opts.redisUrl === undefined) {
-    cacheSkipReason = "REDIS_URL is not set";
-  } else {
-    const probed = await probeRedis(opts.redisUrl);
-    if (typeof probed === "string") {
-      cacheSkipReason = probed;
-    } else {
-      const redis = probed;
-      cleanups.add("cache entries", async () => {
-        const keys = [...createdUserIds].map((id) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, id));
-        if (keys.length > 0 && redis.status === "ready") await redis.del(...keys);
-        redis.disconnect();
-      });
-      const redisUrl = new URL(opts.redisUrl);
-      const redisGate = await startTcpGate({
-        targetHost: redisUrl.hostname.replace(/^\[(.*)\]$/, "$1") || HOST,
-        targetPort: Number(redisUrl.port || "6379"),
-      });
-      cleanups.add("Redis gate", () => redisGate.close());
-      const restToken = randomBytes(16).toString("hex");
-      const adapter = await startUpstashAdapter({
-        redisUrl: throughGate(opts.redisUrl, redisGate),
-        token: restToken,
-        host: HOST,
-        port: 0,
-      });
-      cleanups.add("Upstash adapter", () => adapter.close());
-      const adapterUrl = new URL(adapter.url);
-      const restGate = await startTcpGate({ targetHost: HOST, targetPort: Number(adapterUrl.port) });
-      cleanups.add("REST gate", () => restGate.close());
-      cache = {
-        redisGate,
-        restGate,
-        redis,
-        restUrl: `http://${HOST}:${restGate.port}`,
-        restToken,
-        usernameKey: (userId) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, userId),
-      };
-      log(`username cache: Upstash adapter over ${redactUrl(opts.redisUrl)}, both behind gates`);
-    }
-  }
+  const cachePath = await startCachePath(opts, createdUserIds);
+  const cache = typeof cachePath === "string" ? undefined : cachePath;
 
   const vars: Record<string, string> = {
     // Every secret set, so none of a developer's .dev.vars reaches the run.
@@ -169,12 +158,12 @@ export async function startStack(opts: {
     DB_DRIVER: "hyperdrive",
     FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS),
     USERNAME_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
+    ...(cache && {
+      UPSTASH_REDIS_REST_URL: cache.restUrl,
+      UPSTASH_REDIS_REST_TOKEN: cache.restToken,
+      CACHE_NAMESPACE: DEFAULT_CACHE_NAMESPACE,
+    }),
   };
-  if (cache) {
-    vars.UPSTASH_REDIS_REST_URL = cache.restUrl;
-    vars.UPSTASH_REDIS_REST_TOKEN = cache.restToken;
-    vars.CACHE_NAMESPACE = DEFAULT_CACHE_NAMESPACE;
-  }
   const worker = await ServiceProcess.create({
     runner: opts.runner,
     persistTo: join(tempDir, "state"),
@@ -198,7 +187,7 @@ export async function startStack(opts: {
     proxy,
     worker,
     cache,
-    cacheSkipReason,
+    cacheSkipReason: typeof cachePath === "string" ? cachePath : undefined,
     flushIntervalMs: FLUSH_INTERVAL_MS,
     createdUserIds,
   };

@@ -67,16 +67,13 @@ export async function databaseOutage(context: ScenarioContext): Promise<Scenario
   log("PostgreSQL unreachable (pg wire proxy down)");
 
   await sleep(SETTLE_MS);
-  const health = await api.client.request("GET", "/health", { timeoutMs: 15_000 });
+  const readHealth = () => api.client.request("GET", "/health", { timeoutMs: 15_000 });
+  const health = await readHealth();
   if (health.status !== 503)
     problems.push(`GET /health answered ${health.status} while the database was down, expected 503`);
   // Not a pass/fail check: names come from the cache, else from PostgreSQL, so without a cache this is a 503.
   // With one, a 503 means a name was missing from it, or the Worker's cache call failed (it allows 300 ms).
-  const cache = stack.cache;
-  const namesCached = cache
-    ? (await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)))).filter((name) => name !== null)
-        .length
-    : null;
+  const namesCached = stack.cache ? await stack.cache.cachedNames(users) : null;
   const boardPath = `/v1/sessions/${session.id}/leaderboard?limit=10`;
   const boardDuringOutage = await api.client.request("GET", boardPath, { timeoutMs: 15_000 });
   log(
@@ -105,13 +102,14 @@ export async function databaseOutage(context: ScenarioContext): Promise<Scenario
   );
   const firstFlushAfterUp = flushTimes.find((at) => at >= upWallClock);
   const recoveryMs = firstFlushAfterUp === undefined ? null : firstFlushAfterUp - upWallClock;
+  const recovery = recoveryMs === null ? "?" : `${(recoveryMs / 1000).toFixed(1)} s`;
   log(
     recovered?.pendingBids === 0
-      ? `everything flushed; first flush ${recoveryMs === null ? "?" : `${(recoveryMs / 1000).toFixed(1)} s`} after the database came back`
+      ? `everything flushed; first flush ${recovery} after the database came back`
       : `still ${recovered?.pendingBids ?? "?"} pending ${RECOVERY_TIMEOUT_MS / 1000} s after the load`,
   );
 
-  const healthAfter = await api.client.request("GET", "/health", { timeoutMs: 15_000 });
+  const healthAfter = await readHealth();
   if (healthAfter.status !== 200) problems.push(`GET /health answered ${healthAfter.status} after recovery`);
 
   const outage = poller.between(downAt + SETTLE_MS, upAt);
@@ -122,12 +120,10 @@ export async function databaseOutage(context: ScenarioContext): Promise<Scenario
   if (!first || !last || outage.length < 3) {
     problems.push(`only ${outage.length} stats reads succeeded during the outage`);
   } else {
-    if (last.pendingBids <= first.pendingBids) {
+    if (last.pendingBids <= first.pendingBids)
       problems.push(`pending did not rise during the outage (${first.pendingBids} -> ${last.pendingBids})`);
-    }
-    if (outage.some((s) => s.stats.flushedSeq !== first.flushedSeq)) {
+    if (outage.some((s) => s.stats.flushedSeq !== first.flushedSeq))
       problems.push("the flush watermark moved while PostgreSQL was unreachable");
-    }
   }
   if (failuresCounted === 0 || atUp.consecutiveFlushFailures === 0) {
     problems.push(
@@ -141,7 +137,7 @@ export async function databaseOutage(context: ScenarioContext): Promise<Scenario
     summary:
       `${load.ledger.accepted} bids accepted (${load.ledger.refused} raises refused), ${acksDuring} during the ${OUTAGE_MS / 1000} s outage; ` +
       `pending rose ${first?.pendingBids ?? "?"} -> ${atUp.pendingBids}; ${failuresCounted} flush failures counted ` +
-      `(last: ${atUp.lastFlushError ?? "none"}); first flush ${recoveryMs === null ? "?" : `${(recoveryMs / 1000).toFixed(1)} s`} after recovery; ` +
+      `(last: ${atUp.lastFlushError ?? "none"}); first flush ${recovery} after recovery; ` +
       `bid 5xx ${totals.serverErrors}; health ${health.status} -> ${healthAfter.status}; ` +
       `leaderboard during the outage ${outcomeLabel(boardDuringOutage)}${stack.cache ? "" : " (no cache: names need PostgreSQL)"}; lost: ${consistency.lost}`,
     details: {

@@ -124,28 +124,22 @@ export class SessionLoad {
   }
 
   /**
-   * How every scenario ends: the bid answers checked (labels in `expected`
-   * are no fault either; `otherServerErrors` are 5xx answers to other
-   * requests), the session ended by `users`, then the consistency check,
-   * waiting up to `flushTimeoutMs` for the flush.
+   * How every scenario ends: the bid answers checked (`also.expected`: more labels that are no fault;
+   * `also.otherServerErrors`: 5xx answers to other requests), the session ended by `users`, then the
+   * consistency check, waiting up to `flushTimeoutMs` for the flush.
    */
   async conclude(
     users: readonly CreatedBidder[],
     flushTimeoutMs: number,
-    {
-      expected = [],
-      otherServerErrors = 0,
-    }: { expected?: readonly string[]; otherServerErrors?: number } = {},
+    also: { expected?: readonly string[]; otherServerErrors?: number } = {},
   ): Promise<{ totals: MetricsTotals; consistency: ConsistencyReport }> {
     const { stack, api, log, problems } = this.context;
     const totals = this.metrics.totals();
-    const unexpected = Object.entries(totals.outcomes).filter(
-      ([label]) => !EXPECTED_BID_OUTCOMES.includes(label) && !expected.includes(label),
-    );
-    if (unexpected.length > 0) {
+    const expected = [...EXPECTED_BID_OUTCOMES, ...(also.expected ?? [])];
+    const unexpected = Object.entries(totals.outcomes).filter(([label]) => !expected.includes(label));
+    if (unexpected.length > 0)
       problems.push(`bids not acknowledged: ${describeErrors(Object.fromEntries(unexpected))}`);
-    }
-    const serverErrors = totals.serverErrors + otherServerErrors;
+    const serverErrors = totals.serverErrors + (also.otherServerErrors ?? 0);
     if (serverErrors > 0) problems.push(`${serverErrors} answers with a 5xx status`);
     await this.endWithMaximums(users);
     const consistency = await checkConsistency({

@@ -12,10 +12,9 @@ import { errorMessage } from "../../tools/net.js";
 import { readWireCounters, setWireProxy } from "../../tools/pg-wire-proxy.js";
 import { consistencyFigures } from "../bids/consistency.js";
 import type { BidLedger } from "../bids/ledger.js";
-import { describeErrors, type MetricsTotals, type Outcome, RequestMetrics } from "../bids/metrics.js";
-import type { OpenLoopResult } from "../bids/open-loop.js";
+import { describeErrors, RequestMetrics } from "../bids/metrics.js";
 import { runReaders } from "../bids/readers.js";
-import type { CreatedBidder, Leaderboard } from "../kit/api.js";
+import type { Leaderboard } from "../kit/api.js";
 import { formatMs } from "../kit/report.js";
 import { type ScenarioContext, type ScenarioOutcome, SessionLoad } from "./harness.js";
 import type { CachePath } from "./stack.js";
@@ -36,28 +35,6 @@ const FAULTS: { name: string; gate: (cache: CachePath) => TcpGate; mode: GateMod
   { name: "REST endpoint refusing connections", gate: (c) => c.restGate, mode: "refuse" },
   { name: "REST endpoint never answering", gate: (c) => c.restGate, mode: "blackhole" },
 ];
-
-interface FaultPhase {
-  fault: string;
-  mode: GateMode;
-  acknowledged: number;
-  openLoop: OpenLoopResult;
-  firstBids: Outcome[];
-  reads: MetricsTotals;
-  board: BoardCheck;
-  /** The cache path's answer during the fault. */
-  probe: string;
-  /** New users whose names are in Redis at the end of the fault (the Worker could not write them). */
-  newcomersCached: number;
-  cacheRecovered: boolean;
-}
-
-interface BoardCheck {
-  /** SQL statements that reached PostgreSQL per leaderboard read, in a quiet moment (no flush running). */
-  statementsPerRead: number[];
-  readMs: number[];
-  mismatches: string[];
-}
 
 /** A board row as the acknowledged bids imply it: when a bid was placed is not theirs to say. */
 type ExpectedEntry = Omit<Leaderboard["entries"][number], "placedAt">;
@@ -80,9 +57,8 @@ function compareBoards(served: Leaderboard, expected: readonly ExpectedEntry[]):
   const problems: string[] = [];
   if (served.total !== expected.length) problems.push(`total ${served.total}, expected ${expected.length}`);
   const want = expected.slice(0, BOARD_LIMIT);
-  if (served.entries.length !== want.length) {
+  if (served.entries.length !== want.length)
     problems.push(`${served.entries.length} entries, expected ${want.length}`);
-  }
   const text = (entry: ExpectedEntry) => `${entry.userId} ${entry.username ?? "null"} ${entry.amount}`;
   for (const [i, wanted] of want.entries()) {
     const got = served.entries[i];
@@ -93,31 +69,37 @@ function compareBoards(served: Leaderboard, expected: readonly ExpectedEntry[]):
   return problems;
 }
 
-/** Reads the board `reads` times once the session is flushed, counting the SQL each read costs. */
+/**
+ * Reads the board `reads` times once the session is flushed, counting the SQL
+ * statements that reached PostgreSQL for each read (in a quiet moment: no
+ * flush running); a difference from the acknowledged bids is a problem, named
+ * after `when`.
+ */
 async function checkBoard(
-  { stack, api }: ScenarioContext,
+  { stack, api, problems }: ScenarioContext,
   load: SessionLoad,
   usernames: ReadonlyMap<number, string>,
   reads: number,
-): Promise<BoardCheck> {
+  when: string,
+) {
   await api.admin.waitForFlush(load.session.id, FLUSH_TIMEOUT_MS);
-  const check: BoardCheck = { statementsPerRead: [], readMs: [], mismatches: [] };
+  const statementsPerRead: number[] = [];
+  const readMs: number[] = [];
   const unknown = load.ledger.unresolved().length;
-  if (unknown > 0) {
-    check.mismatches.push(`${unknown} bids have an unknown outcome: the expected board is unknown`);
-    return check;
-  }
-  // Only meaningful when no bid's outcome is unknown.
+  // The expected board is only known when every bid's outcome is.
+  const mismatches =
+    unknown > 0 ? [`${unknown} bids have an unknown outcome: the expected board is unknown`] : [];
   const expected = expectedBoard(load.ledger, usernames);
-  for (let i = 0; i < reads; i++) {
+  for (let i = 0; i < reads && unknown === 0; i++) {
     await setWireProxy(stack.proxy.controlUrl, "reset");
     const started = performance.now();
     const board = await api.leaderboard(load.session.id, BOARD_LIMIT);
-    check.readMs.push(Math.round(performance.now() - started));
-    check.statementsPerRead.push((await readWireCounters(stack.proxy.controlUrl)).statements);
-    check.mismatches.push(...compareBoards(board, expected));
+    readMs.push(Math.round(performance.now() - started));
+    statementsPerRead.push((await readWireCounters(stack.proxy.controlUrl)).statements);
+    mismatches.push(...compareBoards(board, expected));
   }
-  return check;
+  problems.push(...mismatches.map((m) => `${when}: ${m}`));
+  return { statementsPerRead, readMs, mismatches };
 }
 
 /** What the Worker's path to the cache answers now, in a few words (the fault is real when this is not a 200). */
@@ -143,11 +125,6 @@ async function waitForCache(cache: CachePath): Promise<boolean> {
   return false;
 }
 
-async function cachedNames(cache: CachePath, users: readonly CreatedBidder[]): Promise<number> {
-  const values = await cache.redis.mget(...users.map((u) => cache.usernameKey(u.id)));
-  return users.filter((u, i) => values[i] === u.username).length;
-}
-
 export async function redisOutage(context: ScenarioContext): Promise<ScenarioOutcome> {
   const { stack, api, log, problems } = context;
   const cache = stack.cache;
@@ -156,16 +133,14 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioOut
   const fresh = await api.createUsers(FRESH_USERS_PER_FAULT * FAULTS.length, "cachenew");
   // Creating users caches their names; these are to be as if evicted, so the
   // outage meets names only PostgreSQL has, and recovery must write them back.
-  await cache.redis.del(...fresh.map((u) => cache.usernameKey(u.id)));
+  await cache.forget(fresh);
   const usernames = new Map([...warm, ...fresh].map((u) => [u.id, u.username]));
   const load = await SessionLoad.open(context, "faults: username cache unreachable", warm);
   const { session } = load;
-  const cachedAfterWarmUp = await cachedNames(cache, warm);
-  if (cachedAfterWarmUp !== warm.length) {
+  const cachedAfterWarmUp = await cache.cachedNames(warm);
+  if (cachedAfterWarmUp !== warm.length)
     problems.push(`only ${cachedAfterWarmUp} of ${warm.length} usernames reached the cache with Redis up`);
-  }
-  const baseline = await checkBoard(context, load, usernames, 2);
-  problems.push(...baseline.mismatches.map((m) => `leaderboard with the cache up: ${m}`));
+  const baseline = await checkBoard(context, load, usernames, 2, "leaderboard with the cache up");
   // One slow cache call (the Worker gives it 300 ms) sends a read to PostgreSQL: only a cache never used is a fault.
   if (Math.min(...baseline.statementsPerRead) > 0) {
     problems.push(
@@ -176,12 +151,13 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioOut
     `${WARM_USERS} users warmed up in session ${session.id}; ${cachedAfterWarmUp} usernames cached; board correct: ${baseline.mismatches.length === 0}`,
   );
 
-  const phases: FaultPhase[] = [];
+  const phases = [];
   for (const [index, fault] of FAULTS.entries()) {
     const gate = fault.gate(cache);
     const newcomers = fresh.slice(index * FRESH_USERS_PER_FAULT, (index + 1) * FRESH_USERS_PER_FAULT);
-    const acceptedBefore = load.acknowledged;
+    const acknowledgedBefore = load.acknowledged;
     const phaseReads = new RequestMetrics();
+    const problem = (text: string) => problems.push(`${fault.name}: ${text}`);
     gate.setMode(fault.mode);
     const [openLoop, , firstBids] = await Promise.all([
       load.run(warm, RATE, FAULT_MS),
@@ -197,60 +173,48 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioOut
       }),
       sleep(FAULT_MS / 3).then(() => Promise.all(newcomers.map((user) => load.placeOne(user)))),
     ]);
-    const board = await checkBoard(context, load, usernames, 2);
+    const board = await checkBoard(context, load, usernames, 2, `${fault.name}: leaderboard`);
+    // The cache path's answer during the fault, and the new users whose names it holds (the Worker could not write them).
     const probe = await probeCache(cache);
-    const newcomersCached = await cachedNames(cache, newcomers);
+    const newcomersCached = await cache.cachedNames(newcomers);
     gate.setMode("open");
-    if (probe.startsWith("200"))
-      problems.push(`${fault.name}: the cache still answered during the fault (${probe})`);
-    const accepted = load.acknowledged - acceptedBefore;
+    if (probe.startsWith("200")) problem(`the cache still answered during the fault (${probe})`);
+    const acknowledged = load.acknowledged - acknowledgedBefore;
     const reads = phaseReads.totals();
-    const firstBidFailures = firstBids.filter((o) => o.status !== 201);
+    const firstBidFailures = firstBids.filter((o) => o.status !== 201).map((o) => o.label);
     const readFailures = Object.entries(reads.outcomes).filter(([label]) => label !== "200");
-    if (firstBidFailures.length > 0) {
-      problems.push(
-        `${fault.name}: first bids of new users not acknowledged: ${firstBidFailures.map((o) => o.label).join(", ")}`,
-      );
-    }
-    if (readFailures.length > 0) {
-      problems.push(
-        `${fault.name}: leaderboard reads failed: ${describeErrors(Object.fromEntries(readFailures))}`,
-      );
-    }
-    problems.push(...board.mismatches.map((m) => `${fault.name}: leaderboard: ${m}`));
-    if (board.statementsPerRead.some((n) => n > 1)) {
-      problems.push(
-        `${fault.name}: a leaderboard read cost ${Math.max(...board.statementsPerRead)} SQL statements (one per user?)`,
-      );
-    }
-    const recovered = await waitForCache(cache);
-    if (!recovered)
-      problems.push(
-        `${fault.name}: the cache did not answer again within ${CACHE_RECOVERY_TIMEOUT_MS / 1000} s`,
-      );
+    if (firstBidFailures.length > 0)
+      problem(`first bids of new users not acknowledged: ${firstBidFailures.join(", ")}`);
+    if (readFailures.length > 0)
+      problem(`leaderboard reads failed: ${describeErrors(Object.fromEntries(readFailures))}`);
+    const mostStatements = Math.max(...board.statementsPerRead);
+    if (mostStatements > 1)
+      problem(`a leaderboard read cost ${mostStatements} SQL statements (one per user?)`);
+    const cacheRecovered = await waitForCache(cache);
+    if (!cacheRecovered)
+      problem(`the cache did not answer again within ${CACHE_RECOVERY_TIMEOUT_MS / 1000} s`);
     log(
-      `${fault.name}: ${accepted} bids acknowledged, ${firstBids.length - firstBidFailures.length}/${firstBids.length} first bids, ` +
+      `${fault.name}: ${acknowledged} bids acknowledged, ${firstBids.length - firstBidFailures.length}/${firstBids.length} first bids, ` +
         `${reads.completed} reads (p99 ${formatMs(reads.latency.p99)}), board correct: ${board.mismatches.length === 0}, ` +
         `SQL per read ${board.statementsPerRead.join("/")}; cache path answered: ${probe}; new names cached ${newcomersCached}`,
     );
     phases.push({
       fault: fault.name,
       mode: fault.mode,
-      acknowledged: accepted,
+      acknowledged,
       openLoop,
       firstBids,
       reads,
       board,
       probe,
       newcomersCached,
-      cacheRecovered: recovered,
+      cacheRecovered,
     });
   }
 
   // The board's names come from the session object, which looked each bidder up once on their first bid,
   // so after the outage no read needs the cache or SQL (at most one query, if a name is missing).
-  const after = await checkBoard(context, load, usernames, 3);
-  problems.push(...after.mismatches.map((m) => `leaderboard after the cache came back: ${m}`));
+  const after = await checkBoard(context, load, usernames, 3, "leaderboard after the cache came back");
   const [firstAfter = 0, ...laterAfter] = after.statementsPerRead;
   if (firstAfter > 1 || Math.min(...laterAfter) > 0) {
     problems.push(
@@ -259,7 +223,7 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioOut
   }
   // Names whose write-back fell into an outage stay out of the cache until a lookup needs them again
   // (a first bid in another session); reported, not required.
-  const cachedAtEnd = await cachedNames(cache, [...warm, ...fresh]);
+  const cachedAtEnd = await cache.cachedNames([...warm, ...fresh]);
 
   const readServerErrors = phases.reduce((sum, p) => sum + p.reads.serverErrors, 0);
   const { totals, consistency } = await load.conclude(warm, FLUSH_TIMEOUT_MS, {

@@ -20,6 +20,7 @@ import { declaredSecrets } from "../../tools/serve.js";
 import { type Runner, ServiceProcess } from "../../tools/service-process.js";
 import { readDevSecret } from "../../tools/token.js";
 import { startUpstashAdapter } from "../../tools/upstash-adapter.js";
+import type { CreatedBidder } from "../kit/api.js";
 import type { Cleanups } from "../kit/cleanups.js";
 import { startTcpGate, type TcpGate } from "./tcp-gate.js";
 
@@ -35,12 +36,12 @@ export interface CachePath {
   redisGate: TcpGate;
   /** Between the Worker and the adapter: the REST endpoint unreachable. */
   restGate: TcpGate;
-  /** Straight to Redis, to look at what the Worker cached. */
-  redis: Redis;
   restUrl: string;
   restToken: string;
-  /** The key the Worker caches a user's name under (its CACHE_NAMESPACE is set to match). */
-  usernameKey: (userId: number) => string;
+  /** Straight to Redis (under the Worker's CACHE_NAMESPACE): how many of `users` have their name cached. */
+  cachedNames: (users: readonly CreatedBidder[]) => Promise<number>;
+  /** Removes the names of `users` from the cache, as if evicted. */
+  forget: (users: readonly CreatedBidder[]) => Promise<unknown>;
 }
 
 export interface FaultStack {
@@ -96,10 +97,9 @@ async function startCachePath(
   if (redisUrl === undefined) return "REDIS_URL is not set";
   const redis = await probeRedis(redisUrl);
   if (typeof redis === "string") return redis;
-  const usernameKey = (userId: number) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, userId);
+  const keys = (ids: Iterable<number>) => [...ids].map((id) => usernameCacheKey(DEFAULT_CACHE_NAMESPACE, id));
   cleanups.add("cache entries", async () => {
-    const keys = [...createdUserIds].map(usernameKey);
-    if (keys.length > 0 && redis.status === "ready") await redis.del(...keys);
+    if (createdUserIds.size > 0 && redis.status === "ready") await redis.del(...keys(createdUserIds));
     redis.disconnect();
   });
   const target = new URL(redisUrl);
@@ -120,7 +120,17 @@ async function startCachePath(
   const restGate = await startTcpGate({ targetHost: HOST, targetPort: Number(new URL(adapter.url).port) });
   cleanups.add("REST gate", () => restGate.close());
   log(`username cache: Upstash adapter over ${redactUrl(redisUrl)}, both behind gates`);
-  return { redisGate, restGate, redis, restUrl: `http://${HOST}:${restGate.port}`, restToken, usernameKey };
+  return {
+    redisGate,
+    restGate,
+    restUrl: `http://${HOST}:${restGate.port}`,
+    restToken,
+    async cachedNames(users) {
+      const names = await redis.mget(...keys(users.map((user) => user.id)));
+      return users.filter((user, i) => names[i] === user.username).length;
+    },
+    forget: (users) => redis.del(...keys(users.map((user) => user.id))),
+  };
 }
 
 export async function startStack(opts: StackOptions): Promise<FaultStack> {

@@ -10,13 +10,11 @@ export type GateMode = "open" | "refuse" | "blackhole";
 
 export interface TcpGate {
   port: number;
-  mode(): GateMode;
   setMode(mode: GateMode): void;
   close(): Promise<void>;
 }
 
 export async function startTcpGate(opts: { targetHost: string; targetPort: number }): Promise<TcpGate> {
-  const host = "127.0.0.1";
   let mode: GateMode = "open";
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -47,11 +45,10 @@ export async function startTcpGate(opts: { targetHost: string; targetPort: numbe
     client.on("close", destroyBoth);
     upstream.on("close", destroyBoth);
   });
-  const port = await listen(server, host, 0);
+  const port = await listen(server, "127.0.0.1", 0);
 
   return {
     port,
-    mode: () => mode,
     setMode(next: GateMode) {
       mode = next;
       // Kept-alive connections (and held ones) would otherwise carry on as before the change.

@@ -1,10 +1,10 @@
 // Scenario 2: the service (npm, its script, workerd and the stack beside it)
 // killed with SIGKILL to its process group mid-load, then restarted on the
-// same persisted state. A bid whose request failed on
-// the connection has an unknown outcome (the ledger keeps it as unresolved);
-// a bid acknowledged with 201 must never be lost. Bids acknowledged but not
-// yet flushed at the kill sit in the object's SQLite: the persisted alarm
-// must flush them after the restart without any new request waking the object.
+// same persisted state. A bid whose request failed on the connection has an
+// unknown outcome (the ledger keeps it as unresolved); a bid acknowledged with
+// 201 must never be lost. Bids acknowledged but not yet flushed at the kill sit
+// in the object's SQLite: the persisted alarm must flush them after the
+// restart without any new request waking the object.
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { z } from "zod";
@@ -52,11 +52,8 @@ export async function workerKill(context: ScenarioContext): Promise<ScenarioOutc
     `killed process group (${kill.killed.map((p) => p.command).join(", ")}): ` +
       `${acknowledgedAtKill} bids acknowledged, highest seq ${highestAcknowledged()}, PostgreSQL has up to ${storedAtKill}`,
   );
-  if (kill.survivors.length > 0) {
-    problems.push(
-      `processes survived the kill: ${kill.survivors.map((p) => `${p.pid} ${p.command}`).join(", ")}`,
-    );
-  }
+  const survivors = kill.survivors.map((p) => `${p.pid} ${p.command}`);
+  if (survivors.length > 0) problems.push(`processes survived the kill: ${survivors.join(", ")}`);
   if (kill.portsStillTaken.length > 0)
     problems.push(`ports still taken after the kill: ${kill.portsStillTaken.join(", ")}`);
 

@@ -127,13 +127,7 @@ async function main(scenarios: Scenario[], runner: Runner): Promise<void> {
   console.log(`faults: starting a stack of its own (PostgreSQL server ${redactUrl(serverUrl)})`);
   const log = (line: string) => console.log(`[${elapsed()}] stack: ${line}`);
   const stack = await startStack({ serverUrl, redisUrl, runner, cleanups, log });
-  stackInfo = {
-    scratchDatabase: stack.databaseName,
-    api: stack.worker.url.origin,
-    runner: stack.worker.command,
-    flushIntervalMs: stack.flushIntervalMs,
-    cache: stack.cache ? "Upstash adapter over REDIS_URL, behind gates" : `none (${stack.cacheSkipReason})`,
-  };
+  stackInfo = stack.report;
   const api = await FaultApi.create(stack);
   cleanups.add("API client", async () => api.client.close());
 

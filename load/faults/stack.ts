@@ -47,13 +47,13 @@ export interface CachePath {
 export interface FaultStack {
   /** The scratch database, reached directly (not through the proxy). */
   databaseUrl: string;
-  databaseName: string;
   proxy: PgWireProxy;
   worker: ServiceProcess;
   cache: CachePath | undefined;
   /** Why there is no cache, when there is none. */
   cacheSkipReason: string | undefined;
-  flushIntervalMs: number;
+  /** The stack as the JSON report describes it. */
+  report: Record<string, unknown>;
   /** User ids the run created, so their cache entries can be removed at the end. */
   createdUserIds: Set<number>;
 }
@@ -191,14 +191,13 @@ export async function startStack(opts: StackOptions): Promise<FaultStack> {
     `${worker.command} on ${worker.url.origin} (pid ${worker.pid ?? "?"}), state in ${join(tempDir, "state")}`,
   );
 
-  return {
-    databaseUrl,
-    databaseName,
-    proxy,
-    worker,
-    cache,
-    cacheSkipReason: typeof cachePath === "string" ? cachePath : undefined,
+  const cacheSkipReason = typeof cachePath === "string" ? cachePath : undefined;
+  const report = {
+    scratchDatabase: databaseName,
+    api: worker.url.origin,
+    runner: worker.command,
     flushIntervalMs: FLUSH_INTERVAL_MS,
-    createdUserIds,
+    cache: cache ? "Upstash adapter over REDIS_URL, behind gates" : `none (${cacheSkipReason})`,
   };
+  return { databaseUrl, proxy, worker, cache, cacheSkipReason, report, createdUserIds };
 }

@@ -1,18 +1,11 @@
-// npm run bench:locust -- [--users 1000] [--spawn-rate 50] [--run-time 90s] [--runner start|dev]
-//   [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]
-// The reference system's own load test (its document: locust --users=1000
-// --spawn-rate=50), run by Locust (Debian's python3-locust) against this
-// service (`npm start`) and against the reference design, one after the other
-// on the same machine: each simulated user raises their own bid and reads the
-// top 50 (load/benchmarks/locust/locustfile.py). Prints requests, failures and
-// the percentiles Locust measured, per endpoint, with each system's CPU.
+// npm run bench:locust (options: USAGE below): the reference system's own load
+// test (its document: locust --users=1000 --spawn-rate=50), run by Locust
+// (Debian's python3-locust) against this service and then the reference design
+// on the same machine, with load/benchmarks/locust/locustfile.py. Prints
+// requests, failures and Locust's percentiles per endpoint, with each system's CPU.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createDatabase, dropDatabase } from "../../tools/scratch-database.js";
-import { ServiceProcess } from "../../tools/service-process.js";
 import { formatTable } from "../../tools/table.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
@@ -20,17 +13,19 @@ import * as cli from "../kit/cli.js";
 import { CpuMeter } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
 import { writeReport } from "../kit/report.js";
-import { missingPeerPackages, PEER_DIR, ReferencePeer, startPeer } from "./reference/peer.js";
+import { DEFAULT_SERVER_URL } from "../kit/scratch-service.js";
+import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
+import { startSystems } from "./reference/start-systems.js";
+import { targetOf } from "./reference/systems.js";
+import type { LoadTarget } from "./reference/workloads.js";
 
 const USAGE = `usage: npm run bench:locust -- [--users 1000] [--spawn-rate 50] [--run-time 90s] [--runner start|dev]
                             [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]`;
 const LOCUSTFILE = join(import.meta.dirname, "locust/locustfile.py");
 const TOKEN_SECONDS = 6 * 3600;
 
-interface SystemUnderTest {
+interface SystemUnderTest extends LoadTarget {
   label: string;
-  url: URL;
-  roots(): number[];
 }
 
 const COLUMNS = ["Request Count", "Failure Count", "Requests/s", "50%", "95%", "99%", "Max Response Time"];
@@ -79,7 +74,7 @@ async function runLocust(
   fixture: string,
   options: { users: number; spawnRate: number; runTime: string; csvPrefix: string },
 ): Promise<LocustRun> {
-  const meter = new CpuMeter(system.roots());
+  const meter = new CpuMeter(system.cpuRoots());
   meter.start();
   const code = await new Promise<number | null>((done) => {
     const child = spawn(
@@ -126,9 +121,7 @@ async function main(): Promise<number> {
     maxMs: 900_000,
   });
   const runner = cli.runnerOption(values.runner);
-  const pgServer = cli.databaseUrlOption(
-    values["pg-server"] ?? "postgres://postgres@127.0.0.1:5432/postgres",
-  );
+  const pgServer = cli.databaseUrlOption(values["pg-server"] ?? DEFAULT_SERVER_URL);
   const redisUrl = cli.redisUrlOption(values["redis-url"], "redis://127.0.0.1:6379") ?? "";
   const missing = [
     ...missingPeerPackages(),
@@ -143,37 +136,19 @@ async function main(): Promise<number> {
 
   const cleanups = new Cleanups();
   process.on("SIGINT", () => void cleanups.runAll().then(() => process.exit(130)));
-  const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
-  const tempDir = mkdtempSync(join(tmpdir(), "bench-locust-"));
-  cleanups.add("temp folder", async () => rmSync(tempDir, { recursive: true, force: true }));
   try {
-    const serviceDb = `locust_${tag}`;
-    const serviceDbUrl = await createDatabase(pgServer, serviceDb);
-    cleanups.add("service database", () => dropDatabase(pgServer, serviceDb));
-    const service = await ServiceProcess.create({
+    // One bidder per simulated user, a few seconds apart: the default per-user limit never binds.
+    const { tag, tempDir, service, peer } = await startSystems(cleanups, {
+      prefix: "locust",
+      peerPrefix: "locustpeer",
       runner,
-      env: { DATABASE_URL: serviceDbUrl, REDIS_URL: redisUrl },
-      persistTo: join(tempDir, "service-state"),
-      ready: (response) => response.ok,
-      // One bidder per simulated user, a few seconds apart: the default per-user limit never binds.
-      vars: { CACHE_NAMESPACE: `locust-${tag}` },
+      pgServer,
+      redisUrl,
     });
-    cleanups.add(
-      service.command,
-      () => service.stop(),
-      () => service.killNow(),
-    );
-    await service.start();
-    const { peer } = await startPeer(pgServer, `locustpeer_${tag}`, tempDir, cleanups);
-
     const adminToken = await signAdminToken(TOKEN_SECONDS);
     const systems: SystemUnderTest[] = [
-      {
-        label: `this service (${service.command})`,
-        url: service.url,
-        roots: () => (service.pid ? [service.pid] : []),
-      },
-      { label: "reference design", url: peer.url, roots: () => peer.pids() },
+      { label: `this service (${service.command})`, ...targetOf(service) },
+      { label: "reference design", url: peer.url, cpuRoots: () => peer.pids() },
     ];
     const runs: LocustRun[] = [];
     for (const system of systems) {
@@ -207,12 +182,8 @@ async function main(): Promise<number> {
     console.log(
       `\nLocust, ${users} users, spawn rate ${spawnRate}/s, ${runTimeMs / 1000} s each, one after the other:`,
     );
-    console.log(
-      formatTable(
-        HEADER,
-        runs.flatMap((run) => run.rows),
-      ),
-    );
+    const rows = runs.flatMap((run) => run.rows);
+    console.log(formatTable(HEADER, rows));
     for (const run of runs) {
       if (run.failureSamples.length > 0)
         console.log(`\n${run.label}, failures:\n${run.failureSamples.join("\n")}`);

@@ -1,35 +1,22 @@
-// npm run bench:reference -- [--rounds 2] [--duration 10s] [--users 1000] [--w4-rate 50]
-//   [--w2-raises own|top] [--no-webhooks] [--runner start|dev]
-//   [--pg-server postgres://postgres@127.0.0.1:5432] [--redis-url redis://127.0.0.1:6379]
-// This service (`npm start`, or `npm run dev` with --runner dev; a scratch
-// database, the machine's Redis) and the
-// reference design (../shared/peers/reference-fastapi) side by side on the
-// same machine, workload by workload, alternating which goes first:
-//   W1 1000 bids at the same instant on 1000 open connections
-//   W2 closed loop, 100 connections, a fresh raise per request; this service
-//      also with a webhook subscription to a receiver process, same rounds
-//   W3 closed loop, 50 connections, the leaderboard (top 50 with usernames)
-//   W4 open-loop bids, the system's fault mid-run, then the 201s PostgreSQL lost (W4's rounds
-//      come after W1–W3's: this service's fault restarts its server, the reference's only Redis)
-// plus the platform floor (load/floor/, served the same way) and CPU per process tree. Prints the
-// tables, writes load/results/reference-bench-*.json, and leaves nothing running.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
-import { errorMessage, redactUrl } from "../../tools/net.js";
-import { createDatabase, databaseUrlOf, dropDatabase } from "../../tools/scratch-database.js";
-import { ServiceProcess } from "../../tools/service-process.js";
+// npm run bench:reference (options: USAGE below): this service and the
+// reference design (../shared/peers/reference-fastapi) side by side, W1–W4 in
+// alternating rounds, with the platform floor and CPU per process tree
+// (load/README.md has the workloads). Starts everything itself on free
+// loopback ports, writes load/results/reference-bench-*.json, and leaves
+// nothing running.
+import { errorMessage } from "../../tools/net.js";
+import { databaseUrlOf } from "../../tools/scratch-database.js";
 import { ReceiverProcess } from "../../tools/webhook-receiver.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
 import * as cli from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { writeReport } from "../kit/report.js";
+import { DEFAULT_SERVER_URL } from "../kit/scratch-service.js";
 import type { FaultPlan } from "./reference/fault-run.js";
-import { missingPeerPackages, PEER_DIR, ReferencePeer, startPeer } from "./reference/peer.js";
+import { missingPeerPackages, PEER_DIR, ReferencePeer } from "./reference/peer.js";
 import { emptyResults, runRounds } from "./reference/rounds.js";
+import { startSystems } from "./reference/start-systems.js";
 import {
   formatCpu,
   formatFloor,
@@ -55,28 +42,6 @@ const LOADER_CORES_WARNING = 0.2;
 const startedAt = Date.now();
 const log = (line: string) =>
   console.log(`${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)}s  ${line}`);
-
-async function deleteCacheKeys(redisUrl: string, namespace: string): Promise<number> {
-  const redis = new Redis(redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    let deleted = 0;
-    let cursor = "0";
-    for (let page = 0; page < 10_000; page++) {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 1000);
-      if (keys.length > 0) deleted += await redis.del(...keys);
-      cursor = next;
-      if (cursor === "0") break;
-    }
-    return deleted;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function main(): Promise<number> {
   const values = cli.parseOptions({
@@ -105,9 +70,7 @@ async function main(): Promise<number> {
   if (withWebhooks && raises === "top" && userCount < 2 * W2_CONNECTIONS) {
     throw new cli.UsageError(`--w2-raises top with webhooks needs --users ${2 * W2_CONNECTIONS} or more`);
   }
-  const pgServer = cli.databaseUrlOption(
-    values["pg-server"] ?? "postgres://postgres@127.0.0.1:5432/postgres",
-  );
+  const pgServer = cli.databaseUrlOption(values["pg-server"] ?? DEFAULT_SERVER_URL);
   const redisUrl = cli.redisUrlOption(values["redis-url"], "redis://127.0.0.1:6379") ?? "";
 
   const missing = missingPeerPackages();
@@ -144,45 +107,25 @@ async function main(): Promise<number> {
     deadlineMs,
   ).unref();
 
-  const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
-  const tempDir = mkdtempSync(join(tmpdir(), "bench-reference-"));
-  cleanups.add("temp folder", async () => rmSync(tempDir, { recursive: true, force: true }));
   const results = emptyResults();
   const notes: string[] = [];
   try {
-    const serviceDb = `refbench_${tag}`;
-    const serviceDbUrl = await createDatabase(pgServer, serviceDb);
-    cleanups.add("service database", () => dropDatabase(pgServer, serviceDb));
-    const namespace = `refbench-${tag}`;
-    const stack = await ServiceProcess.create({
+    const started = await startSystems(cleanups, {
+      prefix: "refbench",
+      peerPrefix: "refpeer",
       runner,
-      env: { DATABASE_URL: serviceDbUrl, REDIS_URL: redisUrl },
-      persistTo: join(tempDir, "service-state"),
-      ready: (response) => response.ok,
+      pgServer,
+      redisUrl,
+      log,
       vars: {
         BID_RATE_PER_SECOND: "100000",
         BID_RATE_BURST: "100000",
-        CACHE_NAMESPACE: namespace,
         // The receiver is http://127.0.0.1 (src/webhooks/url-policy.ts).
         ...(withWebhooks ? { WEBHOOK_ALLOW_LOOPBACK: "true" } : {}),
       },
     });
-    cleanups.add(
-      stack.command,
-      () => stack.stop(),
-      () => stack.killNow(),
-    );
-    cleanups.add("username cache entries", () => deleteCacheKeys(redisUrl, namespace));
-    log(
-      `this service: ${stack.command} on ${stack.url.origin}, database ${serviceDb} on ${redactUrl(pgServer)}...`,
-    );
-    await stack.start();
 
-    const peerDb = `refpeer_${tag}`;
-    log(`reference design: run.sh start, database ${peerDb}...`);
-    const { peer, output: peerStart } = await startPeer(pgServer, peerDb, tempDir, cleanups);
-    if (peerStart) log(`  ${peerStart.replace(/\n/g, "\n        ")}`);
-
+    const { tag, service: stack, serviceDb, serviceDbUrl, peer, peerDb } = started;
     log(`platform floor: load/benchmarks/floor/, served as ${stack.command} serves...`);
     const floor = await startFloorWorker(runner);
     cleanups.add(

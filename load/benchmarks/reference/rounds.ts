@@ -75,20 +75,34 @@ const loopLine = (name: string, { result: r }: Measured<RawLoopResult>, unit: st
   `  ${name}: ${Math.round(r.okPerSecond)} ${unit}, p50 ${Math.round(r.latency.p50)} ms, ` +
   `p99 ${Math.round(r.latency.p99)} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
 
+/** Waits (bounded) until PostgreSQL holds every acknowledged amount; a shortfall is noted, not thrown. */
+async function settle(
+  plan: RoundsPlan,
+  contender: Contender,
+  sessionId: string,
+  acknowledged: AcknowledgedAmount[],
+) {
+  const { databaseUrl, label } = contender.system;
+  const check = await checkLiveBids(databaseUrl, sessionId, acknowledged, SETTLE_TIMEOUT_MS);
+  if (check.lostBids > 0) {
+    plan.notes.push(
+      `${label}: ${check.lostBids} acknowledged bids not in PostgreSQL ${SETTLE_TIMEOUT_MS / 1000} s after a run without fault (session ${sessionId})`,
+    );
+  }
+  await sleep(PAUSE_MS);
+  return check;
+}
+
+/** W2's closed loop of raises on `session`. */
+const raises = (
+  plan: RoundsPlan,
+  { system, users }: Contender,
+  session: Session,
+  acknowledged: AcknowledgedAmount[],
+) => runRaises(system, session, users, plan.durationMs, acknowledged, plan.signal, plan.raises);
+
 export async function runRounds(plan: RoundsPlan): Promise<void> {
   const { results, log } = plan;
-  /** Waits (bounded) until PostgreSQL holds every acknowledged amount; a shortfall is noted, not thrown. */
-  const settle = async (contender: Contender, sessionId: string, acknowledged: AcknowledgedAmount[]) => {
-    const { databaseUrl, label } = contender.system;
-    const check = await checkLiveBids(databaseUrl, sessionId, acknowledged, SETTLE_TIMEOUT_MS);
-    if (check.lostBids > 0) {
-      plan.notes.push(
-        `${label}: ${check.lostBids} acknowledged bids not in PostgreSQL ${SETTLE_TIMEOUT_MS / 1000} s after a run without fault (session ${sessionId})`,
-      );
-    }
-    await sleep(PAUSE_MS);
-    return check;
-  };
   // Once interrupted, no further workload starts; each starts on a quiet machine.
   const next = async () => {
     if (plan.signal.aborted) throw new Error("interrupted");
@@ -111,7 +125,7 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
         `  W1 ${system.label}: all ${w1.result.connections} answered in ${(w1.result.allAnsweredMs / 1000).toFixed(2)} s, ` +
           `${acknowledged.length} × 201, p50 ${Math.round(w1.result.latency.p50)} ms, p99 ${Math.round(w1.result.latency.p99)} ms`,
       );
-      results.w1[system.key].push({ ...w1, settle: await settle(contender, session.id, acknowledged) });
+      results.w1[system.key].push({ ...w1, settle: await settle(plan, contender, session.id, acknowledged) });
       boards.set(contender, session.id);
     }
     for (const contender of order) {
@@ -120,22 +134,17 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
       const variants = round % 2 === 0 ? [undefined, ...withWebhooks] : [...withWebhooks, undefined];
       for (const webhooks of variants) {
         await next();
-        if (webhooks) await runWebhookW2(plan, contender, webhooks, round, settle);
+        if (webhooks) await runWebhookW2(plan, contender, webhooks, round);
         else {
+          const { system } = contender;
           const session = await newSession(contender, `W2 round ${round + 1}`);
           const acknowledged: AcknowledgedAmount[] = [];
-          const { system, users } = contender;
-          const w2 = await runRaises(
-            system,
-            session,
-            users,
-            plan.durationMs,
-            acknowledged,
-            plan.signal,
-            plan.raises,
-          );
+          const w2 = await raises(plan, contender, session, acknowledged);
           log(loopLine(`W2 ${system.label}`, w2, "bids/s"));
-          results.w2[system.key].push({ ...w2, settle: await settle(contender, session.id, acknowledged) });
+          results.w2[system.key].push({
+            ...w2,
+            settle: await settle(plan, contender, session.id, acknowledged),
+          });
         }
       }
     }
@@ -175,26 +184,15 @@ export async function runRounds(plan: RoundsPlan): Promise<void> {
   }
 }
 
-async function runWebhookW2(
-  plan: RoundsPlan,
-  contender: Contender,
-  webhooks: WebhookBench,
-  round: number,
-  settle: (
-    contender: Contender,
-    sessionId: string,
-    acknowledged: AcknowledgedAmount[],
-  ) => Promise<LiveBidCheck>,
-) {
+async function runWebhookW2(plan: RoundsPlan, contender: Contender, webhooks: WebhookBench, round: number) {
   const run = await runW2WithWebhooks({
     contender,
     webhooks,
     round,
-    durationMs: plan.durationMs,
-    raises: plan.raises,
     signal: plan.signal,
     newSession: () => newSession(contender, `W2 with webhooks round ${round + 1}`),
-    settle: (sessionId, acknowledged) => settle(contender, sessionId, acknowledged),
+    runW2: (session, acknowledged) => raises(plan, contender, session, acknowledged),
+    settle: (sessionId, acknowledged) => settle(plan, contender, sessionId, acknowledged),
   });
   const r = run.received;
   plan.log(

@@ -6,9 +6,9 @@ import { formatTable } from "../../../tools/table.js";
 import type { BurstResult } from "../../bids/burst.js";
 import type { RawLoopResult } from "../../bids/closed-loop.js";
 import { describeCpu, type Measured } from "../../kit/cpu.js";
-import { formatMs } from "../../kit/report.js";
+import { formatMs, type LatencySummary } from "../../kit/report.js";
 import type { BenchResults, Series } from "./rounds.js";
-import type { SystemKey } from "./systems.js";
+import { SYSTEM_KEYS, type SystemKey } from "./systems.js";
 import type { WebhookRun } from "./webhook-run.js";
 import { FLOOR_ROUTES } from "./workloads.js";
 
@@ -102,58 +102,49 @@ export function formatHeadline(results: BenchResults): string {
   );
 }
 
-/** Every round of W1–W3 on its own line: answers, latency, CPU. */
+/** One row per round of `series`: its result, latency and other answers, and the CPU when measured. */
+function roundRows<T>(
+  workload: string,
+  key: SystemKey,
+  series: readonly T[],
+  cells: (run: T) => [result: string, latency: LatencySummary, other: string, cpu?: Measured<unknown>],
+): string[][] {
+  return series.map((run, round) => {
+    const [result, latency, other, cpu] = cells(run);
+    const cpuCells = cpu ? [cores(cpu.serverCores), cores(cpu.loaderCores)] : ["", ""];
+    const figures = [result, formatMs(latency.p50), formatMs(latency.p99), other];
+    return [workload, String(round + 1), key, ...figures, ...cpuCells];
+  });
+}
+
+/** Every round of W1–W4 on its own line: answers, latency, CPU. */
 export function formatRounds(results: BenchResults): string {
-  const rows: string[][] = [];
-  for (const key of ["service", "reference"] as const) {
-    results.w1[key].forEach((m, round) => {
-      const r = m.result;
-      rows.push([
-        "W1",
-        String(round + 1),
-        key,
-        `${seconds(r.allAnsweredMs / 1000)} (${answered(r)} × 201 of ${r.connections})`,
-        formatMs(r.latency.p50),
-        formatMs(r.latency.p99),
-        outcomesOtherThan(r.outcomes, "201"),
-        cores(m.serverCores),
-        cores(m.loaderCores),
-      ]);
-    });
+  const rows = SYSTEM_KEYS.flatMap((key) => {
     type Loop = [string, readonly Measured<RawLoopResult>[]];
     const withWebhooks: Loop[] =
       key === "service" ? [["W2 + webhooks", results.w2Webhooks.map((run) => run.w2)]] : [];
     const loops: Loop[] = [["W2", results.w2[key]], ...withWebhooks, ["W3", results.w3[key]]];
-    for (const [workload, series] of loops) {
-      series.forEach((m, round) => {
-        const r = m.result;
-        rows.push([
-          workload,
-          String(round + 1),
-          key,
-          `${perSecond(r.okPerSecond)}/s`,
-          formatMs(r.latency.p50),
-          formatMs(r.latency.p99),
-          `${r.non2xx + r.errors}${r.non2xx + r.errors > 0 ? ` (${outcomesOtherThan(r.outcomes, "200", "201")})` : ""}`,
-          cores(m.serverCores),
-          cores(m.loaderCores),
-        ]);
-      });
-    }
-    results.w4[key].forEach((r, round) => {
-      rows.push([
-        "W4",
-        String(round + 1),
-        key,
+    return [
+      ...roundRows("W1", key, results.w1[key], (m) => [
+        `${seconds(m.result.allAnsweredMs / 1000)} (${answered(m.result)} × 201 of ${m.result.connections})`,
+        m.result.latency,
+        outcomesOtherThan(m.result.outcomes, "201"),
+        m,
+      ]),
+      ...loops.flatMap(([workload, series]) =>
+        roundRows(workload, key, series, (m) => {
+          const { okPerSecond, latency, non2xx, errors, outcomes } = m.result;
+          const other = non2xx + errors > 0 ? ` (${outcomesOtherThan(outcomes, "200", "201")})` : "";
+          return [`${perSecond(okPerSecond)}/s`, latency, `${non2xx + errors}${other}`, m];
+        }),
+      ),
+      ...roundRows("W4", key, results.w4[key], (r) => [
         `lost ${r.lost} of ${r.acknowledged} × 201`,
-        formatMs(r.bids.latency.p50),
-        formatMs(r.bids.latency.p99),
+        r.bids.latency,
         `${r.unresolved} unresolved`,
-        "",
-        "",
-      ]);
-    });
-  }
+      ]),
+    ];
+  });
   return formatTable(
     [
       "workload",
@@ -195,50 +186,39 @@ export function formatFloor(results: BenchResults): string {
   return formatTable(["floor route", "req/s", "p50", "p99", "service W2 bids/s ÷ floor"], rows);
 }
 
+type MeasuredSeries = [workload: string, system: string, series: Measured<unknown>[]];
+
+/** Every CPU-measured series, as the CPU table lists them: W1–W3 per system, W2 with webhooks, the floor. */
+function measurements(results: BenchResults): MeasuredSeries[] {
+  const bySystem = (workload: string, series: Series<Measured<unknown>>) =>
+    SYSTEM_KEYS.map((key): MeasuredSeries => [workload, key, series[key]]);
+  const webhooks: MeasuredSeries[] =
+    results.w2Webhooks.length > 0
+      ? [["W2 + webhooks", "service", results.w2Webhooks.map((run) => run.w2)]]
+      : [];
+  return [
+    ...bySystem("W1", results.w1),
+    ...bySystem("W2", results.w2),
+    ...bySystem("W3", results.w3),
+    ...webhooks,
+    ["floor", "floor Worker", results.floor.flatMap((round) => FLOOR_ROUTES.map((route) => round[route]))],
+  ];
+}
+
 /** CPU per process tree during W1–W3 (cores = CPU-seconds per second), and the load generator's. */
 export function formatCpu(results: BenchResults): string {
-  const rows: string[][] = [];
-  for (const [workload, series] of [
-    ["W1", results.w1],
-    ["W2", results.w2],
-    ["W3", results.w3],
-  ] as const) {
-    for (const key of ["service", "reference"] as const) {
-      const measured: Measured<unknown>[] = series[key];
-      const last = measured.at(-1);
-      rows.push([
-        workload,
-        key,
-        range(cores, measured.map(serverCores)),
-        range(cores, measured.map(loaderCores)),
-        last ? describeCpu(last.server) : "",
-      ]);
-    }
+  const rows = measurements(results).map(([workload, system, series]) => {
+    const last = workload === "floor" ? undefined : series.at(-1);
+    const server = range(cores, series.map(serverCores));
+    const busiest = last ? describeCpu(last.server) : "";
+    return [workload, system, server, range(cores, series.map(loaderCores)), busiest];
+  });
+  const lastWebhooks = results.w2Webhooks.at(-1);
+  if (lastWebhooks) {
+    const receiver = results.w2Webhooks.map((run) => run.receiverCores);
+    const busiest = describeCpu(lastWebhooks.receiverCpu.duringW2);
+    rows.splice(-1, 0, ["W2 + webhooks", "webhook receiver", range(cores, receiver), "", busiest]);
   }
-  if (results.w2Webhooks.length > 0) {
-    const runs = results.w2Webhooks;
-    const last = runs.at(-1);
-    rows.push([
-      "W2 + webhooks",
-      "service",
-      range(cores, runs.map((run) => run.w2).map(serverCores)),
-      range(cores, runs.map((run) => run.w2).map(loaderCores)),
-      last ? describeCpu(last.w2.server) : "",
-    ]);
-    rows.push([
-      "W2 + webhooks",
-      "webhook receiver",
-      range(
-        cores,
-        runs.map((run) => run.receiverCores),
-      ),
-      "",
-      last ? describeCpu(last.receiverCpu.duringW2) : "",
-    ]);
-  }
-  const floor = results.floor.flatMap((round) => FLOOR_ROUTES.map((route) => round[route]));
-  const floorServer = floor.map(serverCores);
-  rows.push(["floor", "floor Worker", range(cores, floorServer), range(cores, floor.map(loaderCores)), ""]);
   return formatTable(
     ["workload", "system", "server cores", "loadgen cores", "busiest processes (last round)"],
     rows,
@@ -246,19 +226,8 @@ export function formatCpu(results: BenchResults): string {
 }
 
 /** The highest load-generator CPU of any measurement, in cores. */
-export function maxLoaderCores(results: BenchResults): number {
-  const all: Measured<unknown>[] = [
-    ...results.w1.service,
-    ...results.w1.reference,
-    ...results.w2.service,
-    ...results.w2.reference,
-    ...results.w2Webhooks.map((run) => run.w2),
-    ...results.w3.service,
-    ...results.w3.reference,
-    ...results.floor.flatMap((floor) => FLOOR_ROUTES.map((route) => floor[route])),
-  ];
-  return Math.max(0, ...all.map(loaderCores));
-}
+export const maxLoaderCores = (results: BenchResults): number =>
+  Math.max(0, ...measurements(results).flatMap(([, , series]) => series.map(loaderCores)));
 
 /**
  * This service's W2 without and with a webhook subscription, and what the receiver got,

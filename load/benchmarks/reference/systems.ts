@@ -11,7 +11,8 @@ import { type AcknowledgedAmount, checkLiveBids } from "./live-bids.js";
 import type { ReferencePeer } from "./peer.js";
 import type { LoadTarget } from "./workloads.js";
 
-export type SystemKey = "service" | "reference";
+export const SYSTEM_KEYS = ["service", "reference"] as const;
+export type SystemKey = (typeof SYSTEM_KEYS)[number];
 
 export interface LossCount {
   /** Acknowledged bids PostgreSQL does not hold. */

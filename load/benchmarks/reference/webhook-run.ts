@@ -6,7 +6,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReceiverFigures, ReceiverProcess } from "../../../tools/webhook-receiver.js";
 import type { RawLoopResult } from "../../bids/closed-loop.js";
-import type { Raises } from "../../bids/ledger.js";
 import { AdminFigures } from "../../kit/admin-figures.js";
 import type { Session, WebhookDeliveryStatus } from "../../kit/api.js";
 import { CpuMeter, type CpuWindow, type Measured } from "../../kit/cpu.js";
@@ -14,7 +13,6 @@ import { type LatencySummary, summarize } from "../../kit/report.js";
 import { type ExpectedEvents, expectedEvents } from "./expected-events.js";
 import type { AcknowledgedAmount, LiveBidCheck } from "./live-bids.js";
 import type { Contender } from "./systems.js";
-import { runRaises } from "./workloads.js";
 
 /** How long the receiver gets, after W2's flush, to hold every event. */
 export const DELIVERY_WAIT_MS = 60_000;
@@ -52,10 +50,10 @@ export interface WebhookRunPlan {
   contender: Contender;
   webhooks: WebhookBench;
   round: number;
-  durationMs: number;
-  raises: Raises;
   signal: AbortSignal;
   newSession: () => Promise<Session>;
+  /** Plain W2's closed loop, on the session given. */
+  runW2: (session: Session, acknowledged: AcknowledgedAmount[]) => Promise<Measured<RawLoopResult>>;
   /** W2's own settle: PostgreSQL holds every acknowledged amount (and the pause after). */
   settle: (sessionId: string, acknowledged: AcknowledgedAmount[]) => Promise<LiveBidCheck>;
 }
@@ -73,15 +71,7 @@ export async function runW2WithWebhooks(plan: WebhookRunPlan): Promise<WebhookRu
     const meter = new CpuMeter([receiver.pid]);
     meter.start();
     const acknowledged: AcknowledgedAmount[] = [];
-    const w2 = await runRaises(
-      contender.system,
-      session,
-      contender.users,
-      plan.durationMs,
-      acknowledged,
-      plan.signal,
-      plan.raises,
-    );
+    const w2 = await plan.runW2(session, acknowledged);
     const duringW2 = meter.stop();
     const w2EndedAt = Date.now();
     const settle = await plan.settle(session.id, acknowledged);

@@ -24,15 +24,26 @@ export function phaseRatios(phases: Partial<Record<PhaseKey, Phase>>): Record<"b
   return { "b/a": ratio(ok("b"), ok("a")), "c/a": ratio(ok("c"), ok("a")), "b/d": ratio(ok("b"), ok("d")) };
 }
 
+/** A closed-loop phase's figures, as the tables show them (bench:leaderboard: medians over its rounds). */
+export const phaseFigures = (r: RawLoopResult) => ({
+  requestsPerSecond: r.completed / r.seconds,
+  okPerSecond: r.okPerSecond,
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  non2xx: r.non2xx,
+  errors: r.errors,
+});
+export type PhaseFigures = ReturnType<typeof phaseFigures>;
+
 /** One closed-loop phase as a row: req/s, 2xx/s, p50, p99, non-2xx, no answer. */
-function phaseCells(result: RawLoopResult): string[] {
+export function phaseCells(f: PhaseFigures): string[] {
   return [
-    (result.completed / result.seconds).toFixed(0),
-    result.okPerSecond.toFixed(0),
-    formatMs(result.latency.p50),
-    formatMs(result.latency.p99),
-    String(result.non2xx),
-    String(result.errors),
+    f.requestsPerSecond.toFixed(0),
+    f.okPerSecond.toFixed(0),
+    formatMs(f.p50),
+    formatMs(f.p99),
+    String(f.non2xx),
+    String(f.errors),
   ];
 }
 
@@ -41,7 +52,7 @@ export const PHASE_HEADER = ["req/s", "2xx/s", "p50", "p99", "non-2xx", "no answ
 export function formatClosedLoop(phases: Partial<Record<PhaseKey, Phase>>): string {
   const rows = (["a", "b", "c", "d"] as const).flatMap((key) => {
     const phase = phases[key];
-    return phase ? [[`(${key}) ${phase.label}`, ...phaseCells(phase.result)]] : [];
+    return phase ? [[`(${key}) ${phase.label}`, ...phaseCells(phaseFigures(phase.result))]] : [];
   });
   const ratios = phaseRatios(phases);
   return [

@@ -1,10 +1,8 @@
-// npm run bench -- [--url http://127.0.0.1:8787] [--duration 10s] [--connections 100] [--runner start|dev]
-// Side by side, against one running server: closed-loop throughput of
-// (a) GET session, the baseline Durable Object round trip, (b) bids, (c) the
-// leaderboard, (d) the naive design (one upsert per bid, straight to
-// PostgreSQL, served as `npm start` serves, or under wrangler dev with
-// --runner dev); then latency at a fixed offered rate of bids from many bidders.
-// On 2 cores absolute figures measure the machine; the ratios are the result.
+// npm run bench (options: USAGE below), against one running server: closed-loop throughput of
+// (a) GET session, the baseline Durable Object round trip, (b) bids, (c) the leaderboard, (d) the
+// naive design (naive/: one upsert per bid, straight to PostgreSQL, served as the service is);
+// then latency at a fixed offered rate of bids from many bidders. On 2 cores absolute figures
+// measure the machine; the ratios are the result.
 import { setTimeout as sleep } from "node:timers/promises";
 import { runnerCommand } from "../../tools/service-process.js";
 import { type RawLoopPlan, runRawClosedLoop } from "../bids/closed-loop.js";

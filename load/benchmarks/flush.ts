@@ -1,11 +1,8 @@
-// npm run bench:flush -- --bids 1000|10000 [--url http://127.0.0.1:${PORT:-8787}] [--users 1000]
-//   [--runs 3] [--concurrency 16] [--database-url URL (else DATABASE_URL)]
-// How long one flush of N pending bids takes (issue 3). The stack must not flush on its own:
-//   FLUSH_INTERVAL_MS=3600000 BID_RATE_PER_SECOND=10000 BID_RATE_BURST=10000 npm start
-// Each run: a fresh active session; N accepted bids, each user raising its own; the stats must
-// show pendingBids = N; then PATCH endsAt to now (the end of a session flushes at once) and poll
-// the stats until nothing is pending. The figures are the object's own lastFlushDurationMs and
-// lastFlushRows; PostgreSQL must then hold N bid_events rows for the session.
+// npm run bench:flush (options and the stack it needs: USAGE below): how long one flush of N
+// pending bids takes (issue 3). Each run: a fresh session, N accepted bids, each user raising its
+// own; the stats must show pendingBids = N; then PATCH endsAt to now (the end of a session flushes
+// at once) and poll the stats until nothing is pending. The figures are the object's own
+// lastFlushDurationMs and lastFlushRows; PostgreSQL must then hold N bid_events rows.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { withClient } from "../../tools/pg-client.js";

@@ -1,17 +1,11 @@
-// npm run bench:leaderboard -- [--run load/results/run.json] [--url URL] [--connections 50]
-//   [--duration 10s] [--rounds 3] [--limit 50] [--product-wire http://127.0.0.1:PORT]
-//   [--redis-url redis://127.0.0.1:6379] [--database-url URL (else DATABASE_URL)] [--naive-direct]
-//   [--runner start|dev]
-// Issue 4: the product's leaderboard (usernames from one cache MGET, at most one SQL query for the
-// misses) against the reference system's N+1 (the top bids from PostgreSQL, then one query per
-// username), served by the naive Worker in load/benchmarks/naive/ for the same session. Closed-loop
-// phases with the same connections and duration, in rounds: (a) GET session (the baseline object
-// round trip), (c) the product's leaderboard, (c') the naive one; medians over the rounds.
-// SQL statements are counted at the wire: the naive Worker's database connection runs through the
-// counting proxy (tools/pg-wire-proxy.ts), started here; the product's does when its stack was
-// started with DATABASE_URL pointing at `npm run pg-wire-counter` (pass its control URL as
-// --product-wire). Exact per-request counts come from sequential probes; under load, the
-// statements of a phase (read once they stop changing) are divided by the requests it sent.
+// npm run bench:leaderboard (options: USAGE below), issue 4: the product's leaderboard (usernames
+// from one cache MGET, at most one SQL query for the misses) against the reference system's N+1,
+// served by the naive Worker (naive/) for the same session. Closed-loop phases in rounds: (a) GET
+// session (the baseline object round trip), (c) the product's leaderboard, (c') the naive one;
+// medians over the rounds. SQL statements are counted at the wire (tools/pg-wire-proxy.ts: started
+// here for the naive Worker, `npm run pg-wire-counter` for the product, --product-wire). Exact
+// per-request counts come from sequential probes; under load, the statements of a phase (read once
+// they stop changing) are divided by the requests it sent.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { z } from "zod";
@@ -29,7 +23,7 @@ import * as cli from "../kit/cli.js";
 import { buildRequest, HttpClient } from "../kit/http.js";
 import { formatMs, median, writeReport } from "../kit/report.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
-import { PHASE_HEADER, type Phase } from "./bench-summary.js";
+import { PHASE_HEADER, type Phase, type PhaseFigures, phaseCells, phaseFigures } from "./bench-summary.js";
 import { startNaiveWorker } from "./workers.js";
 
 const USAGE = `usage: npm run bench:leaderboard -- [--run ${DEFAULT_RUN_FILE}] [--url URL] [--connections 50]
@@ -186,15 +180,9 @@ async function main(): Promise<number> {
       readBoard(productClient, boardPath),
       readBoard(naiveClient, boardPath),
     ]);
-    const same =
-      productBoard.length === naiveBoard.length &&
-      productBoard.every((entry, i) => {
-        const other = naiveBoard[i];
-        return (
-          other?.userId === entry.userId && other.amount === entry.amount && other.username === entry.username
-        );
-      });
-    if (!same) {
+    const shown = (board: Leaderboard["entries"]) =>
+      JSON.stringify(board.map(({ userId, amount, username }) => [userId, amount, username]));
+    if (shown(productBoard) !== shown(naiveBoard)) {
       throw new Error(
         `the product's and the naive board differ (product ${JSON.stringify(productBoard.slice(0, 3))}…, ` +
           `naive ${JSON.stringify(naiveBoard.slice(0, 3))}…): is the session fully flushed, and does the ` +
@@ -217,12 +205,18 @@ async function main(): Promise<number> {
     }
     const warmProbe = await delta(productWire, () => sequential(productClient, boardPath, probeRequests));
     const naiveProbe = await delta(naiveWire, () => sequential(naiveClient, boardPath, probeRequests));
+    const probe = {
+      productWarmStatementsPerRequest: perRequest(warmProbe.statements, warmProbe.requests),
+      productColdStatements: coldStatements,
+      naiveStatementsPerRequest: perRequest(naiveProbe.statements, naiveProbe.requests),
+      naiveConnectionsPerRequest: perRequest(naiveProbe.connections, naiveProbe.requests),
+    };
     console.log(
-      `probe, ${probeRequests} sequential requests: product ${formatPerRequest(perRequest(warmProbe.statements, warmProbe.requests))} ` +
+      `probe, ${probeRequests} sequential requests: product ${formatPerRequest(probe.productWarmStatementsPerRequest)} ` +
         `statements/request with a warm cache` +
         (coldStatements === null ? "" : `, ${coldStatements} for the first with a cold cache`) +
-        `; naive ${formatPerRequest(perRequest(naiveProbe.statements, naiveProbe.requests))} statements/request, ` +
-        `${formatPerRequest(perRequest(naiveProbe.connections, naiveProbe.requests))} connections/request`,
+        `; naive ${formatPerRequest(probe.naiveStatementsPerRequest)} statements/request, ` +
+        `${formatPerRequest(probe.naiveConnectionsPerRequest)} connections/request`,
     );
 
     const runs: Record<LeaderboardPhase, PhaseRun[]> = { a: [], c: [], "c'": [] };
@@ -267,26 +261,28 @@ async function main(): Promise<number> {
     const medians = Object.fromEntries(
       KEYS.map((key) => {
         const list = runs[key];
-        const perSent = (pick: (p: PhaseRun) => number | null) =>
-          list.flatMap((p) => {
+        const figures = list.map((p) => phaseFigures(p.result));
+        const medianOf = (pick: (f: PhaseFigures) => number) => median(figures.map(pick));
+        const sumOf = (pick: (f: PhaseFigures) => number) => figures.reduce((sum, f) => sum + pick(f), 0);
+        const perSent = (pick: (p: PhaseRun) => number | null) => {
+          const values = list.flatMap((p) => {
             const value = pick(p);
             return value === null ? [] : [value / Math.max(1, sent(p))];
           });
-        const counted = perSent((p) => p.statements);
-        const connected = perSent((p) => p.connections);
-        const result = (pick: (p: PhaseRun) => number) => median(list.map(pick));
+          return values.length === 0 ? null : median(values);
+        };
         return [
           key,
           {
             rounds: list.length,
-            requestsPerSecond: result((p) => p.result.completed / p.result.seconds),
-            okPerSecond: result((p) => p.result.okPerSecond),
-            p50: result((p) => p.result.latency.p50),
-            p99: result((p) => p.result.latency.p99),
-            non2xx: list.reduce((sum, p) => sum + p.result.non2xx, 0),
-            errors: list.reduce((sum, p) => sum + p.result.errors, 0),
-            statementsPerRequest: counted.length === 0 ? null : median(counted),
-            connectionsPerRequest: connected.length === 0 ? null : median(connected),
+            requestsPerSecond: medianOf((f) => f.requestsPerSecond),
+            okPerSecond: medianOf((f) => f.okPerSecond),
+            p50: medianOf((f) => f.p50),
+            p99: medianOf((f) => f.p99),
+            non2xx: sumOf((f) => f.non2xx),
+            errors: sumOf((f) => f.errors),
+            statementsPerRequest: perSent((p) => p.statements),
+            connectionsPerRequest: perSent((p) => p.connections),
           },
         ];
       }),
@@ -298,19 +294,8 @@ async function main(): Promise<number> {
     const rows = KEYS.flatMap((key) => {
       const row = medians[key];
       if (!row || row.rounds === 0) return [];
-      return [
-        [
-          `(${key}) ${PHASE_LABELS[key]}`,
-          row.requestsPerSecond.toFixed(0),
-          row.okPerSecond.toFixed(0),
-          formatMs(row.p50),
-          formatMs(row.p99),
-          String(row.non2xx),
-          String(row.errors),
-          formatPerRequest(row.statementsPerRequest),
-          formatPerRequest(row.connectionsPerRequest),
-        ],
-      ];
+      const sql = [formatPerRequest(row.statementsPerRequest), formatPerRequest(row.connectionsPerRequest)];
+      return [[`(${key}) ${PHASE_LABELS[key]}`, ...phaseCells(row), ...sql]];
     });
     const ratios = { "c/c'": ratio("c", "c'"), "c/a": ratio("c", "a"), "c'/a": ratio("c'", "a") };
     console.log(
@@ -326,12 +311,7 @@ async function main(): Promise<number> {
       naiveUrl: naive.url.origin,
       sessionId: session.id,
       options: { connections, durationSeconds, rounds, limit, probeRequests, naiveDirect },
-      probe: {
-        productWarmStatementsPerRequest: perRequest(warmProbe.statements, warmProbe.requests),
-        productColdStatements: coldStatements,
-        naiveStatementsPerRequest: perRequest(naiveProbe.statements, naiveProbe.requests),
-        naiveConnectionsPerRequest: perRequest(naiveProbe.connections, naiveProbe.requests),
-      },
+      probe,
       rounds: runs,
       medians,
       ratios,

@@ -1,9 +1,7 @@
-// npm run pg-wire-counter -- --target postgres://postgres@127.0.0.1:5432/bidding [--port 55432]
-//   [--max-minutes 180]
-// Runs the PostgreSQL wire proxy (tools/pg-wire-proxy.ts) in front of a loopback
-// database, so the SQL statements a running stack sends can be counted exactly: start the stack
-// with DATABASE_URL set to the proxy URL this prints, and read GET <control>/counters before and
-// after a measurement (npm run bench:leaderboard does it with --product-wire <control>).
+// npm run pg-wire-counter (options: USAGE below): the PostgreSQL wire proxy (tools/pg-wire-proxy.ts)
+// in front of a loopback database, so the SQL statements a running stack sends can be counted
+// exactly: start the stack with DATABASE_URL set to the proxy URL this prints, and read GET
+// <control>/counters before and after a measurement (bench:leaderboard's --product-wire does).
 import { startPgWireProxy } from "../../tools/pg-wire-proxy.js";
 import { databaseUrlOption, integerOption, parseOptions, runCommand, UsageError } from "../kit/cli.js";
 

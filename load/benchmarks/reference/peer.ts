@@ -6,6 +6,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { freePort } from "../../../tools/net.js";
 import { dropDatabase } from "../../../tools/scratch-database.js";
 import { readDevSecret } from "../../../tools/token.js";
@@ -14,6 +15,7 @@ import type { Cleanups } from "../../kit/cleanups.js";
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 export const PEER_DIR = resolve(ROOT, "../shared/peers/reference-fastapi");
 const PYTHON = "/usr/bin/python3";
+const execFileAsync = promisify(execFile);
 /** Fixed by run.sh. */
 const PEER_REDIS_PORT = "6380";
 const UVICORN_PID_FILE = "/tmp/peer-uvicorn.pid";
@@ -135,16 +137,11 @@ export class ReferencePeer {
 
   /** Bids acknowledged and not yet taken by a worker's drain. */
   async bufferLength(): Promise<number> {
-    const out = await new Promise<string>((done, fail) =>
-      execFile(
-        "redis-cli",
-        ["-p", PEER_REDIS_PORT, "llen", BUFFER_KEY],
-        { timeout: 5_000 },
-        (error, stdout) => (error ? fail(error) : done(stdout)),
-      ),
-    );
-    const length = Number(out.trim());
-    if (!Number.isInteger(length)) throw new Error(`redis-cli llen: ${out.trim()}`);
+    const { stdout } = await execFileAsync("redis-cli", ["-p", PEER_REDIS_PORT, "llen", BUFFER_KEY], {
+      timeout: 5_000,
+    });
+    const length = Number(stdout.trim());
+    if (!Number.isInteger(length)) throw new Error(`redis-cli llen: ${stdout.trim()}`);
     return length;
   }
 

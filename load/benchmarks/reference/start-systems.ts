@@ -12,20 +12,10 @@ import { redactUrl } from "../../../tools/net.js";
 import { createDatabase, dropDatabase } from "../../../tools/scratch-database.js";
 import { type Runner, ServiceProcess } from "../../../tools/service-process.js";
 import type { Cleanups } from "../../kit/cleanups.js";
-import { type ReferencePeer, startPeer } from "./peer.js";
-
-export interface StartedSystems {
-  /** Unique to this run: in database names, usernames, the cache namespace. */
-  tag: string;
-  tempDir: string;
-  service: ServiceProcess;
-  serviceDb: string;
-  serviceDbUrl: string;
-  peer: ReferencePeer;
-  peerDb: string;
-}
+import { startPeer } from "./peer.js";
 
 export interface StartOptions {
+  /** Of the service's database, its cache namespace and the temp folder; `peerPrefix`: of the peer's database. */
   prefix: string;
   peerPrefix: string;
   runner: Runner;
@@ -59,7 +49,8 @@ async function deleteCacheKeys(redisUrl: string, namespace: string): Promise<num
   }
 }
 
-export async function startSystems(cleanups: Cleanups, options: StartOptions): Promise<StartedSystems> {
+/** Both started; `tag` is unique to this run (database names, usernames, the cache namespace). */
+export async function startSystems(cleanups: Cleanups, options: StartOptions) {
   const { prefix, pgServer, redisUrl, log = () => {} } = options;
   const tag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const tempDir = mkdtempSync(join(tmpdir(), `bench-${prefix}-`));

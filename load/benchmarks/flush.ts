@@ -26,21 +26,6 @@ const FLUSH_TIMEOUT_MS = 120_000;
 /** Bids refused or without an answer, beyond which the run stops: the stack is not set up for this. */
 const MAX_FAILED_BIDS = 20;
 
-export interface FlushRun {
-  sessionId: string;
-  bids: number;
-  placeSeconds: number;
-  pendingBefore: number;
-  /** The object's own figures for the flush the end of the session triggered. */
-  lastFlushDurationMs: number | null;
-  lastFlushRows: number | null;
-  totalFlushed: number;
-  /** From sending the PATCH to the first stats read showing nothing pending: an upper bound. */
-  observedMs: number;
-  eventRows: number;
-  liveRows: number;
-}
-
 const CountRowSchema = z.object({ events: z.coerce.number(), live: z.coerce.number() });
 
 async function countRows(databaseUrl: string, sessionId: string): Promise<{ events: number; live: number }> {
@@ -91,18 +76,12 @@ async function measureOnce(
   databaseUrl: string,
   bidders: readonly Bidder[],
   options: { bids: number; concurrency: number },
-): Promise<FlushRun> {
+) {
   const session = await api.createSession(`Flush timing ${new Date().toISOString()} (${options.bids} bids)`);
   const ledger = new BidLedger(session);
   const placeStarted = performance.now();
-  const outcomes = await placeBids(
-    api.client,
-    session.id,
-    bidders,
-    options.bids,
-    options.concurrency,
-    ledger,
-  );
+  const { bids, concurrency } = options;
+  const outcomes = await placeBids(api.client, session.id, bidders, bids, concurrency, ledger);
   const placeSeconds = (performance.now() - placeStarted) / 1000;
   if (ledger.accepted !== options.bids) {
     throw new Error(
@@ -131,9 +110,11 @@ async function measureOnce(
     bids: options.bids,
     placeSeconds,
     pendingBefore: before.pendingBids,
+    // The object's own figures for the flush the end of the session triggered.
     lastFlushDurationMs: after.lastFlushDurationMs,
     lastFlushRows: after.lastFlushRows,
     totalFlushed: after.totalFlushed,
+    // From sending the PATCH to the first stats read showing nothing pending: an upper bound.
     observedMs,
     eventRows: rows.events,
     liveRows: rows.live,
@@ -170,7 +151,7 @@ async function main(): Promise<number> {
         `${concurrency} in flight, ${runs} run(s)`,
     );
 
-    const results: FlushRun[] = [];
+    const results: Awaited<ReturnType<typeof measureOnce>>[] = [];
     for (let run = 1; run <= runs; run++) {
       const result = await measureOnce(api, admin, databaseUrl, bidders, { bids, concurrency });
       results.push(result);

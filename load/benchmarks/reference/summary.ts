@@ -42,14 +42,20 @@ const okRatio = (s: Measured<RawLoopResult>, r: Measured<RawLoopResult>) => okRa
 const serverCores = (m: Measured<unknown>) => m.serverCores;
 const loaderCores = (m: Measured<unknown>) => m.loaderCores;
 
+/** `f` of every round, per system. */
+const eachRound = <T>(series: Series<T>, f: (run: T) => number): Series<number> => ({
+  service: series.service.map(f),
+  reference: series.reference.map(f),
+});
+
+/** A headline row: each system's figures over the rounds, and the ratio cell. */
+function systemsRow(label: string, format: (value: number) => string, values: Series<number>, ratio: string) {
+  return [label, range(format, values.service), range(format, values.reference), ratio];
+}
+
 /** A closed-loop workload's row: 2xx per second of each system, and this service's over the reference's. */
 function throughputRow(label: string, series: Series<Measured<RawLoopResult>>): string[] {
-  return [
-    label,
-    range(perSecond, series.service.map(okRate)),
-    range(perSecond, series.reference.map(okRate)),
-    range(times, paired(series, okRatio)),
-  ];
+  return systemsRow(label, perSecond, eachRound(series, okRate), range(times, paired(series, okRatio)));
 }
 
 /** The bids/s of each round's plain W2 that has a webhook run beside it, with webhooks ÷ none. */
@@ -63,41 +69,24 @@ function webhookRatios(results: BenchResults): number[] {
 /** This service's W2 with a webhook subscription, and its ratio to plain W2 (not to the reference). */
 function webhookRow(results: BenchResults): string[][] {
   if (results.w2Webhooks.length === 0) return [];
-  return [
-    [
-      "W2 with webhooks subscribed, bids/s",
-      range(perSecond, results.w2Webhooks.map((run) => run.w2).map(okRate)),
-      "—",
-      `webhooks ÷ none ${range(times, webhookRatios(results))}`,
-    ],
-  ];
+  const rates = { service: results.w2Webhooks.map((run) => okRate(run.w2)), reference: [] };
+  const ratio = `webhooks ÷ none ${range(times, webhookRatios(results))}`;
+  return [systemsRow("W2 with webhooks subscribed, bids/s", perSecond, rates, ratio)];
 }
 
 /** The headline: W1–W4 side by side; ratios read "this service is N× the reference" (above 1: better). */
 export function formatHeadline(results: BenchResults): string {
-  const w1 = (key: SystemKey) => results.w1[key].map((m) => m.result.allAnsweredMs / 1000);
-  const w4 = (key: SystemKey) => results.w4[key].map((r) => r.lost);
+  const w1Seconds = eachRound(results.w1, (m) => m.result.allAnsweredMs / 1000);
+  const w1Ratios = paired(results.w1, (s, r) => r.result.allAnsweredMs / s.result.allAnsweredMs);
+  const w4Lost = eachRound(results.w4, (r) => r.lost);
   return formatTable(
     ["workload", "this service", "reference design", "ratio"],
     [
-      [
-        "W1: 1000 bids at once, s until all answered",
-        range(seconds, w1("service")),
-        range(seconds, w1("reference")),
-        range(
-          times,
-          paired(results.w1, (s, r) => r.result.allAnsweredMs / s.result.allAnsweredMs),
-        ),
-      ],
+      systemsRow("W1: 1000 bids at once, s until all answered", seconds, w1Seconds, range(times, w1Ratios)),
       throughputRow("W2: fresh raises, bids/s (201 only)", results.w2),
       ...webhookRow(results),
       throughputRow("W3: leaderboard top 50, req/s", results.w3),
-      [
-        "W4: acknowledged bids lost after the fault",
-        range(whole, w4("service")),
-        range(whole, w4("reference")),
-        "—",
-      ],
+      systemsRow("W4: acknowledged bids lost after the fault", whole, w4Lost, "—"),
     ],
   );
 }

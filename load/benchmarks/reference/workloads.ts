@@ -66,14 +66,10 @@ export async function runSimultaneousBids(
 }
 
 /**
- * W2: closed loop, each connection owning every 100th user and raising the
- * next of them by one increment per request, so every request is a fresh,
- * valid raise whatever answers came before. `own` (the default): the users
- * rise in step, so the lead changes hands only about once per `users` bids,
- * and the object writes few bid.outbid events; `top`: each amount one
- * increment above every amount sent before, so most bids take the lead and
- * outbid the leader (the rest are overtaken in flight by a higher one sent
- * later; 0.68 events per bid in a 5 s run).
+ * W2: closed loop, each connection owning every 100th user and raising the next of them by one
+ * increment per request, so every request is a fresh, valid raise. `own`: the users rise in step
+ * and the lead changes hands about once per `users` bids (few bid.outbid events); `top`: each amount
+ * above every one sent before, so most bids outbid the leader (0.68 events per bid in a 5 s run).
  */
 export function runRaises(
   system: LoadTarget,

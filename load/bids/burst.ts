@@ -1,10 +1,10 @@
 // Many requests at the same instant, each on its own keep-alive connection
 // opened (and used once) beforehand, so the burst measures the server's
 // answers and not TCP handshakes: how long until all are answered, and each one.
-
+import { setTimeout as sleep } from "node:timers/promises";
+import { forEachConcurrently } from "../kit/concurrency.js";
 import { errorLabel, RawConnection } from "../kit/http.js";
 import { type LatencySummary, summarize } from "../kit/report.js";
-import { hostAndPort } from "./closed-loop.js";
 
 export interface BurstResult {
   connections: number;
@@ -33,24 +33,18 @@ const SETTLE_MS = 300;
 
 /** Opens `connections` keep-alive connections and sends `warmRequest` once on each. */
 export async function openBurst(url: URL, connections: number, warmRequest: string): Promise<Burst> {
-  const opened = Array.from({ length: connections }, () => new RawConnection(...hostAndPort(url)));
+  const opened = Array.from({ length: connections }, () => new RawConnection(url));
   const closeAll = () => {
     for (const connection of opened) connection.close();
   };
-  try {
-    let next = 0;
-    const warm = async () => {
-      for (let connection = opened[next++]; connection; connection = opened[next++]) {
-        const answer = await connection.send(warmRequest);
-        if (answer.status >= 300) throw new Error(`warm-up request answered ${answer.status}`);
-      }
-    };
-    await Promise.all(Array.from({ length: WARM_CONCURRENCY }, warm));
-  } catch (error) {
+  await forEachConcurrently(opened, WARM_CONCURRENCY, async (connection) => {
+    const answer = await connection.send(warmRequest);
+    if (answer.status >= 300) throw new Error(`warm-up request answered ${answer.status}`);
+  }).catch((error: unknown) => {
     closeAll();
     throw error;
-  }
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  });
+  await sleep(SETTLE_MS);
 
   const fire: Burst["fire"] = async (requests, onAnswer, timeoutMs = 60_000) => {
     if (requests.length !== opened.length) {

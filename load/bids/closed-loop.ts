@@ -35,9 +35,6 @@ export interface RawLoopResult {
 
 const ERROR_PAUSE_MS = 50;
 
-/** Host and port of a loopback URL, as RawConnection takes them. */
-export const hostAndPort = (url: URL): [string, number] => [url.hostname, Number(url.port || 80)];
-
 export async function runRawClosedLoop(plan: RawLoopPlan): Promise<RawLoopResult> {
   const outcomes = new Map<string, number>();
   const count = (label: string) => outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
@@ -49,7 +46,7 @@ export async function runRawClosedLoop(plan: RawLoopPlan): Promise<RawLoopResult
   const deadline = start + plan.durationMs;
 
   const loop = async (index: number) => {
-    const connection = new RawConnection(...hostAndPort(plan.url));
+    const connection = new RawConnection(plan.url);
     try {
       while (performance.now() < deadline && !plan.signal.aborted) {
         const request = plan.nextRequest(index);

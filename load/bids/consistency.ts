@@ -5,6 +5,7 @@
 // history exactly once, the proxy rules' automatic raises included; the
 // history must have no rows no client or raise can account for; and once the
 // session has ended, session_results must be the object's results, exactly once.
+import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { z } from "zod";
 import { PgInteger as Int8, rowsOf, withClient } from "../../tools/pg-client.js";
@@ -27,16 +28,13 @@ export interface ConsistencyInput {
   flushTimeoutMs?: number;
 }
 
-interface StoredBid {
-  seq: number;
-  userId: number;
-  amount: number;
-}
-
-interface StoredEvent extends StoredBid {
-  /** An automatic raise of a proxy bidder: no client was sent a receipt for it. */
-  auto: boolean;
-}
+/** A bid_events row; `auto`: an automatic raise of a proxy bidder, for which no client was sent a receipt. */
+const EventRowSchema = z.object({ seq: Int8, userId: Int8, amount: Int8, auto: z.boolean() });
+type StoredEvent = z.infer<typeof EventRowSchema>;
+/** A user's row in bids. */
+const LiveRowSchema = EventRowSchema.omit({ auto: true });
+type StoredBid = z.infer<typeof LiveRowSchema>;
+const EVENT_COLUMNS = `seq, user_id AS "userId", amount, auto`;
 
 /** The object's results (GET .../results) against session_results and the session row. */
 export interface ResultsCheck {
@@ -83,7 +81,6 @@ export interface ConsistencyReport {
   ok: boolean;
 }
 
-const EventRowSchema = z.object({ seq: Int8, user_id: Int8, amount: Int8, auto: z.boolean() });
 const ResultRowSchema = z.object({ rank: Int8, user_id: Int8, amount: Int8, seq: Int8 });
 const ClosedRowSchema = z.object({
   closed_at: z.union([z.date(), z.string()]).nullable(),
@@ -91,7 +88,8 @@ const ClosedRowSchema = z.object({
 });
 /** How long an ended session's results may take to reach PostgreSQL after its bids have. */
 const RESULTS_TIMEOUT_MS = 15_000;
-const LiveRowSchema = z.object({ user_id: Int8, amount: Int8, seq: Int8 });
+
+type Findings = Omit<ConsistencyReport, "ok" | "pendingAfterWait" | "waitedMs">;
 
 const unresolvedKey = (userId: number, amount: number) => `${userId}:${amount}`;
 
@@ -104,25 +102,21 @@ export async function checkConsistency(input: ConsistencyInput): Promise<Consist
 
   const acknowledged = input.ledger.acknowledged();
   const userIds = [...new Set(acknowledged.map((a) => a.userId))];
-  const { events, liveBids, resultsCheck } = await withClient(input.databaseUrl, async (client) => {
-    const eventRows = await rowsOf(
+  const { events, liveBids, resultsCheck } = await withClient(input.databaseUrl, async (client) => ({
+    events: await rowsOf(
       client,
       EventRowSchema,
-      "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
+      `SELECT ${EVENT_COLUMNS} FROM bid_events WHERE session_id = $1 AND seq > $2 ORDER BY seq`,
       [input.sessionId, input.sinceSeq],
-    );
-    const liveRows = await rowsOf(
+    ),
+    liveBids: await rowsOf(
       client,
       LiveRowSchema,
-      "SELECT user_id, amount, seq FROM bids WHERE session_id = $1 AND user_id = ANY($2::bigint[])",
+      `SELECT seq, user_id AS "userId", amount FROM bids WHERE session_id = $1 AND user_id = ANY($2::bigint[])`,
       [input.sessionId, userIds],
-    );
-    return {
-      events: eventRows.map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount, auto: r.auto })),
-      liveBids: liveRows.map((r) => ({ seq: r.seq, userId: r.user_id, amount: r.amount })),
-      resultsCheck: results ? await checkResults(client, input.sessionId, results, stats?.seq ?? null) : null,
-    };
-  });
+    ),
+    resultsCheck: results ? await checkResults(client, input.sessionId, results, stats?.seq ?? null) : null,
+  }));
   return {
     ...compare(input, acknowledged, events, liveBids, stats?.seq ?? null, resultsCheck),
     pendingAfterWait: stats?.pendingBids ?? null,
@@ -153,7 +147,7 @@ async function checkResults(
   const deadline = Date.now() + RESULTS_TIMEOUT_MS;
   let closed = await readClosed();
   while (closed.closed_at === null && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
     closed = await readClosed();
   }
   const rows = await rowsOf(
@@ -165,7 +159,7 @@ async function checkResults(
   const winningEvents = await rowsOf(
     client,
     EventRowSchema,
-    "SELECT seq, user_id, amount, auto FROM bid_events WHERE session_id = $1 AND seq = ANY($2::bigint[])",
+    `SELECT ${EVENT_COLUMNS} FROM bid_events WHERE session_id = $1 AND seq = ANY($2::bigint[])`,
     [sessionId, rows.map((r) => r.seq)],
   );
   const history = new Map(winningEvents.map((e) => [e.seq, e]));
@@ -198,7 +192,7 @@ async function checkResults(
       continue;
     }
     const event = history.get(row.seq);
-    if (!event || event.user_id !== row.user_id || event.amount !== row.amount) {
+    if (!event || event.userId !== row.user_id || event.amount !== row.amount) {
       differences.push(`rank ${row.rank}: the winning bid (seq ${row.seq}) is not in bid_events as such`);
     }
   }
@@ -213,6 +207,7 @@ async function checkResults(
 
 function compare(
   input: ConsistencyInput,
+  /** Distinct, in seq order (BidLedger.acknowledged). */
   acknowledgedBids: readonly AcknowledgedBid[],
   events: readonly StoredEvent[],
   liveBids: readonly StoredBid[],
@@ -223,14 +218,12 @@ function compare(
   const stored = new Map(events.map((e) => [e.seq, e]));
   const unresolved = new Set(input.ledger.unresolved().map((u) => unresolvedKey(u.userId, u.amount)));
 
-  const missing: AcknowledgedBid[] = [];
-  const altered: ConsistencyReport["altered"] = [];
-  for (const ack of acknowledged.values()) {
+  const missing = acknowledgedBids.filter((ack) => !stored.has(ack.seq));
+  const altered = acknowledgedBids.flatMap((ack) => {
     const row = stored.get(ack.seq);
-    if (!row) missing.push(ack);
-    else if (row.userId !== ack.userId || row.amount !== ack.amount || row.auto)
-      altered.push({ acknowledged: ack, stored: row });
-  }
+    const differs = row && (row.userId !== ack.userId || row.amount !== ack.amount || row.auto);
+    return differs ? [{ acknowledged: ack, stored: row }] : [];
+  });
 
   // An automatic raise has no receipt: the proxy rules account for it.
   const explained: StoredBid[] = [];
@@ -247,11 +240,8 @@ function compare(
   const seqGaps: number[] = [];
   for (let seq = input.sinceSeq + 1; seq <= lastSeq; seq += 1) if (!seen.has(seq)) seqGaps.push(seq);
 
-  const lastAcknowledged = new Map<number, AcknowledgedBid>();
-  for (const ack of acknowledged.values()) {
-    const previous = lastAcknowledged.get(ack.userId);
-    if (!previous || previous.seq < ack.seq) lastAcknowledged.set(ack.userId, ack);
-  }
+  // In seq order, so each user's last acknowledged bid is the one the map keeps.
+  const lastAcknowledged = new Map(acknowledgedBids.map((ack) => [ack.userId, ack]));
   const live = new Map(liveBids.map((b) => [b.userId, b]));
   const staleLiveBids: ConsistencyReport["staleLiveBids"] = [];
   const unexplainedLiveBids: ConsistencyReport["unexplainedLiveBids"] = [];
@@ -270,8 +260,7 @@ function compare(
     staleLiveBids.push({ userId: expected.userId, expected, stored: row });
   }
 
-  const lost = missing.length + altered.length + staleLiveBids.length;
-  return {
+  const findings = {
     sessionId: input.sessionId,
     sinceSeq: input.sinceSeq,
     acknowledged: acknowledged.size,
@@ -286,27 +275,39 @@ function compare(
     staleLiveBids,
     unexplainedLiveBids,
     extraRows: { explained, unexplained },
-    lost,
-    ok:
-      lost === 0 &&
-      unexplained.length === 0 &&
-      unexplainedLiveBids.length === 0 &&
-      seqGaps.length === 0 &&
-      duplicateSeqs.length === 0 &&
-      (results?.differences.length ?? 0) === 0,
+    lost: missing.length + altered.length + staleLiveBids.length,
   };
-}
-
-const LIST_LIMIT = 20;
-
-function listed(items: readonly string[]): string[] {
-  const lines = items.slice(0, LIST_LIMIT).map((item) => `    ${item}`);
-  if (items.length > LIST_LIMIT)
-    lines.push(`    … and ${items.length - LIST_LIMIT} more (see the JSON report)`);
-  return lines;
+  return { ...findings, ok: PROBLEMS.every(([, lines]) => lines(findings).length === 0) };
 }
 
 const bidText = (b: StoredBid | AcknowledgedBid) => `seq ${b.seq} user ${b.userId} amount ${b.amount}`;
+
+/** Each way PostgreSQL can differ from the clients and the object, one line per case: the check passes when all are empty. */
+const PROBLEMS: [string, (report: Findings) => string[]][] = [
+  ["session_results differs from the object's results", (r) => r.results?.differences ?? []],
+  ["seqs given out by the object but not in bid_events", (r) => r.seqGaps.map((seq) => `seq ${seq}`)],
+  ["seqs in bid_events more than once", (r) => r.duplicateSeqs.map((seq) => `seq ${seq}`)],
+  ["missing from bid_events", (r) => r.missing.map(bidText)],
+  [
+    "different in bid_events",
+    (r) => r.altered.map((a) => `told ${bidText(a.acknowledged)}, stored ${bidText(a.stored)}`),
+  ],
+  [
+    "bids row is not the last acknowledged bid",
+    (r) =>
+      r.staleLiveBids.map(
+        (s) =>
+          `user ${s.userId}: told ${bidText(s.expected)}, stored ${s.stored ? bidText(s.stored) : "no row"}`,
+      ),
+  ],
+  [
+    "bids row newer than any bid sent",
+    (r) => r.unexplainedLiveBids.map((s) => `user ${s.userId}: stored ${bidText(s.stored)}`),
+  ],
+  ["rows in bid_events no client was told about", (r) => r.extraRows.unexplained.map(bidText)],
+];
+
+const LIST_LIMIT = 20;
 
 /** The report as printed after a run; starts with `lost: N`. */
 export function formatConsistencyReport(report: ConsistencyReport): string {
@@ -322,42 +323,19 @@ export function formatConsistencyReport(report: ConsistencyReport): string {
         ? `, ${report.extraRows.explained.length} from bids whose answer was lost`
         : ""),
   );
-  if (report.results) {
-    const { results } = report;
+  const { results } = report;
+  if (results) {
     lines.push(
       `  ended: results closed at ${results.closedAt}, final seq ${results.finalSeq}, ` +
         `${results.winners} winners, ${results.rows} session_results rows`,
     );
-    if (results.differences.length > 0) {
-      lines.push(
-        `  session_results differs from the object's results (${results.differences.length}):`,
-        ...listed(results.differences),
-      );
-    }
   }
-  const lists: [string, readonly string[]][] = [
-    ["seqs given out by the object but not in bid_events", report.seqGaps.map((seq) => `seq ${seq}`)],
-    ["seqs in bid_events more than once", report.duplicateSeqs.map((seq) => `seq ${seq}`)],
-    ["missing from bid_events", report.missing.map(bidText)],
-    [
-      "different in bid_events",
-      report.altered.map((a) => `told ${bidText(a.acknowledged)}, stored ${bidText(a.stored)}`),
-    ],
-    [
-      "bids row is not the last acknowledged bid",
-      report.staleLiveBids.map(
-        (s) =>
-          `user ${s.userId}: told ${bidText(s.expected)}, stored ${s.stored ? bidText(s.stored) : "no row"}`,
-      ),
-    ],
-    [
-      "bids row newer than any bid sent",
-      report.unexplainedLiveBids.map((s) => `user ${s.userId}: stored ${bidText(s.stored)}`),
-    ],
-    ["rows in bid_events no client was told about", report.extraRows.unexplained.map(bidText)],
-  ];
-  for (const [title, items] of lists) {
-    if (items.length > 0) lines.push(`  ${title} (${items.length}):`, ...listed(items));
+  for (const [title, describe] of PROBLEMS) {
+    const items = describe(report);
+    if (items.length === 0) continue;
+    lines.push(`  ${title} (${items.length}):`, ...items.slice(0, LIST_LIMIT).map((item) => `    ${item}`));
+    if (items.length > LIST_LIMIT)
+      lines.push(`    … and ${items.length - LIST_LIMIT} more (see the JSON report)`);
   }
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
 // the figures instead of quietly lowering the offered rate.
 
 import type { Bidder } from "../kit/api.js";
+import { forEachConcurrently } from "../kit/concurrency.js";
 import { HttpClient } from "../kit/http.js";
 import { type LatencySummary, summarize } from "../kit/report.js";
 import type { BidLedger } from "./ledger.js";
@@ -60,21 +61,12 @@ export class OpenLoopBidders {
 
   /** Opens the connections (one per bidder, or the pool's first) before the clock starts; returns the failures. */
   async connect(sessionId: string): Promise<number> {
-    const clients = [...new Set(this.clients)];
-    let next = 0;
     let failures = 0;
-    const worker = async () => {
-      while (next < clients.length) {
-        const client = clients[next++];
-        if (!client) break;
-        try {
-          await client.request("GET", `/v1/sessions/${sessionId}`, { timeoutMs: 10_000 });
-        } catch {
-          failures += 1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, clients.length) }, worker));
+    await forEachConcurrently([...new Set(this.clients)], CONNECT_CONCURRENCY, async (client) => {
+      await client.request("GET", `/v1/sessions/${sessionId}`, { timeoutMs: 10_000 }).catch(() => {
+        failures += 1;
+      });
+    });
     return failures;
   }
 

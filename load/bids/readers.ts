@@ -1,5 +1,6 @@
 // Leaderboard readers: each polls GET leaderboard on its own interval, one
 // request at a time, like a page refreshing the board.
+import { setTimeout as sleep } from "node:timers/promises";
 import { HttpClient, NetworkError, outcomeLabel } from "../kit/http.js";
 import type { RequestMetrics } from "./metrics.js";
 
@@ -14,8 +15,6 @@ export interface ReaderPlan {
   signal: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 export async function runReaders(plan: ReaderPlan): Promise<void> {
   if (plan.readers === 0) return;
   const client = new HttpClient(plan.url, { maxSockets: plan.readers });
@@ -27,7 +26,7 @@ export async function runReaders(plan: ReaderPlan): Promise<void> {
     // Spread the readers over the interval rather than polling in step.
     let dueAt = start + (plan.intervalMs * index) / plan.readers;
     for (let poll = 0; poll < polls && !plan.signal.aborted; poll++) {
-      await sleep(dueAt - performance.now());
+      await sleep(Math.max(0, dueAt - performance.now()));
       if (dueAt - start >= plan.durationMs || plan.signal.aborted) break;
       plan.metrics.offer();
       try {

@@ -1,4 +1,5 @@
 // The operator's figures: the session object's flush state and the database pool.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
 import { PoolFiguresSchema, ResultsSchema, SessionStatsSchema } from "../../src/api/contract.js";
 import { expectJson, type HttpClient, problemOf } from "./http.js";
@@ -67,7 +68,7 @@ export class AdminFigures {
       } catch {
         // The object or the admin route may be briefly unavailable; keep polling until the deadline.
       }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      await sleep(pollMs);
     }
     return last;
   }

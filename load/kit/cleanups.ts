@@ -1,6 +1,7 @@
 // Everything the fault run starts registers how to undo it here; the undo
 // steps run newest first, once, each bounded by a timeout, whatever way the
 // run ends (success, failure, SIGINT/SIGTERM, the overall deadline).
+import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../tools/net.js";
 
 const STEP_TIMEOUT_MS = 20_000;
@@ -40,20 +41,14 @@ export class Cleanups {
   private async runStep(step: Step): Promise<void> {
     if (step.done) return;
     step.done = true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`timed out after ${STEP_TIMEOUT_MS / 1000} s`)),
-        STEP_TIMEOUT_MS,
-      );
+    const timeout = sleep(STEP_TIMEOUT_MS, undefined, { ref: false }).then(() => {
+      throw new Error(`timed out after ${STEP_TIMEOUT_MS / 1000} s`);
     });
     try {
       await Promise.race([step.undo(), timeout]);
     } catch (error) {
       console.error(`faults: cleanup "${step.name}": ${errorMessage(error)}`);
       step.onExit?.();
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

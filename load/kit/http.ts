@@ -100,15 +100,17 @@ interface Waiting {
 }
 
 export class RawConnection {
+  private readonly host: string;
+  private readonly port: number;
   private socket: Socket | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private waiting: Waiting | undefined;
   private lastAnswerAt = 0;
 
-  constructor(
-    readonly host: string,
-    readonly port: number,
-  ) {}
+  constructor(url: URL) {
+    this.host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    this.port = Number(url.port || 80);
+  }
 
   /** False before the first connect and after the server (or an error) closed the socket. */
   get open(): boolean {
@@ -257,9 +259,7 @@ export class HttpClient {
     if (connection) return Promise.resolve(connection);
     if (this.opened < this.options.maxSockets) {
       this.opened += 1;
-      return Promise.resolve(
-        new RawConnection(this.baseUrl.hostname.replace(/^\[(.*)\]$/, "$1"), Number(this.baseUrl.port || 80)),
-      );
+      return Promise.resolve(new RawConnection(this.baseUrl));
     }
     return new Promise((resolve) => this.queue.push(resolve));
   }
@@ -290,9 +290,7 @@ export function jsonOf<T extends z.ZodType>(schema: T, text: string): z.output<T
 /** The problem document `text` is, if it is one. */
 export const problemOf = (text: string) => jsonOf(ProblemSchema, text);
 
-/** An answer other than the one expected, or a body that does not match its schema. */
-class UnexpectedResponse extends Error {}
-
+/** The body of the answer, checked: an answer other than the one expected, or a body that does not match, throws. */
 export function expectJson<T extends z.ZodType>(
   answer: RawAnswer,
   status: number,
@@ -300,17 +298,17 @@ export function expectJson<T extends z.ZodType>(
   what: string,
 ): z.output<T> {
   if (answer.status !== status) {
-    throw new UnexpectedResponse(`${what}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+    throw new Error(`${what}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(answer.body);
   } catch {
-    throw new UnexpectedResponse(`${what}: the body is not JSON: ${answer.body.slice(0, 200)}`);
+    throw new Error(`${what}: the body is not JSON: ${answer.body.slice(0, 200)}`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new UnexpectedResponse(`${what}: unexpected body: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    throw new Error(`${what}: unexpected body: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   }
   return parsed.data;
 }

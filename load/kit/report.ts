@@ -56,8 +56,13 @@ export const RESULTS_DIR = fileURLToPath(new URL("../results/", import.meta.url)
  */
 export function writeReport(kind: string, report: unknown, path?: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const absolute = resolve(path ?? join(RESULTS_DIR, `${kind}-${stamp}.json`));
+  return writeJsonFile(path ?? join(RESULTS_DIR, `${kind}-${stamp}.json`), report);
+}
+
+/** Writes `value` as JSON (the folder created as needed); returns the path relative to the working directory. */
+export function writeJsonFile(path: string, value: unknown, mode?: number): string {
+  const absolute = resolve(path);
   mkdirSync(dirname(absolute), { recursive: true });
-  writeFileSync(absolute, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(absolute, `${JSON.stringify(value, null, 2)}\n`, { mode });
   return relative(process.cwd(), absolute);
 }

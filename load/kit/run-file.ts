@@ -1,10 +1,11 @@
 // The run file load:setup writes and the other scripts read: where the
 // service is, the session, and credentials for the admin and every user.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { CreatedUsersSchema } from "../../src/api/contract.js";
 import { UsageError } from "./cli.js";
+import { writeJsonFile } from "./report.js";
 
 export const DEFAULT_RUN_FILE = "load/results/run.json";
 
@@ -45,10 +46,7 @@ export function readRunFile(path: string): RunFile {
   return parsed.data;
 }
 
-/** Writes the file (its folder created as needed) and returns its path relative to the working directory. */
+/** Writes the run's fields (and no others), readable by its owner only; returns the path relative to the working directory. */
 export function writeRunFile(path: string, run: RunFile): string {
-  const absolute = resolve(path);
-  mkdirSync(dirname(absolute), { recursive: true });
-  writeFileSync(absolute, `${JSON.stringify(run, null, 2)}\n`, { mode: 0o600 });
-  return relative(process.cwd(), absolute);
+  return writeJsonFile(path, RunFileSchema.parse(run), 0o600);
 }

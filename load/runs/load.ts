@@ -116,13 +116,7 @@ async function main(): Promise<number> {
   const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
 
   const abort = new AbortController();
-  let interrupts = 0;
-  process.on("SIGINT", () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
-    console.log("\nstopping: no new bids; waiting for answers, then the check (Ctrl-C again to quit now)");
-    abort.abort();
-  });
+  cli.stopOnInterrupt(abort, "stopping: no new bids; waiting for answers, then the check");
 
   console.log(
     `load: ${rate} bids/s for ${durationMs / 1000} s from ${userCount} bidders (${connections} connections, raises: ${raises}), ` +

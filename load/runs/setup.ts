@@ -55,13 +55,7 @@ async function main(): Promise<number> {
       createdAt: new Date().toISOString(),
       url: url.origin,
       sessionId: session.id,
-      session: {
-        title: session.title,
-        startsAt: session.startsAt,
-        endsAt: session.endsAt,
-        minBid: session.minBid,
-        minIncrement: session.minIncrement,
-      },
+      session,
       adminToken,
       users,
     });

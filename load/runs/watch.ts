@@ -2,6 +2,7 @@
 //   [--interval 1] [--max-minutes 60]
 // A terminal view of the pool and the session's flush figures, redrawn every interval.
 import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AdminFigures } from "../kit/admin-figures.js";
 import { signAdminToken } from "../kit/api.js";
 import {
@@ -49,22 +50,17 @@ async function main(): Promise<number> {
   const token = await signAdminToken(maxMinutes * 60 + 300);
   await requireSession(url, sessionId, `/v1/sessions/${sessionId}/stats`, token);
   const admin = new AdminFigures(new HttpClient(url, { maxSockets: 2 }), token);
-  let stopped = false;
-  process.on("SIGINT", () => {
-    stopped = true;
-  });
+  const stop = new AbortController();
+  process.on("SIGINT", () => stop.abort());
   const tty = process.stdout.isTTY;
   const deadline = Date.now() + maxMinutes * 60_000;
-  const frames = Math.ceil((maxMinutes * 60_000) / intervalMs);
-  for (let frame = 0; frame < frames && !stopped && Date.now() < deadline; frame++) {
+  while (!stop.signal.aborted && Date.now() < deadline) {
     const started = Date.now();
     const view = renderWatchView(url.origin, sessionId, await admin.snapshot(sessionId));
     process.stdout.write(tty ? `${CLEAR_SCREEN}${view}\n` : `${view}\n\n`);
-    const wait = intervalMs - (Date.now() - started);
-    // Sleeps in short steps so Ctrl-C is answered promptly.
-    for (let slept = 0; slept < wait && !stopped; slept += 100) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100, wait - slept)));
-    }
+    const wait = Math.max(0, intervalMs - (Date.now() - started));
+    // Ctrl-C ends the wait at once.
+    await sleep(wait, undefined, { signal: stop.signal }).catch(() => {});
   }
   return 0;
 }

@@ -3,8 +3,10 @@
 // way round. Every socket counts its messages; the sampled ones also post each board's seq and
 // arrival time (epoch ms, sub-millisecond) to the main thread, which matches them with the 201s.
 // Signed-in sockets (the `bearer.<JWT>` subprotocol) post every outbid message they get.
+import { once } from "node:events";
 import { parentPort, workerData } from "node:worker_threads";
 import { LeaderboardMessageSchema, OutbidMessageSchema } from "../../src/api/contract.js";
+import { forEachConcurrently } from "../kit/concurrency.js";
 import { jsonOf } from "../kit/http.js";
 import { type FromThread, ThreadPlanSchema, ToThreadSchema } from "./watcher-protocol.js";
 
@@ -89,48 +91,26 @@ async function connectAll(): Promise<void> {
   const sampled = new Set(plan.sampledIndexes);
   const started = performance.now();
   const deadline = Date.now() + CONNECT_DEADLINE_MS;
-  let next = 0;
   let opened = 0;
   let failed = 0;
-  const opener = async () => {
-    while (next < plan.count && Date.now() < deadline) {
-      const index = next++;
-      if (await open(url.toString(), index, sampled.has(index))) opened += 1;
-      else failed += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, plan.count) }, opener));
-  const signedIn = openedIndexes.flatMap((index) => {
-    const user = plan.users[index];
-    return user ? [user.id] : [];
+  const indexes = Array.from({ length: plan.count }, (_, index) => index);
+  await forEachConcurrently(indexes, CONNECT_CONCURRENCY, async (index) => {
+    if (Date.now() < deadline && (await open(url.toString(), index, sampled.has(index)))) opened += 1;
+    else failed += 1;
   });
-  post({
-    type: "connected",
-    opened,
-    failed: failed + plan.count - next,
-    ms: performance.now() - started,
-    signedIn,
-  });
+  const signedIn = openedIndexes.flatMap((index) => plan.users[index]?.id ?? []);
+  post({ type: "connected", opened, failed, ms: performance.now() - started, signedIn });
 }
 
 async function closeAll(): Promise<void> {
   finishing = true;
+  const open = sockets.filter((socket) => socket.readyState !== WebSocket.CLOSED);
   await Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          if (socket.readyState === WebSocket.CLOSED) {
-            resolve();
-            return;
-          }
-          const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-          socket.addEventListener("close", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          socket.close(1000, "load run finished");
-        }),
-    ),
+    open.map((socket) => {
+      const closed = once(socket, "close", { signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS) }).catch(() => {});
+      socket.close(1000, "load run finished");
+      return closed;
+    }),
   );
 }
 

@@ -10,6 +10,7 @@
 // The fan-out delay proper is that of the bids whose receipt ranks them within the watchers'
 // board (rank <= limit); both are reported. With signed-in watchers, outbid-delays.ts times
 // each user's outbid messages against the bids that displaced them.
+import { EventEmitter, once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { type LatencySummary, summarize } from "../kit/report.js";
 import { OutbidDelays, type OutbidTotals } from "./outbid-delays.js";
@@ -159,7 +160,8 @@ export class LiveWatchers {
   private messages = 0;
   private messagesInSecond = 0;
   private open = 0;
-  private readonly waiters = new Set<() => void>();
+  /** Emits each message's type as it arrives, and `exit` when the thread ends. */
+  private readonly arrivals = new EventEmitter();
 
   constructor(private readonly plan: WatchersPlan) {
     const k = Math.min(plan.sampled, plan.count);
@@ -191,12 +193,9 @@ export class LiveWatchers {
       const message = FromThreadSchema.safeParse(raw);
       if (message.success) this.receive(message.data);
     });
-    worker.on("error", (error) => {
-      console.error(`watchers: the watcher thread failed: ${error.message}`);
-      this.wake();
-    });
-    worker.on("exit", () => this.wake());
-    await this.until(() => this.connected !== undefined, CONNECT_WAIT_MS);
+    worker.on("error", (error) => console.error(`watchers: the watcher thread failed: ${error.message}`));
+    worker.on("exit", () => this.arrivals.emit("exit"));
+    await this.arrival("connected", CONNECT_WAIT_MS);
     return this.connected ?? { opened: 0, failed: this.plan.count, ms: CONNECT_WAIT_MS };
   }
 
@@ -223,28 +222,14 @@ export class LiveWatchers {
         this.totalsFromThread = message;
         break;
     }
-    this.wake();
+    this.arrivals.emit(message.type);
   }
 
-  private wake(): void {
-    for (const waiter of this.waiters) waiter();
-  }
-
-  /** Resolves when `done()` holds after a message from the thread, or after `timeoutMs`. */
-  private until(done: () => boolean, timeoutMs: number): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const check = () => {
-        if (done()) finish();
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      this.waiters.add(check);
-    });
+  /** Resolves when a `type` message arrives, the thread ends, or `timeoutMs` passes. */
+  private async arrival(type: FromThread["type"], timeoutMs: number): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const ended = [once(this.arrivals, type, { signal }), once(this.arrivals, "exit", { signal })];
+    await Promise.race(ended).catch(() => {});
   }
 
   /** A bid's 201 arrived at `at` (epoch ms) with this receipt. */
@@ -282,7 +267,7 @@ export class LiveWatchers {
     await new Promise((resolve) => setTimeout(resolve, graceMs));
     const finish: ToThread = { type: "finish" };
     this.worker?.postMessage(finish);
-    await this.until(() => this.totalsFromThread !== undefined, TOTALS_WAIT_MS);
+    await this.arrival("totals", TOTALS_WAIT_MS);
     await this.worker?.terminate();
     const thread = this.totalsFromThread;
     const counts = thread?.perWatcher ?? [];

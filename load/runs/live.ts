@@ -1,4 +1,3 @@
-// npm run live -- --session ID [--url http://127.0.0.1:${PORT:-8787}] [--limit 10] [--max-minutes 60]
 // Watches a session's leaderboard from the terminal over GET /v1/sessions/{id}/live,
 // reconnecting with backoff when the connection drops, until the session ends.
 import { LiveMessageSchema } from "../../src/api/contract.js";

@@ -1,24 +1,21 @@
-// npm run load -- [--run load/results/run.json] [--users 1000] [--rate 300] [--duration 60s]
-//   [--readers 5] [--watchers 0] [--cpu-tree PID] [--database-url URL]
 // The open-loop load test: bids at a fixed rate from the run file's users,
 // leaderboard readers, live WebSocket watchers, a live line every second, a
 // summary, a JSON report, and the consistency check against PostgreSQL.
 import { checkConsistency, formatConsistencyReport } from "../bids/consistency.js";
 import { BidLedger } from "../bids/ledger.js";
-import { RequestMetrics, type SecondSample } from "../bids/metrics.js";
+import { RequestMetrics } from "../bids/metrics.js";
 import { OpenLoopBidders } from "../bids/open-loop.js";
 import { DEFAULT_BID_ATTEMPTS } from "../bids/place-bid.js";
 import { runReaders } from "../bids/readers.js";
 import { AdminFigures, type FiguresSnapshot } from "../kit/admin-figures.js";
-import { BiddingApi, type BidReceipt, firstRaise } from "../kit/api.js";
+import { BiddingApi, firstRaise } from "../kit/api.js";
 import * as cli from "../kit/cli.js";
-import { CpuMeter, type CpuWindow, cpuTreeOption, describeCpu } from "../kit/cpu.js";
+import { CpuMeter, cpuTreeOption, describeCpu } from "../kit/cpu.js";
 import { HttpClient } from "../kit/http.js";
-import { formatMs, type LatencySummary, writeReport } from "../kit/report.js";
+import { formatMs, writeReport } from "../kit/report.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
-import { formatLiveLine } from "./live-line.js";
-import { outcomesTable, summaryTable } from "./summary.js";
-import { LiveWatchers, type WatchersSecond, type WatchersTotals } from "./watchers.js";
+import { formatLiveLine, outcomesTable, summaryTable, watchersSummary } from "./summary.js";
+import { LiveWatchers } from "./watchers.js";
 
 const USAGE = `usage: npm run load -- [--run ${DEFAULT_RUN_FILE}] [--users 1000] [--rate 300] [--duration 60s]
                     [--readers 5] [--read-interval 1s] [--database-url URL (else DATABASE_URL)]
@@ -46,8 +43,7 @@ async function main(): Promise<number> {
     raises: { type: "string" },
     "cpu-tree": { type: "string" },
   });
-  const runPath = values.run ?? DEFAULT_RUN_FILE;
-  const run = readRunFile(runPath);
+  const run = readRunFile(values.run ?? DEFAULT_RUN_FILE);
   const url = cli.loopbackApiUrl(run.url);
   const databaseUrl = cli.databaseUrlOption(values["database-url"]);
   const userCount = cli.integerOption("users", values.users, run.users.length, {
@@ -108,11 +104,7 @@ async function main(): Promise<number> {
           limit: 50,
           users: authenticatedWatchers ? run.users.slice(0, userCount) : [],
         });
-  const onAcknowledged = watchers
-    ? (receipt: BidReceipt, replayed: boolean) =>
-        watchers.acknowledged(receipt, performance.timeOrigin + performance.now(), replayed)
-    : undefined;
-  const ledger = new BidLedger(session, { onAcknowledged, raises });
+  const ledger = new BidLedger(session, { onAcknowledged: watchers?.acknowledged, raises });
   const bidders = new OpenLoopBidders(url, run.users.slice(0, userCount), connections === "per-bidder");
 
   const abort = new AbortController();
@@ -136,29 +128,21 @@ async function main(): Promise<number> {
 
   const bidMetrics = new RequestMetrics();
   const readMetrics = new RequestMetrics();
-  const perSecond: {
-    bids: SecondSample;
-    reads: SecondSample;
-    inFlight: number;
-    pendingBids: number | null;
-    poolStatus: string | null;
-    watchers?: WatchersSecond;
-  }[] = [];
   let figures: FiguresSnapshot | undefined;
   let polling = false;
+  const sampleSecond = () => ({
+    bids: bidMetrics.takeSecond(),
+    reads: readMetrics.takeSecond(),
+    inFlight: bidders.inFlight,
+    watchers: watchers?.takeSecond(),
+    pendingBids: figures && !(figures.stats instanceof Error) ? figures.stats.pendingBids : null,
+    poolStatus: figures && !(figures.pool instanceof Error) ? figures.pool.status : null,
+  });
+  const perSecond: ReturnType<typeof sampleSecond>[] = [];
   const takeSecond = () => {
-    const sample = {
-      bids: bidMetrics.takeSecond(),
-      reads: readMetrics.takeSecond(),
-      inFlight: bidders.inFlight,
-      watchers: watchers?.takeSecond(),
-    };
-    perSecond.push({
-      ...sample,
-      pendingBids: figures && !(figures.stats instanceof Error) ? figures.stats.pendingBids : null,
-      poolStatus: figures && !(figures.pool instanceof Error) ? figures.pool.status : null,
-    });
-    console.log(formatLiveLine(sample.bids, sample.inFlight, sample.reads, figures, sample.watchers));
+    const sample = sampleSecond();
+    perSecond.push(sample);
+    console.log(formatLiveLine(sample, figures));
     if (!polling) {
       polling = true;
       void admin.snapshot(session.id).then((snapshot) => {
@@ -197,11 +181,11 @@ async function main(): Promise<number> {
   clearInterval(ticker);
   const finishedAt = Date.now();
   // The server's CPU over the schedule and its answers, before anything the check costs.
-  const serverCpu: CpuWindow | undefined = cpuMeter?.stop();
+  const serverCpu = cpuMeter?.stop();
   const clientCpu = process.cpuUsage(clientCpuBefore);
   takeSecond();
   bidders.close();
-  const watcherTotals: WatchersTotals | undefined = await watchers?.finish(WATCHER_GRACE_MS);
+  const watcherTotals = await watchers?.finish(WATCHER_GRACE_MS);
 
   const elapsedSeconds = (finishedAt - startedAt) / 1000;
   const bidTotals = bidMetrics.totals();
@@ -221,39 +205,7 @@ async function main(): Promise<number> {
   if (ledger.foreignReceipts.length > 0) {
     console.log(`receipts for another user or amount than the bid sent: ${ledger.foreignReceipts.length}`);
   }
-  if (watcherTotals) {
-    const w = watcherTotals;
-    const delays = (d: LatencySummary) =>
-      `${d.count} values, p50 ${formatMs(d.p50)}, p95 ${formatMs(d.p95)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}`;
-    console.log(
-      [
-        `watchers: ${w.opened} open, ${w.closedEarly} closed early, ${w.messages} messages ` +
-          `(per watcher min ${w.perWatcher.min}, median ${w.perWatcher.p50}, max ${w.perWatcher.max}), ` +
-          `${w.seqRegressions} seq regressions; on ${w.sampled} sampled watchers, the first board whose seq shows the bid:`,
-        `  bids ranked within the board, from the 201:       ${delays(w.delayMs)}`,
-        `  bids ranked within the board, from acceptance:    ${delays(w.acceptedToBoardMs)}`,
-        `  every bid, from the 201 (how stale boards get):   ${delays(w.delayAllBidsMs)}; ${w.unmatched} not shown by the end`,
-        `  by watcher (connection order), from the 201 / from acceptance: ${w.perSampled
-          .map(
-            (p) =>
-              `#${p.index} p50 ${formatMs(p.delayMs.p50)} / ${formatMs(p.acceptedToBoardMs.p50)}, ` +
-              `p99 ${formatMs(p.delayMs.p99)} / ${formatMs(p.acceptedToBoardMs.p99)}`,
-          )
-          .join("; ")}`,
-      ].join("\n"),
-    );
-    const o = w.outbid;
-    if (o) {
-      console.log(
-        [
-          `outbid: ${o.displaced} signed-in bidders displaced, ${o.told} told, ${o.displaced - o.told} not told, ` +
-            `${o.unexplained} messages no displacement explains, ${o.repeated} repeated`,
-          `  from the displacing bid's acceptance: ${delays(o.fromAcceptanceMs)}`,
-          `  from the displacing bid's 201:        ${delays(o.fromAckMs)}`,
-        ].join("\n"),
-      );
-    }
-  }
+  if (watcherTotals) console.log(watchersSummary(watcherTotals));
   const completedPerThousand = bidTotals.completed / 1000;
   if (serverCpu) {
     console.log(
@@ -273,7 +225,7 @@ async function main(): Promise<number> {
     databaseUrl,
     sessionId: session.id,
     sinceSeq: before.seq,
-    ledger: ledger,
+    ledger,
     admin,
   });
   console.log(formatConsistencyReport(consistency));

@@ -1,5 +1,3 @@
-// npm run load:setup -- --url http://127.0.0.1:${PORT:-8787} --users 1000 [--session-minutes 30]
-//   [--min-bid 100] [--min-increment 1] [--run load/results/run.json]
 // Creates the users and an active session, and writes the run file the other scripts read.
 import { randomBytes } from "node:crypto";
 import { BiddingApi, signAdminToken } from "../kit/api.js";

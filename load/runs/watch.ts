@@ -1,5 +1,3 @@
-// npm run watch -- [--url http://127.0.0.1:${PORT:-8787}] [--session ID | --run load/results/run.json]
-//   [--interval 1] [--max-minutes 60]
 // A terminal view of the pool and the session's flush figures, redrawn every interval.
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -12,6 +12,7 @@
 // each user's outbid messages against the bids that displaced them.
 import { EventEmitter, once } from "node:events";
 import { Worker } from "node:worker_threads";
+import type { BidReceipt } from "../kit/api.js";
 import { type LatencySummary, summarize } from "../kit/report.js";
 import { OutbidDelays, type OutbidTotals } from "./outbid-delays.js";
 import { type FromThread, FromThreadSchema, type ThreadPlan, type ToThread } from "./watcher-protocol.js";
@@ -232,12 +233,9 @@ export class LiveWatchers {
     await Promise.race(ended).catch(() => {});
   }
 
-  /** A bid's 201 arrived at `at` (epoch ms) with this receipt. */
-  acknowledged(
-    receipt: { seq: number; userId: number; amount: number; rank: number; placedAt: string },
-    at: number,
-    replayed: boolean,
-  ): void {
+  /** A bid's 201 arrived just now with this receipt (a BidLedger's onAcknowledged). */
+  readonly acknowledged = (receipt: BidReceipt, replayed: boolean): void => {
+    const at = performance.timeOrigin + performance.now();
     // A replay is the same bid as a first 201 that may have been lost: the outbid replay needs it.
     this.outbid?.acknowledged(receipt, at);
     // For the boards it repeats the first answer's seq: nothing new to show.
@@ -249,7 +247,7 @@ export class LiveWatchers {
       onBoard: receipt.rank <= this.plan.limit,
     };
     for (const sampler of this.samplers.values()) sampler.acknowledged(ack);
-  }
+  };
 
   takeSecond(): WatchersSecond {
     const sample = {

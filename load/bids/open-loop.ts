@@ -3,6 +3,7 @@
 // the time a bid was due, so a slow server (or a slow client) shows up in
 // the figures instead of quietly lowering the offered rate.
 
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Bidder } from "../kit/api.js";
 import { forEachConcurrently } from "../kit/concurrency.js";
 import { HttpClient } from "../kit/http.js";
@@ -37,7 +38,8 @@ const CONNECT_CONCURRENCY = 50;
 
 export class OpenLoopBidders {
   private readonly clients: HttpClient[];
-  private pending = 0;
+  /** Bids sent or waiting for their bidder's connection, not yet answered. */
+  private readonly pending = new Set<Promise<void>>();
 
   /**
    * `connectionPerBidder`: every bidder has its own keep-alive connection, as
@@ -70,18 +72,15 @@ export class OpenLoopBidders {
     return failures;
   }
 
-  /** Bids sent or waiting for their bidder's connection, not yet answered. */
   get inFlight(): number {
-    return this.pending;
+    return this.pending.size;
   }
 
   async run(plan: OpenLoopPlan): Promise<OpenLoopResult> {
     const total = Math.max(1, Math.round((plan.ratePerSecond * plan.durationMs) / 1000));
     const intervalMs = 1000 / plan.ratePerSecond;
     const lags: number[] = [];
-    const inFlight = new Set<Promise<void>>();
     const start = performance.now();
-    let sent = 0;
 
     const send = (index: number, dueAt: number) => {
       const slot = index % this.bidders.length;
@@ -91,8 +90,6 @@ export class OpenLoopBidders {
       const bid = plan.ledger.plan(bidder.id);
       plan.metrics.offer();
       lags.push(performance.now() - dueAt);
-      sent += 1;
-      this.pending += 1;
       const done = placeBid(client, plan.sessionId, bidder.token, bid, plan.ledger, {
         ...(plan.attempts ?? DEFAULT_BID_ATTEMPTS),
         onRetry: (outcome) => plan.metrics.attemptFailed(outcome),
@@ -103,34 +100,24 @@ export class OpenLoopBidders {
         }))
         .then((outcome) => {
           plan.metrics.complete(performance.now() - dueAt, outcome);
-          this.pending -= 1;
-          inFlight.delete(done);
+          this.pending.delete(done);
         });
-      inFlight.add(done);
+      this.pending.add(done);
     };
 
-    await new Promise<void>((resolve) => {
-      let index = 0;
-      const tick = () => {
-        const now = performance.now();
-        // Everything due by now leaves now, even after a stall: the schedule is not renegotiated.
-        while (index < total && start + index * intervalMs <= now) {
-          send(index, start + index * intervalMs);
-          index += 1;
-        }
-        if (index >= total || plan.signal.aborted) {
-          resolve();
-          return;
-        }
-        setTimeout(tick, Math.max(0, start + index * intervalMs - performance.now()));
-      };
-      tick();
-    });
+    for (let index = 0; ; ) {
+      const now = performance.now();
+      // Everything due by now leaves now, even after a stall: the schedule is not renegotiated.
+      for (; index < total && start + index * intervalMs <= now; index++)
+        send(index, start + index * intervalMs);
+      if (index >= total || plan.signal.aborted) break;
+      await sleep(Math.max(0, start + index * intervalMs - performance.now()));
+    }
     const lastScheduledAt = performance.now();
-    await Promise.all([...inFlight]);
+    await Promise.all([...this.pending]);
     return {
       scheduled: total,
-      sent,
+      sent: lags.length,
       scheduleMs: lastScheduledAt - start,
       sendLagMs: summarize(lags),
       drainMs: performance.now() - lastScheduledAt,

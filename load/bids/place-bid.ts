@@ -29,29 +29,8 @@ const MAX_RETRY_DELAY_MS = 1_000;
 const NETWORK_RETRY_DELAY_MS = 200;
 
 function retryDelayMs(answer: RawAnswer | undefined): number {
-  const seconds = Number(answer ? (headerOf(answer, "retry-after") ?? Number.NaN) : Number.NaN);
+  const seconds = Number(answer && headerOf(answer, "retry-after"));
   return Number.isFinite(seconds) ? Math.min(seconds * 1000, MAX_RETRY_DELAY_MS) : NETWORK_RETRY_DELAY_MS;
-}
-
-async function attempt(
-  client: HttpClient,
-  sessionId: string,
-  token: string,
-  bid: PlannedBid,
-  timeoutMs: number,
-): Promise<{ outcome: Outcome; answer?: RawAnswer }> {
-  try {
-    const answer = await client.request("POST", `/v1/sessions/${sessionId}/bids`, {
-      token,
-      body: { amount: bid.amount },
-      headers: { "Idempotency-Key": bid.idempotencyKey },
-      timeoutMs,
-    });
-    return { outcome: { status: answer.status, label: outcomeLabel(answer) }, answer };
-  } catch (error) {
-    if (error instanceof NetworkError) return { outcome: { status: null, label: error.label } };
-    throw error;
-  }
 }
 
 /** Sends `bid`, retrying while its outcome is unknown, and records the result in `ledger`. */
@@ -64,13 +43,24 @@ export async function placeBid(
   options: BidAttemptOptions = DEFAULT_BID_ATTEMPTS,
 ): Promise<Outcome> {
   let last: Outcome = { status: null, label: "not_sent" };
-  for (let attemptNumber = 1; attemptNumber <= options.maxAttempts; attemptNumber++) {
-    const { outcome, answer } = await attempt(client, sessionId, token, bid, options.timeoutMs);
-    last = outcome;
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    let answer: RawAnswer | undefined;
+    try {
+      answer = await client.request("POST", `/v1/sessions/${sessionId}/bids`, {
+        token,
+        body: { amount: bid.amount },
+        headers: { "Idempotency-Key": bid.idempotencyKey },
+        timeoutMs: options.timeoutMs,
+      });
+      last = { status: answer.status, label: outcomeLabel(answer) };
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+      last = { status: null, label: error.label };
+    }
     if (answer === undefined || answer.status >= 500) {
       // Unknown outcome: the bid may be stored. Only the same key may ask again.
-      if (attemptNumber < options.maxAttempts) {
-        options.onRetry?.(outcome);
+      if (attempt < options.maxAttempts) {
+        options.onRetry?.(last);
         await sleep(retryDelayMs(answer));
       }
       continue;
@@ -81,10 +71,10 @@ export async function placeBid(
       if (receipt === undefined) return { status: null, label: "201 malformed_receipt" };
       const replayed = headerOf(answer, "idempotent-replayed") === "true";
       ledger.acknowledge(bid.idempotencyKey, receipt, replayed);
-      return replayed ? { status: 201, label: "201 replayed" } : outcome;
+      return replayed ? { status: 201, label: "201 replayed" } : last;
     }
     ledger.refuse(bid.idempotencyKey);
-    return outcome;
+    return last;
   }
   return last;
 }

@@ -135,15 +135,12 @@ async function checkResults(
   results: Results,
   objectSeq: number | null,
 ): Promise<ResultsCheck> {
+  const closedSql = "SELECT closed_at, final_seq FROM bidding_sessions WHERE id = $1";
   const readClosed = async () =>
-    (
-      await rowsOf(
-        client,
-        ClosedRowSchema,
-        "SELECT closed_at, final_seq FROM bidding_sessions WHERE id = $1",
-        [sessionId],
-      )
-    )[0] ?? { closed_at: null, final_seq: null };
+    (await rowsOf(client, ClosedRowSchema, closedSql, [sessionId]))[0] ?? {
+      closed_at: null,
+      final_seq: null,
+    };
   const deadline = Date.now() + RESULTS_TIMEOUT_MS;
   let closed = await readClosed();
   while (closed.closed_at === null && Date.now() < deadline) {

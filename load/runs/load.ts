@@ -206,11 +206,12 @@ async function main(): Promise<number> {
     console.log(`receipts for another user or amount than the bid sent: ${ledger.foreignReceipts.length}`);
   }
   if (watcherTotals) console.log(watchersSummary(watcherTotals));
-  const completedPerThousand = bidTotals.completed / 1000;
+  const perThousandBids =
+    serverCpu && bidTotals.completed > 0 ? serverCpu.total / (bidTotals.completed / 1000) : null;
   if (serverCpu) {
     console.log(
       `server CPU over ${serverCpu.seconds.toFixed(1)} s: ${serverCpu.total.toFixed(1)} s (${describeCpu(serverCpu)}); ` +
-        `${completedPerThousand > 0 ? (serverCpu.total / completedPerThousand).toFixed(2) : "?"} CPU-s per 1000 bids`,
+        `${perThousandBids?.toFixed(2) ?? "?"} CPU-s per 1000 bids`,
     );
   }
   const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
@@ -264,16 +265,10 @@ async function main(): Promise<number> {
     },
     consistency,
     perSecond,
-    ...(watcherTotals ? { watchers: watcherTotals } : {}),
-    ...(serverCpu
-      ? {
-          serverCpu: {
-            ...serverCpu,
-            perThousandBids: completedPerThousand > 0 ? serverCpu.total / completedPerThousand : null,
-          },
-        }
-      : {}),
-    ...(watchers || serverCpu ? { clientCpuSeconds } : {}),
+    // Left out when undefined (JSON has no undefined).
+    watchers: watcherTotals,
+    serverCpu: serverCpu && { ...serverCpu, perThousandBids },
+    clientCpuSeconds: watchers || serverCpu ? clientCpuSeconds : undefined,
   });
   console.log(`\nreport: ${path}`);
   return cli.verdict([

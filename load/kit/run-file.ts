@@ -26,17 +26,12 @@ const RunFileSchema = z.object({
 export type RunFile = z.infer<typeof RunFileSchema>;
 
 export function readRunFile(path: string): RunFile {
-  let text: string;
-  try {
-    text = readFileSync(resolve(path), "utf8");
-  } catch {
-    throw new UsageError(`no run file at ${path}: create one with npm run load:setup`);
-  }
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UsageError(`${path} is not JSON`);
+    json = JSON.parse(readFileSync(resolve(path), "utf8"));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new UsageError(`${path} is not JSON`);
+    throw new UsageError(`no run file at ${path}: create one with npm run load:setup`);
   }
   const parsed = RunFileSchema.safeParse(json);
   if (!parsed.success) {

@@ -60,12 +60,12 @@ export class BidLedger {
 
   /** The user's next bid: always above every amount planned for them before, even while those are in flight. */
   plan(userId: number): PlannedBid {
+    const top = this.options.raises === "top";
     const own = this.nextAmount.get(userId) ?? this.firstAmount;
-    const amount = this.options.raises === "top" ? Math.max(own, this.nextTop) : own;
-    const steps =
-      this.options.raises === "top" ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
+    const amount = top ? Math.max(own, this.nextTop) : own;
+    const steps = top ? 1 : 1 + Math.floor(Math.random() * MAX_INCREMENTS_PER_RAISE);
     this.nextAmount.set(userId, amount + steps * this.minIncrement);
-    if (this.options.raises === "top") this.nextTop = amount + this.minIncrement;
+    if (top) this.nextTop = amount + this.minIncrement;
     this.planned += 1;
     const bid = { userId, amount, idempotencyKey: `${this.runTag}-${userId}-${this.planned}` };
     this.open.set(bid.idempotencyKey, bid);

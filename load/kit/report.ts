@@ -21,19 +21,13 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[rank - 1] ?? 0;
 }
 
-export const median = (values: readonly number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
+export const median = (values: readonly number[]) => summarize(values).p50;
 
 export function summarize(values: readonly number[]): LatencySummary {
   const list = Array.from(Float64Array.from(values).sort());
-  let total = 0;
-  for (const value of list) total += value;
   return {
     count: list.length,
-    mean: list.length === 0 ? 0 : total / list.length,
+    mean: list.length === 0 ? 0 : list.reduce((sum, value) => sum + value, 0) / list.length,
     p50: percentile(list, 50),
     p95: percentile(list, 95),
     p99: percentile(list, 99),

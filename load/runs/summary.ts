@@ -75,12 +75,14 @@ export function summaryTable(
 }
 
 export function outcomesTable(bids: MetricsTotals, reads: MetricsTotals): string {
-  const rows: string[][] = [];
-  for (const [label, count] of Object.entries(bids.outcomes)) rows.push(["bids", label, String(count)]);
-  for (const [label, count] of Object.entries(bids.retried))
-    rows.push(["bids, retried", label, String(count)]);
-  for (const [label, count] of Object.entries(reads.outcomes))
-    rows.push(["leaderboard", label, String(count)]);
+  const groups: [string, Record<string, number>][] = [
+    ["bids", bids.outcomes],
+    ["bids, retried", bids.retried],
+    ["leaderboard", reads.outcomes],
+  ];
+  const rows = groups.flatMap(([name, counts]) =>
+    Object.entries(counts).map(([label, n]) => [name, label, String(n)]),
+  );
   return formatTable(["requests", "outcome", "count"], rows);
 }
 

@@ -24,39 +24,30 @@ function poolLines(pool: PoolFigures | Error): string[] {
 
 const figure = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
-/** Hyperdrive's own pool figures (GraphQL Analytics API), one line per location. */
-function hyperdriveLines(pool: PoolFigures | Error): string[] {
-  if (pool instanceof Error) return [];
+/** Hyperdrive's own pool figures (GraphQL Analytics API), one line per location, under their title. */
+function hyperdriveLines(pool: PoolFigures): string[] {
   const block = pool.hyperdrive;
-  switch (block.state) {
-    case "not_configured":
-      return [`  not configured (set ${block.missing.join(", ")})`];
-    case "unavailable":
-      return [`  unavailable: ${block.error}`];
-    case "ok": {
-      const ms = (value: number | null) => (value === null ? "-" : formatMs(value));
-      return [
-        `  status              ${block.status.toUpperCase()}`,
-        ...(block.locations.length === 0 ? ["  (no pool samples in the window)"] : []),
-        ...block.locations.map(
-          (l) =>
-            `  ${l.colo.padEnd(6)}${l.status.padEnd(10)}open ${figure(l.current_pool_size_avg)} avg / ` +
-            `${figure(l.current_pool_size_max)} peak of ${figure(l.max_pool_size)}   ` +
-            `available ${figure(l.available_pool_slots_avg)}   waiting ${figure(l.waiting_clients_avg)} avg / ` +
-            `${figure(l.waiting_clients_max)} peak`,
-        ),
-        `  queries             ${block.queries.count} (${block.queries.errors} failed), ` +
-          `query ${ms(block.queries.query_latency_ms_avg)} avg, connect ${ms(block.queries.connection_latency_ms_avg)} avg`,
-      ];
-    }
+  if (block.state === "not_configured") {
+    return ["Hyperdrive pool (GraphQL Analytics)", `  not configured (set ${block.missing.join(", ")})`];
   }
-}
-
-function hyperdriveTitle(pool: PoolFigures | Error): string {
-  if (pool instanceof Error || pool.hyperdrive.state === "not_configured")
-    return "Hyperdrive pool (GraphQL Analytics)";
-  const { window, fetched_at } = pool.hyperdrive;
-  return `Hyperdrive pool (GraphQL Analytics, ${window.start.slice(11, 16)}–${window.end.slice(11, 16)} UTC, fetched ${fetched_at.slice(11, 19)})`;
+  const { window, fetched_at } = block;
+  const title = `Hyperdrive pool (GraphQL Analytics, ${window.start.slice(11, 16)}–${window.end.slice(11, 16)} UTC, fetched ${fetched_at.slice(11, 19)})`;
+  if (block.state === "unavailable") return [title, `  unavailable: ${block.error}`];
+  const ms = (value: number | null) => (value === null ? "-" : formatMs(value));
+  return [
+    title,
+    `  status              ${block.status.toUpperCase()}`,
+    ...(block.locations.length === 0 ? ["  (no pool samples in the window)"] : []),
+    ...block.locations.map(
+      (l) =>
+        `  ${l.colo.padEnd(6)}${l.status.padEnd(10)}open ${figure(l.current_pool_size_avg)} avg / ` +
+        `${figure(l.current_pool_size_max)} peak of ${figure(l.max_pool_size)}   ` +
+        `available ${figure(l.available_pool_slots_avg)}   waiting ${figure(l.waiting_clients_avg)} avg / ` +
+        `${figure(l.waiting_clients_max)} peak`,
+    ),
+    `  queries             ${block.queries.count} (${block.queries.errors} failed), ` +
+      `query ${ms(block.queries.query_latency_ms_avg)} avg, connect ${ms(block.queries.connection_latency_ms_avg)} avg`,
+  ];
 }
 
 function statsLines(stats: SessionStats | Error, now: number): string[] {
@@ -87,9 +78,7 @@ export function renderWatchView(origin: string, sessionId: string, snapshot: Fig
     "",
     "Database pool (GET /metrics/pool)",
     ...poolLines(snapshot.pool),
-    ...(snapshot.pool instanceof Error
-      ? []
-      : ["", hyperdriveTitle(snapshot.pool), ...hyperdriveLines(snapshot.pool)]),
+    ...(snapshot.pool instanceof Error ? [] : ["", ...hyperdriveLines(snapshot.pool)]),
     "",
     `Session ${sessionId} (GET /v1/sessions/{id}/stats)`,
     ...statsLines(snapshot.stats, snapshot.at),

@@ -102,8 +102,8 @@ class DelaySampler {
   /** Highest seq seen up to each board (ascending even if a board went backwards), and when. */
   private readonly seenSeq: number[] = [];
   private readonly seenAt: number[] = [];
-  /** Acknowledged bids not yet shown, ascending by seq. */
-  private readonly waiting: AcknowledgedAt[] = [];
+  /** Acknowledged bids not yet shown: few, since the next board usually shows them. */
+  private waiting: AcknowledgedAt[] = [];
   seqRegressions = 0;
 
   constructor(
@@ -116,25 +116,14 @@ class DelaySampler {
     if (seq < highest) this.seqRegressions += 1;
     this.seenSeq.push(Math.max(seq, highest));
     this.seenAt.push(at);
-    let shown = 0;
-    for (let ack = this.waiting[0]; ack !== undefined && ack.seq <= seq; ack = this.waiting[shown]) {
-      this.shown(ack, at);
-      shown += 1;
-    }
-    this.waiting.splice(0, shown);
+    for (const ack of this.waiting) if (ack.seq <= seq) this.shown(ack, at);
+    this.waiting = this.waiting.filter((ack) => ack.seq > seq);
   }
 
   acknowledged(ack: AcknowledgedAt): void {
     const seenAt = this.seenAt[firstAtLeast(this.seenSeq, ack.seq)];
-    if (seenAt !== undefined) {
-      this.shown(ack, seenAt);
-      return;
-    }
-    const position = firstAtLeast(
-      this.waiting.map((w) => w.seq),
-      ack.seq,
-    );
-    this.waiting.splice(position, 0, ack);
+    if (seenAt === undefined) this.waiting.push(ack);
+    else this.shown(ack, seenAt);
   }
 
   private shown(ack: AcknowledgedAt, boardAt: number): void {

@@ -1,17 +1,10 @@
 // Watches a session's leaderboard from the terminal over GET /v1/sessions/{id}/live,
 // reconnecting with backoff when the connection drops, until the session ends.
+import { setTimeout as sleep } from "node:timers/promises";
 import { LiveMessageSchema } from "../../src/api/contract.js";
 import { formatTable } from "../../tools/table.js";
 import type { LeaderboardMessage } from "../kit/api.js";
-import {
-  defaultApiUrl,
-  integerOption,
-  loopbackApiUrl,
-  parseOptions,
-  runCommand,
-  sessionIdOption,
-  UsageError,
-} from "../kit/cli.js";
+import * as cli from "../kit/cli.js";
 import { jsonOf } from "../kit/http.js";
 import { requireSession } from "./session-preflight.js";
 
@@ -61,17 +54,17 @@ function watchOnce(url: string, onBoard: (board: LeaderboardMessage) => void): P
 }
 
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     url: { type: "string" },
     session: { type: "string" },
     limit: { type: "string" },
     "max-minutes": { type: "string" },
   });
-  if (!values.session) throw new UsageError("--session is required");
-  const sessionId = sessionIdOption(values.session);
-  const api = loopbackApiUrl(values.url ?? defaultApiUrl());
-  const limit = integerOption("limit", values.limit, 10, { min: 1, max: 100 });
-  const maxMinutes = integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
+  if (!values.session) throw new cli.UsageError("--session is required");
+  const sessionId = cli.sessionIdOption(values.session);
+  const api = cli.loopbackApiUrl(values.url ?? cli.defaultApiUrl());
+  const limit = cli.integerOption("limit", values.limit, 10, { min: 1, max: 100 });
+  const maxMinutes = cli.integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
   await requireSession(api, sessionId);
   const deadline = Date.now() + maxMinutes * 60_000;
   const url = new URL(`/v1/sessions/${sessionId}/live?limit=${limit}`, api);
@@ -92,10 +85,10 @@ async function main(): Promise<number> {
     }
     reconnects += 1;
     console.log(`\nConnection lost; reconnecting in ${backoff} ms…`);
-    await new Promise((resolve) => setTimeout(resolve, backoff));
+    await sleep(backoff);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
   }
   return 0;
 }
 
-runCommand("live", USAGE, main);
+cli.runCommand("live", USAGE, main);

@@ -3,16 +3,7 @@ import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdminFigures } from "../kit/admin-figures.js";
 import { signAdminToken } from "../kit/api.js";
-import {
-  defaultApiUrl,
-  durationOption,
-  integerOption,
-  loopbackApiUrl,
-  parseOptions,
-  runCommand,
-  sessionIdOption,
-  UsageError,
-} from "../kit/cli.js";
+import * as cli from "../kit/cli.js";
 import { HttpClient } from "../kit/http.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
 import { requireSession } from "./session-preflight.js";
@@ -24,7 +15,7 @@ const USAGE = `usage: npm run watch -- [--url http://127.0.0.1:\${PORT:-8787}] [
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 
 async function main(): Promise<number> {
-  const values = parseOptions({
+  const values = cli.parseOptions({
     url: { type: "string" },
     session: { type: "string" },
     run: { type: "string" },
@@ -32,18 +23,18 @@ async function main(): Promise<number> {
     "max-minutes": { type: "string" },
   });
   if (values.session !== undefined && values.run !== undefined) {
-    throw new UsageError("pass --session or --run, not both");
+    throw new cli.UsageError("pass --session or --run, not both");
   }
   const runPath =
     values.run ??
     (values.session === undefined && existsSync(DEFAULT_RUN_FILE) ? DEFAULT_RUN_FILE : undefined);
   const run = runPath === undefined ? undefined : readRunFile(runPath);
   const given = values.session ?? run?.sessionId;
-  if (given === undefined) throw new UsageError("which session? pass --session ID or --run FILE");
-  const sessionId = sessionIdOption(given);
-  const url = loopbackApiUrl(values.url ?? run?.url ?? defaultApiUrl());
-  const intervalMs = durationOption("interval", values.interval, 1000, { minMs: 200, maxMs: 60_000 });
-  const maxMinutes = integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
+  if (given === undefined) throw new cli.UsageError("which session? pass --session ID or --run FILE");
+  const sessionId = cli.sessionIdOption(given);
+  const url = cli.loopbackApiUrl(values.url ?? run?.url ?? cli.defaultApiUrl());
+  const intervalMs = cli.durationOption("interval", values.interval, 1000, { minMs: 200, maxMs: 60_000 });
+  const maxMinutes = cli.integerOption("max-minutes", values["max-minutes"], 60, { min: 1, max: 24 * 60 });
 
   const token = await signAdminToken(maxMinutes * 60 + 300);
   await requireSession(url, sessionId, `/v1/sessions/${sessionId}/stats`, token);
@@ -63,4 +54,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCommand("watch", USAGE, main);
+cli.runCommand("watch", USAGE, main);

@@ -82,17 +82,15 @@ function recordFirstBids(
   requests: readonly BidRequest[],
   outcomes: readonly Outcome<PlacedBid>[],
 ): Promise<void> | undefined {
-  const users = requests.filter((_, i) => {
-    const outcome = outcomes[i];
-    return outcome?.ok === true && outcome.value.first === true;
-  });
-  if (users.length === 0) return undefined;
+  const userIds = requests
+    .filter((_, i) => {
+      const outcome = outcomes[i];
+      return outcome?.ok === true && outcome.value.first === true;
+    })
+    .map((request) => request.userId);
+  if (userIds.length === 0) return undefined;
   firstBids ??= recentFirstBidsOf(env);
-  return firstBids.add(
-    sessionId,
-    users.map((request) => request.userId),
-    Date.now(),
-  );
+  return firstBids.add(sessionId, userIds, Date.now());
 }
 
 function logUnavailable(error: unknown): void {

@@ -25,8 +25,9 @@ export type RecentSessions = { sessionId: string; placedAt: number }[];
  * The sessions where a user placed a first bid lately. PostgreSQL learns of a
  * user's first bid in a session only at the object's next flush, so
  * `GET /v1/me/bids`, which finds a user's sessions there, would not list it
- * until then. The object records the session here before its 201; the route
- * asks that session's object for the figures. This holds which sessions,
+ * until then. The Worker records the session here before the bid's 201
+ * (src/session-client/session-client.ts); the route asks that session's
+ * object for the figures. This holds which sessions,
  * never a figure a bid could change.
  */
 export interface RecentFirstBids {
@@ -41,7 +42,7 @@ export function recentFirstBidsOf(env: Env): RecentFirstBids {
 }
 
 /**
- * Shared by every Worker and object isolate through Upstash. Like the other
+ * Shared by every Worker isolate through Upstash. Like the other
  * caches, every call is bounded by a short timeout and never throws: while it
  * is down a first bid shows after the flush, as it did before.
  */
@@ -90,9 +91,9 @@ class CachedFirstBids implements RecentFirstBids {
 
 /**
  * Without the cache (the quick start's embedded default): the isolate's own
- * memory. Exact where one process runs the Worker and its objects in one
- * isolate (npm start, npm run dev); on Cloudflare a session's object and the
- * route run in isolates of their own, which is what the cache is for.
+ * memory. Exact where one isolate serves every request (npm start, npm run
+ * dev); on Cloudflare the bid and the later read may land in different
+ * isolates, which is what the cache is for.
  */
 class IsolateFirstBids implements RecentFirstBids {
   /** Users in the order they last placed a first bid: the front is the stalest. */

@@ -20,6 +20,7 @@ import { placeBid } from "../bids/place-bid.js";
 import { AdminFigures } from "../kit/admin-figures.js";
 import { BiddingApi, type Leaderboard } from "../kit/api.js";
 import * as cli from "../kit/cli.js";
+import { forEachConcurrently } from "../kit/concurrency.js";
 import { buildRequest, HttpClient } from "../kit/http.js";
 import { formatMs, median, writeReport } from "../kit/report.js";
 import { DEFAULT_RUN_FILE, readRunFile } from "../kit/run-file.js";
@@ -150,13 +151,9 @@ async function main(): Promise<number> {
     const seeders = run.users.slice(0, Math.max(limit, Math.min(1000, run.users.length)));
     console.log(`leaderboard-bench: seeding one bid from each of ${seeders.length} users...`);
     const ledger = new BidLedger(session);
-    let next = 0;
-    const seeder = async () => {
-      for (let user = seeders[next++]; user !== undefined; user = seeders[next++]) {
-        await placeBid(control, session.id, user.token, ledger.plan(user.id), ledger);
-      }
-    };
-    await Promise.all(Array.from({ length: SEED_CONCURRENCY }, seeder));
+    await forEachConcurrently(seeders, SEED_CONCURRENCY, async (user) => {
+      await placeBid(control, session.id, user.token, ledger.plan(user.id), ledger);
+    });
     await admin.waitForFlush(session.id, FLUSH_WAIT_MS);
     const bidders = await biddersInPostgres(databaseUrl, session.id);
     if (bidders < limit) throw new Error(`only ${bidders} bidders in PostgreSQL after seeding`);

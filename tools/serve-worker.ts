@@ -1,7 +1,7 @@
 // Serves any Worker of this repository the way `npm start` serves the
 // product, without the local stack: the benchmarks' floor and naive Workers.
 //   node --import tsx tools/serve-worker.ts --config load/benchmarks/floor/wrangler.toml [--persist-to DIR]
-//     [--var NAME:value ...]
+//     [--var NAME:value ...] [--processes N]
 //   PORT (default 8787); DATABASE_URL, when the Worker has a Hyperdrive binding
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ runUntilSignal("serve-worker", async (buildDir, onStop) => {
       config: { type: "string" },
       "persist-to": { type: "string" },
       var: { type: "string", multiple: true },
+      processes: { type: "string" },
     },
   });
   if (values.config === undefined) throw new Error("--config <wrangler.toml> is required");
@@ -32,7 +33,10 @@ runUntilSignal("serve-worker", async (buildDir, onStop) => {
   const persistTo = values["persist-to"] ?? mkdtempSync(join(tmpdir(), "serve-worker-"));
   if (values["persist-to"] === undefined)
     onStop(async () => rmSync(persistTo, { recursive: true, force: true }));
-  const miniflare = await serveWorker({
+  const processes = Number(values.processes ?? 1);
+  if (!Number.isInteger(processes) || processes < 1)
+    throw new Error(`--processes ${values.processes}: 1 or more`);
+  const served = await serveWorker({
     worker,
     host: HOST,
     port,
@@ -40,7 +44,8 @@ runUntilSignal("serve-worker", async (buildDir, onStop) => {
     databaseUrl: process.env.DATABASE_URL || undefined,
     bindings: vars,
     log: new Log(LogLevel.WARN),
+    processes,
   });
-  onStop(() => miniflare.dispose());
+  onStop(() => served.dispose());
   console.log(`Serving ${worker.name} on http://${HOST}:${port}`);
 });

@@ -3,10 +3,19 @@
 // Miniflare (the API wrangler itself drives workerd with), on a direct socket
 // of the Worker's own: no dev proxy, no entry Worker, no per-request log line.
 // The benchmarks serve their floor Worker the same way.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { convertV4MiniflareOptions, type Json, type Log, Miniflare, type V4WorkerOptions } from "miniflare";
+import {
+  convertV4MiniflareOptions,
+  getDirectSocketName,
+  type Json,
+  type Log,
+  Miniflare,
+  type V4WorkerOptions,
+} from "miniflare";
 import { ROOT } from "./local-stack.js";
 import { errorMessage, withPlaceholderPassword } from "./net.js";
 
@@ -22,6 +31,8 @@ async function wrangler() {
 
 export interface BuiltWorker {
   configPath: string;
+  /** The build folder: the bundle, and what the served processes keep for this run only. */
+  outDir: string;
   /** The Worker's name in wrangler.toml: its objects' state is kept under it. */
   name: string;
   modulePath: string;
@@ -70,7 +81,7 @@ export async function buildWorker(configPath: string, outDir: string): Promise<B
     child.on("exit", done);
   });
   if (code !== 0) throw new Error(`the build failed (wrangler deploy --dry-run):\n${output.trim()}`);
-  return { configPath, name: config.name ?? "worker", modulePath: join(bundleDir, "served.js") };
+  return { configPath, outDir, name: config.name ?? "worker", modulePath: join(bundleDir, "served.js") };
 }
 
 /** The secrets a Worker declares: the names its `.dev.vars.example` lists. */
@@ -102,17 +113,96 @@ export interface ServeOptions {
   /** workerd's own V8 inspector, for profiles. */
   inspectorPort?: number;
   log: Log;
+  /** workerd processes sharing the socket (default 1); the first holds the objects and the queue consumers. */
+  processes?: number;
+}
+
+export interface Served {
+  /** The names of the Worker's bindings, in each process. */
+  bindingNames(): Promise<string[][]>;
+  dispose(): Promise<void>;
 }
 
 /**
- * Serves the Worker: the options wrangler computes from wrangler.toml
+ * workerd runs one thread per process. On more cores, more processes share
+ * the socket, as `uvicorn --workers` does: the kernel spreads the connections
+ * (SO_REUSEPORT, tools/workerd-shared-port). Each session's object still
+ * lives in one process, the first; the others reach it through Miniflare's
+ * dev registry, one hop per call, and with coalescing a call carries a batch.
+ */
+export async function serveWorker(options: ServeOptions): Promise<Served> {
+  const count = options.processes ?? 1;
+  if (count <= 1) {
+    // Inherited from a parent that served several: plain workerd here.
+    if (process.env.MINIFLARE_WORKERD_PATH === SHARED_PORT_WORKERD) delete process.env.MINIFLARE_WORKERD_PATH;
+    const miniflare = await serveProcess(options);
+    return servedBy([miniflare]);
+  }
+  if (options.port === 0) throw new Error("several processes share one port: give it a number");
+  // A registry of this run only: a killed run's entries would send the fronts to a dead port.
+  const registryPath = join(options.worker.outDir, "dev-registry");
+  rmSync(registryPath, { recursive: true, force: true });
+  // Read by Miniflare whenever it starts workerd, a restart after a crash included.
+  process.env.MINIFLARE_WORKERD_PATH = SHARED_PORT_WORKERD;
+  const started: Miniflare[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      started.push(await serveProcess(options, { registryPath, index }));
+    }
+  } catch (error) {
+    await servedBy(started).dispose();
+    throw error;
+  }
+  return servedBy(started);
+}
+
+function servedBy(processes: Miniflare[]): Served {
+  return {
+    bindingNames: () =>
+      Promise.all(processes.map(async (miniflare) => Object.keys(await miniflare.getBindings()))),
+    dispose: async () => {
+      await Promise.all(processes.splice(0).map((miniflare) => miniflare.dispose()));
+    },
+  };
+}
+
+/**
+ * One process per core, up to two: the objects' process and one more front.
+ * Only where the kernel spreads a shared port's connections (Linux), and with
+ * the cache on: without it, the first bids a front records for
+ * `GET /v1/me/bids` stay in that front's memory until the flush.
+ */
+export function defaultProcesses(cacheOn: boolean): number {
+  const python = spawnSync("python3", ["-c", ""], { stdio: "ignore" }).status === 0;
+  return process.platform === "linux" && cacheOn && python && availableParallelism() >= 2 ? 2 : 1;
+}
+
+const SHARED_PORT_WORKERD = join(ROOT, "tools/workerd-shared-port");
+
+/** The workerd binary of Miniflare's own dependency: the wrapper runs it. */
+function workerdBinary(): string {
+  const fromMiniflare = createRequire(createRequire(import.meta.url).resolve("miniflare"));
+  const binary: unknown = fromMiniflare("workerd").default;
+  if (typeof binary !== "string") throw new Error("cannot find the workerd binary that miniflare runs");
+  return binary;
+}
+
+/** One of several processes on the socket: the first (index 0) holds the objects. */
+interface Sibling {
+  registryPath: string;
+  index: number;
+}
+
+/**
+ * One workerd process: the options wrangler computes from wrangler.toml
  * (objects, queues and their consumers, Hyperdrive, Analytics Engine, assets,
  * vars and `.dev.vars`), the environment laid over vars and secrets, the
  * bundle instead of wrangler's module rules, the front door on the socket.
+ * A sibling past the first calls the first's objects and consumes no queue.
  * Miniflare's own signal handlers (they exit 130/143) are removed: the caller
  * stops it.
  */
-export async function serveWorker(options: ServeOptions): Promise<Miniflare> {
+async function serveProcess(options: ServeOptions, sibling?: Sibling): Promise<Miniflare> {
   const { unstable_getMiniflareWorkerOptions } = await wrangler();
   if (options.databaseUrl !== undefined) {
     // Read when the options are built.
@@ -138,6 +228,19 @@ export async function serveWorker(options: ServeOptions): Promise<Miniflare> {
     bindings: { ...bindings, ...fromEnvironment, ...options.bindings },
     unsafeDirectSockets: [{ host: options.host, port: options.port, entrypoint: FRONT_DOOR }],
   };
+  let persistTo = join(options.persistTo, "v3");
+  if (sibling !== undefined && sibling.index > 0) {
+    // Another name (the registry's key); the objects are the first process'; its own state is this run's.
+    worker.name = `${name}-front-${sibling.index}`;
+    worker.durableObjects = Object.fromEntries(
+      Object.entries(worker.durableObjects ?? {}).map(([binding, object]) => [
+        binding,
+        { className: typeof object === "string" ? object : object.className, scriptName: name },
+      ]),
+    );
+    worker.queueConsumers = undefined;
+    persistTo = join(options.worker.outDir, `front-${sibling.index}`);
+  }
   const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   const dropMiniflareSignalHandlers = () => {
     for (const signal of SIGNALS) {
@@ -153,12 +256,19 @@ export async function serveWorker(options: ServeOptions): Promise<Miniflare> {
       // Miniflare's own entry socket is unused: a free loopback port, out of the way.
       host: "127.0.0.1",
       port: 0,
-      inspectorPort: options.inspectorPort,
+      inspectorPort: sibling === undefined || sibling.index === 0 ? options.inspectorPort : undefined,
       cf: false,
       logRequests: false,
       telemetry: { enabled: false },
       log: options.log,
-      resourcePersistencePath: join(options.persistTo, "v3"),
+      resourcePersistencePath: persistTo,
+      ...(sibling && {
+        unsafeDevRegistryPath: sibling.registryPath,
+        unsafeRuntimeEnv: {
+          WORKERD_SHARED_SOCKET: `${getDirectSocketName(0, FRONT_DOOR)}=${options.host}:${options.port}`,
+          WORKERD_BINARY: workerdBinary(),
+        },
+      }),
     }),
   );
   dropMiniflareSignalHandlers();

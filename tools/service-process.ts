@@ -46,6 +46,8 @@ export interface ServiceOptions {
   ready?: (response: Response) => boolean;
   /** Another Worker's wrangler.toml, from the project root, served in place of the product. */
   worker?: string;
+  /** More arguments for the script (`npm start -- …`, tools/serve-worker.ts). */
+  args?: string[];
 }
 
 export interface KillReport {
@@ -144,7 +146,10 @@ export class ServiceProcess {
     const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
     if (worker !== undefined && runner === "start") {
       const serve = ["--import", "tsx", join(ROOT, "tools/serve-worker.ts"), "--config", join(ROOT, worker)];
-      return [process.execPath, [...serve, "--persist-to", persistTo, ...varArgs]];
+      return [
+        process.execPath,
+        [...serve, "--persist-to", persistTo, ...varArgs, ...(this.options.args ?? [])],
+      ];
     }
     const args =
       worker === undefined
@@ -157,6 +162,7 @@ export class ServiceProcess {
     if (runner === "dev")
       args.push("--log-level", "error", "--show-interactive-dev-session=false", ...varArgs);
     if (worker !== undefined) args.push("--port", String(this.ports.api));
+    else args.push(...(this.options.args ?? []));
     return ["npm", args];
   }
 

@@ -6,6 +6,7 @@
 // nothing running.
 import { errorMessage } from "../../tools/net.js";
 import { databaseUrlOf } from "../../tools/scratch-database.js";
+import { defaultProcesses } from "../../tools/serve.js";
 import { ReceiverProcess } from "../../tools/webhook-receiver.js";
 import { BiddingApi, signAdminToken } from "../kit/api.js";
 import { Cleanups } from "../kit/cleanups.js";
@@ -126,8 +127,12 @@ async function main(): Promise<number> {
     });
 
     const { tag, service: stack, serviceDb, serviceDbUrl, peer, peerDb } = started;
-    log(`platform floor: load/benchmarks/floor/, served as ${stack.command} serves...`);
-    const floor = await startFloorWorker(runner);
+    // As many workerd processes as npm start gives the product here (tools/serve.ts).
+    const floorProcesses = defaultProcesses(redisUrl !== "");
+    log(
+      `platform floor: load/benchmarks/floor/, served as ${stack.command} serves (${floorProcesses} process(es))...`,
+    );
+    const floor = await startFloorWorker(runner, floorProcesses);
     cleanups.add(
       "floor Worker",
       () => floor.stop(),

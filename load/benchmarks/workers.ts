@@ -22,6 +22,9 @@ export async function startNaiveWorker(runner: Runner, databaseUrl: string): Pro
   );
 }
 
-export async function startFloorWorker(runner: Runner): Promise<ServiceProcess> {
-  return started(await ServiceProcess.create({ runner, worker: "load/benchmarks/floor/wrangler.toml" }));
+export async function startFloorWorker(runner: Runner, processes = 1): Promise<ServiceProcess> {
+  const args = runner === "start" ? ["--processes", String(processes)] : [];
+  return started(
+    await ServiceProcess.create({ runner, worker: "load/benchmarks/floor/wrangler.toml", args }),
+  );
 }

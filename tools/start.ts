@@ -48,7 +48,8 @@ runUntilSignal("start", async (buildDir, onStop) => {
   const worker = await buildWorker(join(ROOT, "wrangler.toml"), buildDir);
   const stack = await startLocalStack(log);
   onStop(stack.close);
-  const cacheOn = stack.bindings.UPSTASH_REDIS_REST_URL !== undefined;
+  // The local stack's adapter (REDIS_URL), or an Upstash endpoint given directly.
+  const cacheOn = Boolean(stack.bindings.UPSTASH_REDIS_REST_URL || process.env.UPSTASH_REDIS_REST_URL);
   const processes = asked ?? defaultProcesses(cacheOn);
   if (processes > 1 && !cacheOn) {
     log("several processes without the cache (REDIS_URL): GET /v1/me/bids lists a first bid placed");

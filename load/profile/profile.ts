@@ -8,7 +8,9 @@
 // (100 connections), or W3's leaderboard reads, or W1's burst of 1000 first
 // bids, once a second on a new session each time. --inspector-port samples a
 // running `npm start -- --inspector-port N` while you drive the load; --in
-// summarises profiles written before.
+// summarises profiles written before. With REDIS_URL set, npm start runs two
+// workerd processes (tools/serve.ts) and the inspector is the first's: it
+// holds every object and takes about half of the requests.
 import {
   copyFileSync,
   existsSync,

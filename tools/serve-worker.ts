@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Log, LogLevel } from "miniflare";
 import { HOST, portFromEnv, requirePortFree } from "./local-stack.js";
-import { buildWorker, runUntilSignal, serveWorker } from "./serve.js";
+import { buildWorker, processesOption, runUntilSignal, serveWorker } from "./serve.js";
 
 runUntilSignal("serve-worker", async (buildDir, onStop) => {
   const { values } = parseArgs({
@@ -33,9 +33,7 @@ runUntilSignal("serve-worker", async (buildDir, onStop) => {
   const persistTo = values["persist-to"] ?? mkdtempSync(join(tmpdir(), "serve-worker-"));
   if (values["persist-to"] === undefined)
     onStop(async () => rmSync(persistTo, { recursive: true, force: true }));
-  const processes = Number(values.processes ?? 1);
-  if (!Number.isInteger(processes) || processes < 1)
-    throw new Error(`--processes ${values.processes}: 1 or more`);
+  const processes = processesOption(values.processes) ?? 1;
   const served = await serveWorker({
     worker,
     host: HOST,

@@ -173,8 +173,16 @@ function servedBy(processes: Miniflare[]): Served {
  * `GET /v1/me/bids` stay in that front's memory until the flush.
  */
 export function defaultProcesses(cacheOn: boolean): number {
-  const python = spawnSync("python3", ["-c", ""], { stdio: "ignore" }).status === 0;
-  return process.platform === "linux" && cacheOn && python && availableParallelism() >= 2 ? 2 : 1;
+  if (process.platform !== "linux" || !cacheOn || availableParallelism() < 2) return 1;
+  // The socket's wrapper (tools/workerd-shared-port) is a Python script.
+  return spawnSync("python3", ["-c", ""], { stdio: "ignore" }).status === 0 ? 2 : 1;
+}
+
+/** `--processes N` of the serving scripts: undefined when not given. */
+export function processesOption(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]?$/.test(raw)) throw new Error(`--processes ${raw} is not a number from 1 to 99`);
+  return Number(raw);
 }
 
 const SHARED_PORT_WORKERD = join(ROOT, "tools/workerd-shared-port");

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Log, LogLevel } from "miniflare";
 import { ensureDevVars, HOST, portFromEnv, ROOT, requirePortFree, startLocalStack } from "./local-stack.js";
-import { buildWorker, defaultProcesses, runUntilSignal, serveWorker } from "./serve.js";
+import { buildWorker, defaultProcesses, processesOption, runUntilSignal, serveWorker } from "./serve.js";
 
 const log = (line: string) => console.error(`start: ${line}`);
 
@@ -29,15 +29,11 @@ function readOptions() {
   if (inspector !== undefined && !/^[0-9]{1,5}$/.test(inspector)) {
     throw new Error(`--inspector-port ${inspector} is not a port number`);
   }
-  const processes = values.processes;
-  if (processes !== undefined && !/^[1-9][0-9]?$/.test(processes)) {
-    throw new Error(`--processes ${processes} is not a number from 1 to 99`);
-  }
   return {
     port: portFromEnv("PORT", 8787),
     persistTo: resolve(values["persist-to"] ?? join(ROOT, ".wrangler/state")),
     inspectorPort: inspector === undefined ? undefined : Number(inspector),
-    processes: processes === undefined ? undefined : Number(processes),
+    processes: processesOption(values.processes),
   };
 }
 
